@@ -1,0 +1,1 @@
+"""recall_pipeline."""
