@@ -1,0 +1,61 @@
+# The two commands a new machine needs: `make run` and `make test`. Both create the environment
+# first (Python from the machine, every package pinned by uv.lock).
+
+SCALE ?= 1
+SEED ?= 20220706
+SCENARIO ?= la-2022
+DATA_DIR ?= data/generated/$(SCENARIO)-scale-$(SCALE)
+TRUTH_DIR ?= $(DATA_DIR).truth
+WAREHOUSE ?= duckdb:///$(CURDIR)/data/warehouse.duckdb
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+
+.PHONY: env run test lint format postgres clean
+
+env: $(VENV)/.synced
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+# Generates the scenario once (into a scratch folder, moved into place only when complete),
+# then materializes every asset into the warehouse and prints what was published.
+run: env
+	@if [ ! -f $(DATA_DIR)/.complete ]; then \
+	  rm -rf $(DATA_DIR).partial $(TRUTH_DIR) && \
+	  $(BIN)/recall-audit generate --scenario $(SCENARIO) --scale $(SCALE) --seed $(SEED) \
+	    --out $(DATA_DIR).partial --truth-out $(TRUTH_DIR) && \
+	  touch $(DATA_DIR).partial/.complete && rm -rf $(DATA_DIR) && mv $(DATA_DIR).partial $(DATA_DIR); \
+	fi
+	$(BIN)/recall-audit run --data-dir $(DATA_DIR) --warehouse $(WAREHOUSE)
+
+test: env postgres
+	$(BIN)/python -m pytest -q
+
+lint: env
+	$(BIN)/ruff format --check recall_pipeline recall_pipeline_tests benchmarks
+	$(BIN)/ruff check recall_pipeline recall_pipeline_tests benchmarks
+
+format: env
+	$(BIN)/ruff format recall_pipeline recall_pipeline_tests benchmarks
+	$(BIN)/ruff check --fix recall_pipeline recall_pipeline_tests benchmarks
+
+# PostgreSQL runs on every machine here; start it if it is down (the tests never skip it).
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
+	  echo "PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1
+
+clean:
+	rm -rf $(VENV) .tools data/generated data/warehouse.duckdb*

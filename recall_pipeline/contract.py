@@ -1,0 +1,276 @@
+"""The input contract (data-contract.md v1), declared once as data.
+
+Everything about an input that the pipeline enforces is written here and nowhere else: which
+files make it up, its columns, which are required, what values they may hold, and which columns
+form its unique key. The readers, the Great Expectations suites, the quarantine rules, the typed
+warehouse tables and the published data dictionary are all derived from these declarations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from recall_pipeline.tables import Column, TableSchema
+
+# How a field is checked and typed. Every kind but "text" has a format rule whose failures put
+# the row in quarantine; the same kind decides the column's type in the warehouse.
+FieldKind = Literal["text", "date", "zip", "flag", "enum", "integer"]
+
+ISO_DATE_PATTERN = r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$"
+ZIP_PATTERN = r"^\d{5}(?:-?\d{4})?$"
+INTEGER_PATTERN = r"^\d{1,9}$"
+FLAG_VALUES = ("Y", "N")
+
+# Personal data: never logged, never put in Dagster metadata (names, addresses, birth dates).
+PII = "pii"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: FieldKind = "text"
+    # The column must be present in every file of the input (a structural requirement).
+    required_column: bool = False
+    # Every row must carry a value; a blank cell sends the row to quarantine.
+    required_value: bool = False
+    # (column, value): rows where that column holds that value must carry a value here
+    # (e.g. status_date when status is CANCELLED).
+    required_when: tuple[str, str] | None = None
+    allowed: tuple[str, ...] = ()
+    pii: bool = False
+    description: str = ""
+
+    @property
+    def column_type(self) -> str:
+        return {"date": "date", "integer": "integer", "flag": "boolean"}.get(self.kind, "string")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input of the contract: a set of files with the same columns."""
+
+    name: str
+    # Glob relative to the data directory (or to each petition folder when per_petition).
+    pattern: str
+    fields: tuple[Field, ...]
+    description: str
+    per_petition: bool = False
+    # The input may be absent altogether.
+    optional: bool = False
+    # Columns that together identify a row; a repeat is a structural failure.
+    unique_key: tuple[str, ...] = ()
+    # Columns safe to show in check metadata to identify a failing row (never PII).
+    identifying: tuple[str, ...] = ()
+
+    @property
+    def table_name(self) -> str:
+        return self.name
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [f.name for f in self.fields if f.required_column]
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+    def table_schema(self) -> TableSchema:
+        """The warehouse table of the rows this input accepted, with their provenance."""
+        leading = [Column("petition_id", "string", False)] if self.per_petition else []
+        data = [
+            Column(f.name, f.column_type, not f.required_value, f.description) for f in self.fields
+        ]
+        return TableSchema(
+            name=self.table_name,
+            columns=tuple(leading + data + list(PROVENANCE_COLUMNS)),
+            description=self.description,
+        )
+
+
+PROVENANCE_COLUMNS = (
+    Column("source_file", "string", False, "input file, relative to the data directory"),
+    Column("source_row", "integer", False, "1-based data row in the file (header excluded)"),
+    Column("source_sha256", "string", False, "SHA-256 of the whole input file"),
+)
+
+_ADDRESS = (
+    Field("house_number", required_column=True, required_value=True, pii=True),
+    Field("street_predir", pii=True),
+    Field("street_name", required_column=True, required_value=True, pii=True),
+    Field("street_type", pii=True),
+    Field("street_postdir", pii=True),
+    Field("unit_type", pii=True),
+    Field("unit_number", pii=True),
+    Field("city", required_column=True, required_value=True, pii=True),
+    Field("state", required_column=True, required_value=True),
+    Field("zip", "zip", required_column=True, required_value=True, pii=True),
+)
+
+VOTER_STATUSES = ("ACTIVE", "INACTIVE", "CANCELLED")
+REVIEW_FINDINGS = ("MATCH", "NO_MATCH")
+
+JURISDICTIONS = InputSpec(
+    name="jurisdictions",
+    pattern="reference/jurisdictions.csv",
+    description="Counties and cities a petition can be filed in.",
+    fields=(
+        Field("jurisdiction_code", required_column=True, required_value=True),
+        Field("name", required_column=True, required_value=True),
+        Field("state", required_column=True, required_value=True),
+    ),
+    unique_key=("jurisdiction_code",),
+    identifying=("jurisdiction_code",),
+)
+
+JURISDICTION_ZIPS = InputSpec(
+    name="jurisdiction_zips",
+    pattern="reference/jurisdiction_zips.csv",
+    description="The ZIP codes inside each jurisdiction.",
+    fields=(
+        Field("jurisdiction_code", required_column=True, required_value=True),
+        Field("zip5", "zip", required_column=True, required_value=True),
+    ),
+    unique_key=("jurisdiction_code", "zip5"),
+    identifying=("jurisdiction_code", "zip5"),
+)
+
+VOTER_ROLL = InputSpec(
+    name="voter_roll",
+    pattern="voter_roll/*",
+    description="The county's registration file: one row per registration record.",
+    fields=(
+        Field("voter_id", required_column=True, required_value=True),
+        Field("jurisdiction_code", required_column=True, required_value=True),
+        Field("last_name", required_column=True, required_value=True, pii=True),
+        Field("first_name", required_column=True, required_value=True, pii=True),
+        Field("middle_name", pii=True),
+        Field("name_suffix", pii=True),
+        *_ADDRESS,
+        Field("birth_date", "date", pii=True),
+        Field("registration_date", "date", required_column=True, required_value=True),
+        Field(
+            "status",
+            "enum",
+            required_column=True,
+            required_value=True,
+            allowed=VOTER_STATUSES,
+        ),
+        Field("status_reason"),
+        Field("status_date", "date", required_when=("status", "CANCELLED")),
+    ),
+    unique_key=("voter_id",),
+    identifying=("voter_id",),
+)
+
+ADDRESS_HISTORY = InputSpec(
+    name="voter_address_history",
+    pattern="voter_roll/address_history/*",
+    description="Earlier residences of voters and the dates each was their registered address.",
+    optional=True,
+    fields=(
+        Field("voter_id", required_column=True, required_value=True),
+        *_ADDRESS,
+        Field("valid_from", "date", required_column=True),
+        Field("valid_to", "date", required_column=True),
+    ),
+    identifying=("voter_id",),
+)
+
+SECTIONS = InputSpec(
+    name="petition_sections",
+    pattern="sections.csv",
+    per_petition=True,
+    description="One row per circulated section of a petition, with its circulator declaration.",
+    fields=(
+        Field("section_id", required_column=True, required_value=True),
+        Field("circulator_name", required_column=True, pii=True),
+        Field("declaration_signed", "flag", required_column=True),
+        Field("declaration_date", "date", required_column=True),
+        Field("jurisdiction_code", required_column=True),
+        Field("filed_with_petition", "flag", required_column=True, required_value=True),
+    ),
+    unique_key=("petition_id", "section_id"),
+    identifying=("section_id",),
+)
+
+PETITION_LINES = InputSpec(
+    name="petition_lines",
+    pattern="scans/*",
+    per_petition=True,
+    description="Every petition line as keyed from the scanned pages, one file per scan batch.",
+    fields=(
+        Field("section_id", required_column=True, required_value=True),
+        Field("page", "integer", required_column=True, required_value=True),
+        Field("line", "integer", required_column=True, required_value=True),
+        Field("printed_name", required_column=True, pii=True),
+        Field("residence_address", required_column=True, pii=True),
+        Field("city", pii=True),
+        Field("zip", pii=True),
+        Field("date_signed", "date"),
+        Field(
+            "signature_present",
+            "flag",
+            required_column=True,
+            required_value=True,
+        ),
+        Field("page_image"),
+    ),
+    unique_key=("petition_id", "section_id", "page", "line"),
+    identifying=("section_id", "page", "line"),
+)
+
+SIGNATURE_REVIEWS = InputSpec(
+    name="signature_reviews",
+    pattern="reviews/*",
+    per_petition=True,
+    optional=True,
+    description="Examiners' comparisons of line signatures with the signatures on file.",
+    fields=(
+        Field("section_id", required_column=True, required_value=True),
+        Field("page", "integer", required_column=True, required_value=True),
+        Field("line", "integer", required_column=True, required_value=True),
+        Field(
+            "finding",
+            "enum",
+            required_column=True,
+            required_value=True,
+            allowed=REVIEW_FINDINGS,
+        ),
+        Field("examiner_id", required_column=True),
+        Field("reviewed_at", required_column=True),
+    ),
+    identifying=("section_id", "page", "line"),
+)
+
+WITHDRAWALS = InputSpec(
+    name="withdrawal_requests",
+    pattern="withdrawals.csv",
+    per_petition=True,
+    optional=True,
+    description="Voters' requests to withdraw their signature from a petition.",
+    fields=(
+        Field("voter_id", required_column=True, required_value=True),
+        Field("received_date", "date", required_column=True, required_value=True),
+    ),
+    identifying=("voter_id",),
+)
+
+# In dependency order: reference data, then the roll, then what each petition brings.
+INPUTS: tuple[InputSpec, ...] = (
+    JURISDICTIONS,
+    JURISDICTION_ZIPS,
+    VOTER_ROLL,
+    ADDRESS_HISTORY,
+    SECTIONS,
+    PETITION_LINES,
+    SIGNATURE_REVIEWS,
+    WITHDRAWALS,
+)
+INPUTS_BY_NAME = {spec.name: spec for spec in INPUTS}
+
+PETITIONS_DIR = "petitions"
+PETITION_FILE = "petition.yaml"

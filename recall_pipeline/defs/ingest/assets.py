@@ -1,0 +1,156 @@
+"""Ingestion assets: one per input of the contract, each guarded by its expectation suite.
+
+Each asset reads its files, runs the contract's rules, publishes the accepted rows to its table
+and the rejected ones to its slice of `quarantined_rows`, records its files in `ingested_files`,
+and reports two checks: the expectation results (warning: bad rows were quarantined, not lost)
+and row conservation against what the warehouse now holds (blocking).
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from recall_pipeline.contract import INPUTS, InputSpec
+from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
+from recall_pipeline.ingest.ledger import conservation_report, expectation_report
+from recall_pipeline.ingest.pipeline import (
+    INGESTED_FILES,
+    PETITIONS,
+    QUARANTINED_ROWS,
+    IngestResult,
+    ingest_input,
+    load_petitions,
+    petitions_table,
+)
+from recall_pipeline.tables import TableSchema
+
+# Bump when a change to ingestion could change what an asset publishes from the same files.
+INGEST_CODE_VERSION = "ingest-1"
+GROUP = "ingest"
+EXPECTATIONS_CHECK = "expectations"
+CONSERVATION_CHECK = "rows_conserved"
+
+
+def table_metadata(schema: TableSchema, rows: int) -> dict:
+    return {
+        "dagster/table_name": schema.name,
+        "dagster/row_count": rows,
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn(c.name, c.type, description=c.description or None)
+                for c in schema.columns
+            ]
+        ),
+    }
+
+
+def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
+    deps = ["petitions"] if spec.per_petition else []
+
+    @dg.asset(
+        name=spec.name,
+        group_name=GROUP,
+        description=spec.description,
+        code_version=INGEST_CODE_VERSION,
+        deps=deps,
+        kinds={"pandas", "great_expectations"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                EXPECTATIONS_CHECK,
+                asset=spec.name,
+                description="The contract's expectation suite; failing rows are quarantined.",
+            ),
+            dg.AssetCheckSpec(
+                CONSERVATION_CHECK,
+                asset=spec.name,
+                blocking=True,
+                description="Per file: rows read = rows accepted + rows quarantined, each once.",
+            ),
+        ],
+    )
+    def ingest(
+        context: dg.AssetExecutionContext,
+        input_data: InputDataResource,
+        warehouse: WarehouseResource,
+    ) -> dg.MaterializeResult:
+        result: IngestResult = ingest_input(spec, Path(input_data.data_dir))
+        store = warehouse.open()
+        try:
+            store.publish(spec.table_schema(), result.accepted)
+            store.publish(
+                QUARANTINED_ROWS, result.quarantined, replace_where={"input_name": spec.name}
+            )
+            store.publish(INGESTED_FILES, result.files, replace_where={"input_name": spec.name})
+            conservation = conservation_report(store, spec)
+        finally:
+            store.dispose()
+        expectations = expectation_report(result)
+        context.log.info(
+            f"{spec.name}: {result.rows_read} rows read from {result.files.num_rows} file(s), "
+            f"{result.accepted.num_rows} accepted, {result.quarantined.num_rows} quarantined"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                **table_metadata(spec.table_schema(), result.accepted.num_rows),
+                "rows_read": result.rows_read,
+                "rows_quarantined": result.quarantined.num_rows,
+                "files": result.files.num_rows,
+                "file_sha256": dg.MetadataValue.json(
+                    dict(
+                        zip(
+                            result.files.column("source_file").to_pylist(),
+                            result.files.column("source_sha256").to_pylist(),
+                            strict=True,
+                        )
+                    )
+                ),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=EXPECTATIONS_CHECK,
+                    passed=expectations.passed,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata=expectations.metadata,
+                ),
+                dg.AssetCheckResult(
+                    check_name=CONSERVATION_CHECK,
+                    passed=conservation.passed,
+                    metadata=conservation.metadata,
+                ),
+            ],
+        )
+
+    return ingest
+
+
+@dg.asset(
+    group_name=GROUP,
+    code_version=INGEST_CODE_VERSION,
+    kinds={"yaml"},
+    description="Each petition's settings (petition.yaml), validated field by field.",
+)
+def petitions(input_data: InputDataResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    table = petitions_table(load_petitions(Path(input_data.data_dir)))
+    store = warehouse.open()
+    try:
+        store.publish(PETITIONS, table)
+    finally:
+        store.dispose()
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(PETITIONS, table.num_rows),
+            "petition_ids": table.column("petition_id").to_pylist(),
+            "settings_sha256": dg.MetadataValue.json(
+                dict(
+                    zip(
+                        table.column("petition_id").to_pylist(),
+                        table.column("settings_sha256").to_pylist(),
+                        strict=True,
+                    )
+                )
+            ),
+        }
+    )
+
+
+input_assets = [_input_asset(spec) for spec in INPUTS]

@@ -1,0 +1,335 @@
+"""Ingesting one input of the contract: every file read, checked, split and typed.
+
+Each input row ends in exactly one place — the input's table or `quarantined_rows` — and the
+per-file ledger (`ingested_files`) records how many rows were read, accepted and quarantined, so
+conservation can be proved against what the warehouse holds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from recall_pipeline.contract import (
+    PETITION_FILE,
+    PETITIONS_DIR,
+    InputSpec,
+)
+from recall_pipeline.ingest.errors import StructuralError
+from recall_pipeline.ingest.files import (
+    SOURCE_ROW,
+    RawFile,
+    list_input_files,
+    read_input_file,
+    relative_to,
+)
+from recall_pipeline.ingest.petition_config import PetitionConfig, load_petition_config
+from recall_pipeline.ingest.quality import RuleOutcome, parse_dates, validate
+from recall_pipeline.tables import Column, TableSchema
+
+QUARANTINED_ROWS = TableSchema(
+    name="quarantined_rows",
+    description="Input rows kept out of verification, each with the file, row and reason.",
+    columns=(
+        Column("input_name", "string", False, "contract input the row belongs to"),
+        Column("petition_id", "string", True, "petition folder, for per-petition inputs"),
+        Column("source_file", "string", False, "input file, relative to the data directory"),
+        Column("source_row", "integer", False, "1-based data row in the file"),
+        Column("source_sha256", "string", False, "SHA-256 of the whole input file"),
+        Column("reason", "string", False, "every rule the row broke, '; '-separated"),
+        Column("record_key", "string", True, "the row's identifying columns (never PII)"),
+        Column("raw_record", "string", True, "the row's cells as JSON, or the raw line text"),
+    ),
+)
+
+INGESTED_FILES = TableSchema(
+    name="ingested_files",
+    description="Ledger of every input file ingested: hash, size and row accounting.",
+    columns=(
+        Column("input_name", "string", False),
+        Column("petition_id", "string", True),
+        Column("source_file", "string", False),
+        Column("source_sha256", "string", False),
+        Column("size_bytes", "integer", False),
+        Column("rows_read", "integer", False),
+        Column("rows_accepted", "integer", False),
+        Column("rows_quarantined", "integer", False),
+        Column("extra_columns", "string", True, "columns outside the contract, ignored"),
+    ),
+)
+
+PETITIONS = TableSchema(
+    name="petitions",
+    description="Each petition's settings from petition.yaml, with their hash.",
+    columns=(
+        Column("petition_id", "string", False),
+        Column("kind", "string", False),
+        Column("jurisdiction_code", "string", False),
+        Column("target", "string", False),
+        Column("approved_for_circulation", "date", False),
+        Column("filed_date", "date", False),
+        Column("registered_voters_basis", "integer", False),
+        Column("basis_report_date", "date", False),
+        Column("threshold_percent", "float", True),
+        Column("verification_method", "string", False),
+        Column("sample_seed", "integer", False),
+        Column("sufficient_when", "string", False),
+        Column("registration_cutoff", "string", False),
+        Column("duplicates_keep", "string", False),
+        Column("unreviewed_signatures", "string", False),
+        Column("settings_sha256", "string", False),
+        Column("source_file", "string", False),
+        Column("source_sha256", "string", False),
+    ),
+)
+
+
+@dataclass
+class IngestResult:
+    spec: InputSpec
+    accepted: pa.Table
+    quarantined: pa.Table
+    files: pa.Table
+    outcomes: list[RuleOutcome] = field(default_factory=list)
+    # Problems that are not rule failures (rows the parser could not split), by reason.
+    parse_failures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_read(self) -> int:
+        return int(pc.sum(self.files.column("rows_read")).as_py() or 0)
+
+
+def petition_folders(data_dir: Path) -> list[Path]:
+    root = data_dir / PETITIONS_DIR
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def load_petitions(data_dir: Path) -> list[tuple[PetitionConfig, str, str]]:
+    """Every petition's validated settings with its file's relative path and SHA-256."""
+    import hashlib
+
+    loaded = []
+    for folder in petition_folders(data_dir):
+        path = folder / PETITION_FILE
+        relative = relative_to(path, data_dir)
+        if not path.is_file():
+            raise StructuralError(relative, f"petition folder has no {PETITION_FILE}")
+        config = load_petition_config(path, relative, folder.name)
+        loaded.append((config, relative, hashlib.sha256(path.read_bytes()).hexdigest()))
+    if not loaded:
+        raise StructuralError(f"{PETITIONS_DIR}/", "no petition folders found")
+    return loaded
+
+
+def petitions_table(loaded: list[tuple[PetitionConfig, str, str]]) -> pa.Table:
+    rows = []
+    for config, relative, digest in loaded:
+        row = {c: getattr(config, c, None) for c in PETITIONS.column_names}
+        row.update(
+            settings_sha256=config.settings_sha256(), source_file=relative, source_sha256=digest
+        )
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=PETITIONS.arrow_schema())
+
+
+def ingest_input(spec: InputSpec, data_dir: Path) -> IngestResult:
+    """Read every file of `spec`, run its rules, and split rows into accepted and quarantined."""
+    raw_files = _read_all(spec, data_dir)
+    combined = _combine(spec, raw_files)
+    outcomes = validate(spec, combined)
+    _raise_structural(spec, combined, outcomes)
+    reasons = _row_reasons(outcomes)
+    quarantine_mask = np.zeros(combined.num_rows, dtype=bool)
+    quarantine_mask[list(reasons)] = True
+    accepted = _typed(spec, combined.filter(pa.array(~quarantine_mask)))
+    quarantined = _quarantine_rows(spec, combined, quarantine_mask, reasons, raw_files)
+    parse_failures: dict[str, int] = {}
+    for _, raw in raw_files:
+        for row in raw.invalid_rows:
+            parse_failures[row.problem] = parse_failures.get(row.problem, 0) + 1
+    return IngestResult(
+        spec=spec,
+        accepted=accepted,
+        quarantined=quarantined,
+        files=_ledger(spec, raw_files, accepted, quarantined),
+        outcomes=outcomes,
+        parse_failures=parse_failures,
+    )
+
+
+def _read_all(spec: InputSpec, data_dir: Path) -> list[tuple[str | None, RawFile]]:
+    if spec.per_petition:
+        folders = [(folder.name, folder) for folder in petition_folders(data_dir)]
+    else:
+        folders = [(None, data_dir)]
+    raw_files = []
+    for petition_id, folder in folders:
+        paths = list_input_files(folder, spec.pattern)
+        if not paths and not spec.optional:
+            where = relative_to(folder, data_dir) if petition_id else "the data directory"
+            raise StructuralError(
+                f"{where}/{spec.pattern}" if petition_id else spec.pattern,
+                f"no input files for {spec.name} in {where}",
+            )
+        for path in paths:
+            raw = read_input_file(path, data_dir, spec.field_names, spec.required_columns)
+            raw_files.append((petition_id, raw))
+    return raw_files
+
+
+def _combine(spec: InputSpec, raw_files: list[tuple[str | None, RawFile]]) -> pa.Table:
+    """One text table over every file, carrying its provenance columns."""
+    parts = []
+    for petition_id, raw in raw_files:
+        table = raw.table
+        n = table.num_rows
+        if spec.per_petition:
+            table = table.add_column(0, "petition_id", pa.array([petition_id] * n, pa.string()))
+        table = table.append_column("source_file", pa.array([raw.relative_path] * n, pa.string()))
+        table = table.append_column("source_sha256", pa.array([raw.sha256] * n, pa.string()))
+        parts.append(table)
+    if not parts:
+        columns = (["petition_id"] if spec.per_petition else []) + spec.field_names
+        empty = {c: pa.array([], pa.string()) for c in columns}
+        empty[SOURCE_ROW] = pa.array([], pa.int64())
+        empty["source_file"] = pa.array([], pa.string())
+        empty["source_sha256"] = pa.array([], pa.string())
+        return pa.table(empty)
+    return pa.concat_tables(parts)
+
+
+def _raise_structural(spec: InputSpec, combined: pa.Table, outcomes: list[RuleOutcome]) -> None:
+    for outcome in outcomes:
+        if not outcome.rule.structural or outcome.success:
+            continue
+        positions = outcome.failing_positions
+        files = combined.column("source_file").take(positions).to_pylist()
+        rows = combined.column(SOURCE_ROW).take(positions).to_pylist()
+        keys = [combined.column(c).take(positions).to_pylist() for c in outcome.rule.columns]
+        key_text = [
+            ", ".join(f"{c}={v}" for c, v in zip(outcome.rule.columns, vals, strict=True))
+            for vals in zip(*keys, strict=True)
+        ]
+        groups: dict[str, list[str]] = {}
+        for key, file, row in zip(key_text, files, rows, strict=True):
+            groups.setdefault(key, []).append(f"{file} row {row}")
+        listing = "; ".join(f"{k} at {' and '.join(v)}" for k, v in list(groups.items())[:5])
+        more = f" (and {len(groups) - 5} more)" if len(groups) > 5 else ""
+        raise StructuralError(
+            files[0],
+            f"{'+'.join(outcome.rule.columns)} must be unique in {spec.name}, but "
+            f"{len(groups)} value(s) repeat: {listing}{more}",
+            row=rows[0],
+        )
+
+
+def _row_reasons(outcomes: list[RuleOutcome]) -> dict[int, str]:
+    """Position of each failing row → every rule it broke, in rule order."""
+    reasons: dict[int, str] = {}
+    for outcome in outcomes:
+        if outcome.rule.structural:
+            continue
+        text = f"{', '.join(outcome.rule.columns)}: {outcome.rule.problem}"
+        for position in outcome.failing_positions.tolist():
+            current = reasons.get(position)
+            reasons[position] = text if current is None else f"{current}; {text}"
+    return reasons
+
+
+def _typed(spec: InputSpec, accepted: pa.Table) -> pa.Table:
+    schema = spec.table_schema()
+    columns = {}
+    for column in schema.columns:
+        values = accepted.column(column.name)
+        if column.type == "date" and pa.types.is_string(values.type):
+            values = parse_dates(values)
+        elif column.type == "integer" and pa.types.is_string(values.type):
+            values = values.cast(pa.int64())
+        elif column.type == "boolean":
+            values = pc.equal(values, "Y")
+        columns[column.name] = values
+    return schema.conform(pa.table(columns))
+
+
+def _record_key(spec: InputSpec, table: pa.Table) -> list[str | None]:
+    columns = list(spec.identifying)
+    if not columns or table.num_rows == 0:
+        return [None] * table.num_rows
+    values = [table.column(c).to_pylist() for c in columns]
+    return [
+        ", ".join(f"{c}={v if v is not None else ''}" for c, v in zip(columns, row, strict=True))
+        for row in zip(*values, strict=True)
+    ]
+
+
+def _quarantine_rows(
+    spec: InputSpec,
+    combined: pa.Table,
+    mask: np.ndarray,
+    reasons: dict[int, str],
+    raw_files: list[tuple[str | None, RawFile]],
+) -> pa.Table:
+    rejected = combined.filter(pa.array(mask))
+    cells = rejected.select([c for c in spec.field_names]).to_pylist()
+    rows = {
+        "input_name": [spec.name] * rejected.num_rows,
+        "petition_id": (
+            rejected.column("petition_id").to_pylist()
+            if spec.per_petition
+            else [None] * rejected.num_rows
+        ),
+        "source_file": rejected.column("source_file").to_pylist(),
+        "source_row": rejected.column(SOURCE_ROW).to_pylist(),
+        "source_sha256": rejected.column("source_sha256").to_pylist(),
+        "reason": [reasons[p] for p in sorted(reasons)],
+        "record_key": _record_key(spec, rejected),
+        "raw_record": [json.dumps(c, ensure_ascii=False) for c in cells],
+    }
+    for petition_id, raw in raw_files:
+        for row in raw.invalid_rows:
+            rows["input_name"].append(spec.name)
+            rows["petition_id"].append(petition_id)
+            rows["source_file"].append(raw.relative_path)
+            rows["source_row"].append(row.source_row)
+            rows["source_sha256"].append(raw.sha256)
+            rows["reason"].append(row.problem)
+            rows["record_key"].append(None)
+            rows["raw_record"].append(row.raw_text)
+    return pa.table(rows, schema=QUARANTINED_ROWS.arrow_schema())
+
+
+def _ledger(
+    spec: InputSpec,
+    raw_files: list[tuple[str | None, RawFile]],
+    accepted: pa.Table,
+    quarantined: pa.Table,
+) -> pa.Table:
+    accepted_by_file = _count_by_file(accepted)
+    quarantined_by_file = _count_by_file(quarantined)
+    rows = [
+        {
+            "input_name": spec.name,
+            "petition_id": petition_id,
+            "source_file": raw.relative_path,
+            "source_sha256": raw.sha256,
+            "size_bytes": raw.size_bytes,
+            "rows_read": raw.rows_read,
+            "rows_accepted": accepted_by_file.get(raw.relative_path, 0),
+            "rows_quarantined": quarantined_by_file.get(raw.relative_path, 0),
+            "extra_columns": ", ".join(raw.extra_columns) or None,
+        }
+        for petition_id, raw in raw_files
+    ]
+    return pa.Table.from_pylist(rows, schema=INGESTED_FILES.arrow_schema())
+
+
+def _count_by_file(table: pa.Table) -> dict[str, int]:
+    if table.num_rows == 0:
+        return {}
+    counts = pc.value_counts(table.column("source_file")).to_pylist()
+    return {item["values"]: item["counts"] for item in counts}

@@ -1,0 +1,211 @@
+"""Data-quality rules derived from the contract, run as Great Expectations 1.x suites.
+
+Each contract field yields its rules (required value, format, allowed values, conditional
+requirement) and each input its key-uniqueness rule. Great Expectations evaluates them on the
+whole input at once with vectorized pandas metrics and reports the failing row positions; those
+positions decide quarantine. One rule GX cannot vectorize — that a well-formed date exists on
+the calendar (2022-02-30) — is checked with Arrow's date parser and reported beside the suite.
+
+Structural rules (unique keys) do not quarantine: a repeated voter_id or line key means the
+files disagree about identity, and the run stops with the rows named.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from recall_pipeline.contract import (
+    FLAG_VALUES,
+    INTEGER_PATTERN,
+    ISO_DATE_PATTERN,
+    ZIP_PATTERN,
+    InputSpec,
+)
+
+# GX reports usage to a remote service unless told not to; this machine has no such network.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    columns: tuple[str, ...]
+    problem: str
+    structural: bool = False
+    engine: str = "great_expectations"
+
+
+@dataclass
+class RuleOutcome:
+    rule: Rule
+    evaluated: int
+    # Positions (0-based, within the validated frame) of the rows that broke the rule.
+    failing_positions: np.ndarray
+
+    @property
+    def failing_count(self) -> int:
+        return int(self.failing_positions.size)
+
+    @property
+    def success(self) -> bool:
+        return self.failing_count == 0
+
+
+def rules_for(spec: InputSpec) -> list[tuple[Rule, Any]]:
+    """The rules of one input, each with its GX expectation (None for non-GX rules)."""
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column as GXColumn
+
+    rules: list[tuple[Rule, Any]] = []
+
+    def add(rule: Rule, expectation: Any) -> None:
+        if expectation is not None:
+            expectation.meta = {"rule_id": rule.rule_id}
+            expectation.description = f"{', '.join(rule.columns)}: {rule.problem}"
+        rules.append((rule, expectation))
+
+    for f in spec.fields:
+        col = f.name
+        if f.required_value:
+            add(
+                Rule(f"{col}.required", (col,), "missing required value"),
+                gxe.ExpectColumnValuesToNotBeNull(column=col),
+            )
+        if f.required_when:
+            other, value = f.required_when
+            add(
+                Rule(f"{col}.required_when", (col,), f"missing (required when {other} is {value})"),
+                gxe.ExpectColumnValuesToNotBeNull(
+                    column=col, row_condition=GXColumn(other) == value
+                ),
+            )
+        if f.kind == "date":
+            add(
+                Rule(f"{col}.format", (col,), "not an ISO date (YYYY-MM-DD)"),
+                gxe.ExpectColumnValuesToMatchRegex(column=col, regex=ISO_DATE_PATTERN),
+            )
+            add(
+                Rule(f"{col}.calendar", (col,), "not a real calendar date", engine="arrow"),
+                None,
+            )
+        elif f.kind == "zip":
+            add(
+                Rule(f"{col}.format", (col,), "malformed ZIP (5 digits or ZIP+4)"),
+                gxe.ExpectColumnValuesToMatchRegex(column=col, regex=ZIP_PATTERN),
+            )
+        elif f.kind == "integer":
+            add(
+                Rule(f"{col}.format", (col,), "not a whole number"),
+                gxe.ExpectColumnValuesToMatchRegex(column=col, regex=INTEGER_PATTERN),
+            )
+        elif f.kind == "flag":
+            add(
+                Rule(f"{col}.allowed", (col,), f"not one of {'/'.join(FLAG_VALUES)}"),
+                gxe.ExpectColumnValuesToBeInSet(column=col, value_set=list(FLAG_VALUES)),
+            )
+        elif f.kind == "enum":
+            add(
+                Rule(f"{col}.allowed", (col,), f"unknown value (allowed: {', '.join(f.allowed)})"),
+                gxe.ExpectColumnValuesToBeInSet(column=col, value_set=list(f.allowed)),
+            )
+    key = spec.unique_key
+    if key:
+        rule = Rule(f"{'+'.join(key)}.unique", key, "key repeated", structural=True)
+        if len(key) == 1:
+            add(rule, gxe.ExpectColumnValuesToBeUnique(column=key[0]))
+        else:
+            add(rule, gxe.ExpectCompoundColumnsToBeUnique(column_list=list(key)))
+    return rules
+
+
+def validate(spec: InputSpec, table: pa.Table) -> list[RuleOutcome]:
+    """Run every rule of `spec` over `table` (text cells) and return each rule's failures."""
+    rules = rules_for(spec)
+    frame = table.select([c for c in table.column_names if c in _validated_columns(spec)])
+    outcomes = _run_great_expectations(spec, frame, [(r, e) for r, e in rules if e is not None])
+    for rule, expectation in rules:
+        if expectation is None:
+            outcomes[rule.rule_id] = RuleOutcome(
+                rule, table.num_rows, _calendar_failures(table.column(rule.columns[0]))
+            )
+    return [outcomes[rule.rule_id] for rule, _ in rules]
+
+
+def _validated_columns(spec: InputSpec) -> set[str]:
+    return set(spec.field_names) | set(spec.unique_key)
+
+
+def _run_great_expectations(
+    spec: InputSpec, frame: pa.Table, rules: list[tuple[Rule, Any]]
+) -> dict[str, RuleOutcome]:
+    import great_expectations as gx
+
+    context = _context()
+    name = f"{spec.name}_{uuid.uuid4().hex[:8]}"
+    source = context.data_sources.add_pandas(name)
+    batch_definition = source.add_dataframe_asset(spec.name).add_batch_definition_whole_dataframe(
+        "whole_input"
+    )
+    suite = gx.ExpectationSuite(name=name, expectations=[e for _, e in rules])
+    # Row positions are what quarantine needs, so the frame keeps a plain 0..n-1 index.
+    df = frame.to_pandas(types_mapper=_object_strings).reset_index(drop=True)
+    try:
+        result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(
+            suite,
+            result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
+        )
+    finally:
+        context.data_sources.delete(name)
+    by_id = {rule.rule_id: rule for rule, _ in rules}
+    outcomes: dict[str, RuleOutcome] = {}
+    for item in result.results:
+        rule_id = (item.expectation_config.meta or {}).get("rule_id")
+        rule = by_id[rule_id]
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            message = item.exception_info.get("exception_message")
+            raise RuntimeError(f"expectation {rule_id} could not run: {message}")
+        positions = np.asarray(item.result.get("unexpected_index_list") or [], dtype=np.int64)
+        outcomes[rule_id] = RuleOutcome(rule, len(df), np.unique(positions))
+    return outcomes
+
+
+def _object_strings(arrow_type: pa.DataType) -> Any:
+    # GX's pandas metrics expect plain object/str columns with None for missing.
+    return pd.StringDtype("python") if pa.types.is_string(arrow_type) else None
+
+
+_CONTEXT = None
+
+
+def _context():
+    global _CONTEXT
+    if _CONTEXT is None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        _CONTEXT = gx.get_context(mode="ephemeral")
+        _CONTEXT.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return _CONTEXT
+
+
+def _calendar_failures(column: pa.ChunkedArray) -> np.ndarray:
+    """Rows whose value looks like an ISO date but names no real day (the format rule reports
+    the rest). Arrow's parser rolls 2022-02-30 over to March, so a date is real only if it
+    prints back as written."""
+    well_formed = pc.fill_null(pc.match_substring_regex(column, ISO_DATE_PATTERN), False)
+    parsed = pc.strptime(column, format="%Y-%m-%d", unit="s", error_is_null=True)
+    round_trip = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), column), False)
+    broken = pc.and_(well_formed, pc.invert(round_trip))
+    return np.flatnonzero(broken.to_numpy(zero_copy_only=False))
+
+
+def parse_dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.strptime(column, format="%Y-%m-%d", unit="s", error_is_null=True).cast(pa.date32())

@@ -1,0 +1,108 @@
+"""Materializing every asset in one process, as `recall-audit run` and the tests do.
+
+The run goes through Dagster itself (the same definitions `dagster dev` shows), on the instance
+named by DAGSTER_HOME when set, so command-line runs appear in the UI's history; otherwise on an
+ephemeral instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+from dagster._core.log_manager import get_log_record_event, has_log_record_event
+
+
+@dataclass
+class CheckSummary:
+    asset: str
+    name: str
+    passed: bool
+    severity: str
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    run_id: str
+    errors: list[str] = field(default_factory=list)
+    checks: list[CheckSummary] = field(default_factory=list)
+    materialized: list[str] = field(default_factory=list)
+
+
+def load_definitions() -> dg.Definitions:
+    from recall_pipeline.definitions import defs
+
+    return defs()
+
+
+def _progress_logger(progress: Callable[[str], None]) -> dg.LoggerDefinition:
+    class ProgressHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if not has_log_record_event(record):
+                return
+            event = get_log_record_event(record)
+            kind = event.event_type_value
+            if kind == "STEP_START":
+                progress(f"  … {event.step_key}")
+            elif kind == "ASSET_MATERIALIZATION":
+                progress(f"  ✓ {event.asset_key.to_user_string()}")
+            elif kind == "ASSET_CHECK_EVALUATION":
+                data = event.event_specific_data
+                status = "passed" if data.passed else f"FAILED ({data.severity.value})"
+                progress(f"      check {data.check_name}: {status}")
+            elif kind == "STEP_FAILURE":
+                progress(f"  ✗ {event.step_key} failed")
+
+    @dg.logger
+    def progress_logger(_init_context) -> logging.Logger:
+        logger = logging.getLogger("recall_pipeline.progress")
+        logger.handlers = [ProgressHandler()]
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        return logger
+
+    return progress_logger
+
+
+def materialize_all(progress: Callable[[str], None] | None = None) -> RunOutcome:
+    """Materialize every asset and check; return what happened instead of raising."""
+    defs = load_definitions()
+    job = defs.resolve_implicit_global_asset_job_def()
+    if progress is not None:
+        job = job.with_logger_defs({"progress": _progress_logger(progress)})
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    run_config = {"loggers": {"progress": {}}} if progress is not None else None
+    if instance is None:
+        with dg.DagsterInstance.ephemeral() as ephemeral:
+            return _execute(job, ephemeral, run_config)
+    return _execute(job, instance, run_config)
+
+
+def _execute(job, instance, run_config) -> RunOutcome:
+    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+    errors = []
+    checks = []
+    materialized = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            cause = error.cause.message if error and error.cause else None
+            message = error.message.strip() if error else "unknown error"
+            errors.append(f"{event.step_key}: {cause.strip() if cause else message}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            checks.append(
+                CheckSummary(
+                    data.asset_key.to_user_string(),
+                    data.check_name,
+                    data.passed,
+                    data.severity.value,
+                )
+            )
+        elif event.event_type_value == "ASSET_MATERIALIZATION":
+            materialized.append(event.asset_key.to_user_string())
+    return RunOutcome(result.success, result.run_id, errors, checks, materialized)

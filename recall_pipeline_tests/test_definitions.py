@@ -1,0 +1,68 @@
+"""The Dagster graph: what the UI shows and what a schedule would run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from recall_pipeline.contract import INPUTS
+from recall_pipeline.runner import load_definitions
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def test_graph_has_an_asset_per_input_with_its_checks() -> None:
+    defs = load_definitions()
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == {spec.name for spec in INPUTS} | {"petitions"}
+    check_keys = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    for spec in INPUTS:
+        assert (spec.name, "expectations") in check_keys
+        assert (spec.name, "rows_conserved") in check_keys
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.description, key
+        assert node.code_version, key
+
+
+def test_conservation_checks_block_downstream() -> None:
+    defs = load_definitions()
+    specs = {
+        (spec.asset_key.to_user_string(), spec.name): spec
+        for assets_def in defs.resolve_asset_graph().assets_defs
+        for spec in assets_def.check_specs
+    }
+    assert all(spec.blocking for (_, name), spec in specs.items() if name == "rows_conserved")
+    assert not any(spec.blocking for (_, name), spec in specs.items() if name == "expectations")
+
+
+def test_per_petition_inputs_depend_on_petitions() -> None:
+    graph = load_definitions().resolve_asset_graph()
+    for spec in INPUTS:
+        parents = {k.to_user_string() for k in graph.get(dg.AssetKey(spec.name)).parent_keys}
+        assert parents == ({"petitions"} if spec.per_petition else set())
+
+
+def test_dagster_validates_the_workspace() -> None:
+    env = {**os.environ, "DAGSTER_HOME": ""}
+    env.pop("DAGSTER_HOME")
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "definitions",
+            "validate",
+            "-w",
+            "workspace.yaml",
+        ],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
