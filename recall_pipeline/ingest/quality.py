@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -155,8 +154,9 @@ def _run_great_expectations(
         "whole_input"
     )
     suite = gx.ExpectationSuite(name=name, expectations=[e for _, e in rules])
-    # Row positions are what quarantine needs, so the frame keeps a plain 0..n-1 index.
-    df = frame.to_pandas(types_mapper=_object_strings).reset_index(drop=True)
+    # Row positions are what quarantine needs, so the frame keeps a plain 0..n-1 index; pandas'
+    # Arrow-backed str columns keep GX's regex and set metrics vectorized.
+    df = frame.to_pandas().reset_index(drop=True)
     try:
         result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(
             suite,
@@ -175,11 +175,6 @@ def _run_great_expectations(
         positions = np.asarray(item.result.get("unexpected_index_list") or [], dtype=np.int64)
         outcomes[rule_id] = RuleOutcome(rule, len(df), np.unique(positions))
     return outcomes
-
-
-def _object_strings(arrow_type: pa.DataType) -> Any:
-    # GX's pandas metrics expect plain object/str columns with None for missing.
-    return pd.StringDtype("python") if pa.types.is_string(arrow_type) else None
 
 
 _CONTEXT = None

@@ -1,0 +1,72 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# --- warehouse fixtures (recall_pipeline.warehouse) ---------------------------------------------
+# `warehouse_url` yields a fresh, empty warehouse URL per test for each backend: a DuckDB file
+# under tmp_path, or a new PostgreSQL database (dropped afterwards). PostgreSQL must be running:
+# an unreachable server FAILS the test rather than skipping it. Override the server with
+# RECALL_TEST_POSTGRES_URL (a URL to any database on it; default user postgres on 127.0.0.1).
+
+POSTGRES_SERVER_URL = os.environ.get(
+    "RECALL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _postgres_admin_conninfo() -> tuple[str, object]:
+    from sqlalchemy import make_url
+
+    url = make_url(POSTGRES_SERVER_URL).set(drivername="postgresql+psycopg")
+    conninfo = url.set(database="postgres").render_as_string(hide_password=False)
+    return conninfo.replace("postgresql+psycopg://", "postgresql://", 1), url
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "duckdb":
+        yield f"duckdb:///{tmp_path / 'warehouse' / 'warehouse.duckdb'}"
+        return
+
+    import psycopg
+    from psycopg import sql
+
+    conninfo, url = _postgres_admin_conninfo()
+    name = f"recall_test_{uuid.uuid4().hex}"
+    try:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {url.set(database='postgres')!s} ({exc}). Start it "
+            "(e.g. `pg_ctlcluster --skip-systemctl-redirect <version> main start`) or point "
+            "RECALL_TEST_POSTGRES_URL at a running server.",
+            pytrace=False,
+        )
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def warehouse(warehouse_url: str):
+    from recall_pipeline.warehouse import Warehouse
+
+    wh = Warehouse(warehouse_url)
+    try:
+        yield wh
+    finally:
+        wh.dispose()
+
+
+# --- end of warehouse fixtures ------------------------------------------------------------------
