@@ -89,10 +89,7 @@ def _execute(job, instance, run_config) -> RunOutcome:
     materialized = []
     for event in result.all_events:
         if event.is_step_failure:
-            error = event.step_failure_data.error
-            cause = error.cause.message if error and error.cause else None
-            message = error.message.strip() if error else "unknown error"
-            errors.append(f"{event.step_key}: {cause.strip() if cause else message}")
+            errors.append(f"{event.step_key}: {_user_message(event.step_failure_data.error)}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
             checks.append(
@@ -106,3 +103,20 @@ def _execute(job, instance, run_config) -> RunOutcome:
         elif event.event_type_value == "ASSET_MATERIALIZATION":
             materialized.append(event.asset_key.to_user_string())
     return RunOutcome(result.success, result.run_id, errors, checks, materialized)
+
+
+# Errors that describe bad input speak for themselves; others keep their class name.
+_INPUT_ERRORS = ("StructuralError", "PetitionConfigError")
+
+
+def _user_message(error) -> str:
+    if error is None:
+        return "unknown error"
+    # Dagster wraps what user code raised; the original is the cause.
+    original = error.cause or error
+    message = original.message.strip()
+    if original.cls_name in _INPUT_ERRORS:
+        prefix, _, rest = message.partition(": ")
+        if prefix.endswith(original.cls_name):
+            return rest
+    return message
