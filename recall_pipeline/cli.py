@@ -2,6 +2,7 @@
 
     recall-audit generate --scenario la-2022 --scale 1 --seed 1 --out DIR --truth-out DIR
     recall-audit run --data-dir DIR [--warehouse URL]
+    recall-audit determination PETITION_ID [--warehouse URL] [--json]
     recall-audit tables [--warehouse URL]
 
 Heavy libraries (Dagster, Great Expectations) are imported only by the subcommand that needs
@@ -38,6 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="materialize the pipeline into the warehouse")
     _add_location_arguments(run, data_dir=True)
     run.set_defaults(handler=_run)
+
+    determination = commands.add_parser(
+        "determination", help="print a petition's determination from the warehouse"
+    )
+    determination.add_argument("petition_id")
+    determination.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_location_arguments(determination, data_dir=False)
+    determination.set_defaults(handler=_determination)
 
     tables = commands.add_parser("tables", help="list the warehouse's tables and row counts")
     _add_location_arguments(tables, data_dir=False)
@@ -98,6 +107,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  {message}", file=sys.stderr)
         return 1
     _print_tables(url)
+    _print_determinations(url)
     failed_checks = [c for c in outcome.checks if not c.passed]
     print(
         f"\nchecks: {len(outcome.checks) - len(failed_checks)} passed, {len(failed_checks)} failed"
@@ -105,6 +115,33 @@ def _run(args: argparse.Namespace) -> int:
     for check in failed_checks:
         print(f"  {check.severity:<5} {check.asset}.{check.name}")
     return 0 if not any(c.severity == "ERROR" for c in failed_checks) else 1
+
+
+def _determination(args: argparse.Namespace) -> int:
+    import json
+
+    from recall_pipeline.verify.report import UnknownPetition, load_determination, render
+    from recall_pipeline.warehouse import Warehouse
+
+    _apply_locations(args)
+    with Warehouse(settings.warehouse_url()) as store:
+        try:
+            report = load_determination(store, args.petition_id)
+        except UnknownPetition as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    print(json.dumps(report, indent=2, default=str) if args.json else render(report))
+    return 0
+
+
+def _print_determinations(url: str) -> None:
+    from recall_pipeline.verify.report import load_determination, petition_ids, render
+    from recall_pipeline.warehouse import Warehouse
+
+    with Warehouse(url) as store:
+        for petition_id in petition_ids(store):
+            print()
+            print(render(load_determination(store, petition_id)))
 
 
 def _tables(args: argparse.Namespace) -> int:

@@ -1,0 +1,68 @@
+"""The determination: raw count, statutory random sample, full count, result."""
+
+import dagster as dg
+import pandas as pd
+
+from recall_pipeline.defs.ingest.assets import table_metadata
+from recall_pipeline.defs.resources import WarehouseResource
+from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
+from recall_pipeline.verify.schemas import SAMPLE_LINES, SUFFICIENCY_DETERMINATION
+from recall_pipeline.verify.sufficiency import determine
+
+DETERMINATION_CODE_VERSION = "determination-1"
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "sufficiency_determination",
+            description=SUFFICIENCY_DETERMINATION.description,
+            deps=["line_verdicts", "petitions"],
+            code_version=DETERMINATION_CODE_VERSION,
+            group_name="determination",
+            kinds={"pandas"},
+        ),
+        dg.AssetSpec(
+            "sample_lines",
+            description=SAMPLE_LINES.description,
+            deps=["line_verdicts", "petitions"],
+            code_version=DETERMINATION_CODE_VERSION,
+            group_name="determination",
+            kinds={"pandas"},
+        ),
+    ],
+)
+def sufficiency_determination(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    store = warehouse.open()
+    try:
+        verdicts = read_frame(
+            store,
+            "line_verdicts",
+            ["petition_id", "section_id", "page", "line", "status", "reason_code", "voter_id"],
+        )
+        rows, samples = [], []
+        for config in petition_configs(store):
+            outcome = determine(config, verdicts[verdicts["petition_id"] == config.petition_id])
+            rows.append(outcome.determination)
+            samples.append(outcome.sample_lines)
+            d = outcome.determination
+            context.log.info(
+                f"{config.petition_id}: {d['method']} → {d['result']} "
+                f"(valid {d['valid']}, required {d['required']}, margin {d['margin']})"
+            )
+        table = pd.DataFrame(rows)
+        sample = pd.concat(samples, ignore_index=True)
+        store.publish(SUFFICIENCY_DETERMINATION, table)
+        store.publish(SAMPLE_LINES, sample)
+    finally:
+        store.dispose()
+    yield dg.MaterializeResult(
+        asset_key="sufficiency_determination",
+        metadata={
+            **table_metadata(SUFFICIENCY_DETERMINATION, len(table)),
+            "results": dict(zip(table["petition_id"], table["result"], strict=True)),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="sample_lines", metadata=table_metadata(SAMPLE_LINES, len(sample))
+    )

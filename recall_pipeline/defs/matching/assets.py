@@ -1,0 +1,101 @@
+"""Matching: each petition line linked to the registration behind it, with evidence."""
+
+import dagster as dg
+import pandas as pd
+
+from recall_pipeline.defs.ingest.assets import table_metadata
+from recall_pipeline.defs.resources import WarehouseResource
+from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
+from recall_pipeline.verify import match as m
+from recall_pipeline.verify.pipeline import match_petition
+from recall_pipeline.verify.schemas import AMBIGUOUS_MATCHES, LINE_MATCHES
+
+MATCHING_CODE_VERSION = "matching-1"
+ROLL_COLUMNS = [
+    "voter_id",
+    "jurisdiction_code",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "house_number",
+    "street_predir",
+    "street_name",
+    "street_type",
+    "street_postdir",
+    "city",
+    "zip",
+]
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "line_matches",
+            description=LINE_MATCHES.description,
+            deps=["petition_lines", "voter_roll", "voter_address_history", "petitions"],
+            code_version=MATCHING_CODE_VERSION,
+            group_name="matching",
+            kinds={"pandas"},
+        ),
+        dg.AssetSpec(
+            "ambiguous_matches",
+            description=AMBIGUOUS_MATCHES.description,
+            deps=["petition_lines", "voter_roll", "voter_address_history", "petitions"],
+            code_version=MATCHING_CODE_VERSION,
+            group_name="matching",
+            kinds={"pandas"},
+        ),
+    ],
+)
+def line_matches(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    store = warehouse.open()
+    try:
+        roll_raw = read_frame(store, "voter_roll", ROLL_COLUMNS)
+        history_raw = read_frame(store, "voter_address_history")
+        lines_all = read_frame(store, "petition_lines")
+        matched, ambiguous = [], []
+        prepared_rolls: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+        for config in petition_configs(store):
+            code = config.jurisdiction_code
+            if code not in prepared_rolls:
+                in_jurisdiction = roll_raw[roll_raw["jurisdiction_code"] == code]
+                roll = m.prepare_roll(in_jurisdiction)
+                history = m.prepare_history(
+                    history_raw[history_raw["voter_id"].isin(in_jurisdiction["voter_id"])], roll
+                )
+                prepared_rolls[code] = (roll, history)
+            roll, history = prepared_rolls[code]
+            lines = lines_all[lines_all["petition_id"] == config.petition_id]
+            found, amb = match_petition(config.petition_id, lines, roll, history)
+            matched.append(found)
+            ambiguous.append(amb)
+            context.log.info(
+                f"{config.petition_id}: {len(found)} lines, "
+                f"{int(found['voter_id'].notna().sum())} matched, "
+                f"{amb['line'].count()} ambiguous candidate rows"
+            )
+        matches = pd.concat(matched, ignore_index=True)
+        ambiguous_all = pd.concat(ambiguous, ignore_index=True)
+        store.publish(LINE_MATCHES, matches)
+        store.publish(AMBIGUOUS_MATCHES, ambiguous_all)
+    finally:
+        store.dispose()
+    by_method = matches["match_method"].value_counts().to_dict()
+    yield dg.MaterializeResult(
+        asset_key="line_matches",
+        metadata={
+            **table_metadata(LINE_MATCHES, len(matches)),
+            "lines_by_method": {k: int(v) for k, v in by_method.items()},
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="ambiguous_matches",
+        metadata={
+            **table_metadata(AMBIGUOUS_MATCHES, len(ambiguous_all)),
+            "ambiguous_lines": int(
+                ambiguous_all[["petition_id", "section_id", "page", "line"]]
+                .drop_duplicates()
+                .shape[0]
+            ),
+        },
+    )

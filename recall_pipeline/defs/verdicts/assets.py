@@ -1,0 +1,127 @@
+"""Verdicts: one per line, the per-reason tables and the registrar's summary."""
+
+import dagster as dg
+import pandas as pd
+
+from recall_pipeline.defs.ingest.assets import table_metadata
+from recall_pipeline.defs.resources import WarehouseResource
+from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
+from recall_pipeline.verify.pipeline import (
+    reason_summary,
+    registrar_summary,
+    verdicts_for_petition,
+)
+from recall_pipeline.verify.reasons import reason_codes
+from recall_pipeline.verify.schemas import (
+    INVALID_TABLES,
+    LINE_VERDICTS,
+    REASON_SUMMARY,
+    REGISTRAR_SUMMARY,
+)
+
+VERDICTS_CODE_VERSION = "verdicts-1"
+INPUTS = [
+    "line_matches",
+    "petition_lines",
+    "petition_sections",
+    "signature_reviews",
+    "withdrawal_requests",
+    "voter_roll",
+    "jurisdiction_zips",
+    "petitions",
+]
+
+
+def _spec(name: str, description: str, deps: list[str]) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        name,
+        description=description,
+        deps=deps,
+        code_version=VERDICTS_CODE_VERSION,
+        group_name="verdicts",
+        kinds={"pandas"},
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        _spec("line_verdicts", LINE_VERDICTS.description, INPUTS),
+        *[_spec(t.name, t.description, ["line_verdicts"]) for t in INVALID_TABLES.values()],
+        _spec("reason_summary", REASON_SUMMARY.description, ["line_verdicts"]),
+        _spec("registrar_summary", REGISTRAR_SUMMARY.description, ["line_verdicts"]),
+    ],
+)
+def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    store = warehouse.open()
+    try:
+        lines_all = read_frame(store, "petition_lines")
+        matches_all = read_frame(store, "line_matches")
+        roll = read_frame(
+            store,
+            "voter_roll",
+            ["voter_id", "status", "status_date", "registration_date"],
+        )
+        sections_all = read_frame(store, "petition_sections")
+        reviews_all = read_frame(store, "signature_reviews")
+        withdrawals_all = read_frame(store, "withdrawal_requests")
+        zips = read_frame(store, "jurisdiction_zips")
+        verdicts, reasons, categories = [], [], []
+        for config in petition_configs(store):
+            pid = config.petition_id
+            verdict = verdicts_for_petition(
+                config,
+                lines_all[lines_all["petition_id"] == pid],
+                matches_all[matches_all["petition_id"] == pid],
+                roll,
+                sections_all[sections_all["petition_id"] == pid],
+                reviews_all[reviews_all["petition_id"] == pid],
+                withdrawals_all[withdrawals_all["petition_id"] == pid],
+                set(zips.loc[zips["jurisdiction_code"] == config.jurisdiction_code, "zip5"]),
+            )
+            verdicts.append(verdict)
+            reasons.append(reason_summary(pid, verdict))
+            categories.append(registrar_summary(pid, verdict))
+            context.log.info(f"{pid}: {verdict['status'].value_counts().to_dict()}")
+        all_verdicts = pd.concat(verdicts, ignore_index=True)
+        store.publish(LINE_VERDICTS, all_verdicts)
+        published = {}
+        for code in reason_codes():
+            subset = all_verdicts[all_verdicts["reason_code"] == code.code]
+            store.publish(INVALID_TABLES[code.code], subset)
+            published[code.code] = len(subset)
+        reason_table = pd.concat(reasons, ignore_index=True)
+        category_table = pd.concat(categories, ignore_index=True)
+        store.publish(REASON_SUMMARY, reason_table)
+        store.publish(REGISTRAR_SUMMARY, category_table)
+    finally:
+        store.dispose()
+    yield dg.MaterializeResult(
+        asset_key="line_verdicts",
+        metadata={
+            **table_metadata(LINE_VERDICTS, len(all_verdicts)),
+            "by_status": {k: int(v) for k, v in all_verdicts["status"].value_counts().items()},
+        },
+    )
+    for code in reason_codes():
+        yield dg.MaterializeResult(
+            asset_key=INVALID_TABLES[code.code].name,
+            metadata=table_metadata(INVALID_TABLES[code.code], published[code.code]),
+        )
+    yield dg.MaterializeResult(
+        asset_key="reason_summary",
+        metadata={
+            **table_metadata(REASON_SUMMARY, len(reason_table)),
+            "lines_by_reason": dict(
+                zip(reason_table["reason_code"], reason_table["lines"].astype(int), strict=True)
+            ),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="registrar_summary",
+        metadata={
+            **table_metadata(REGISTRAR_SUMMARY, len(category_table)),
+            "lines_by_category": dict(
+                zip(category_table["category"], category_table["lines"].astype(int), strict=True)
+            ),
+        },
+    )

@@ -1,0 +1,149 @@
+"""Verification of one petition, step by step, on pandas frames read from the warehouse.
+
+The Dagster assets are thin: they read tables, call these functions and publish the frames.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from recall_pipeline.ingest.petition_config import PetitionConfig
+from recall_pipeline.verify import match as m
+from recall_pipeline.verify.reasons import INVALID, VALID, reason_codes, registrar_categories
+from recall_pipeline.verify.verdicts import decide
+
+LINE_KEY = ["section_id", "page", "line"]
+
+
+def config_from_row(row: dict) -> PetitionConfig:
+    fields = {f.name for f in dataclasses.fields(PetitionConfig)}
+    values = {k: v for k, v in row.items() if k in fields}
+    for name in ("approved_for_circulation", "filed_date", "basis_report_date"):
+        value = values[name]
+        values[name] = value if isinstance(value, dt.date) else pd.Timestamp(value).date()
+    threshold = values.get("threshold_percent")
+    values["threshold_percent"] = (
+        None if threshold is None or pd.isna(threshold) else float(threshold)
+    )
+    values["registered_voters_basis"] = int(values["registered_voters_basis"])
+    values["sample_seed"] = int(values["sample_seed"])
+    return PetitionConfig(**values)
+
+
+def match_petition(
+    petition_id: str, lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`line_matches` rows (normalized forms + evidence) and `ambiguous_matches` rows."""
+    lines = lines.sort_values(LINE_KEY, kind="stable").reset_index(drop=True)
+    prepared = m.prepare_lines(lines)
+    result, ambiguous = m.match_lines(prepared, roll, history)
+    out = pd.concat(
+        [
+            lines[LINE_KEY].reset_index(drop=True),
+            prepared.drop(columns=["line_index"]).reset_index(drop=True),
+            result.reset_index(drop=True),
+        ],
+        axis=1,
+    )
+    out.insert(0, "petition_id", petition_id)
+    chosen = result["voter_id"]
+    amb = pd.DataFrame(
+        {
+            "petition_id": petition_id,
+            "section_id": lines["section_id"].to_numpy()[ambiguous["line_index"].to_numpy()],
+            "page": lines["page"].to_numpy()[ambiguous["line_index"].to_numpy()],
+            "line": lines["line"].to_numpy()[ambiguous["line_index"].to_numpy()],
+            "candidate_voter_id": ambiguous["voter_id"].to_numpy(),
+            "source": ambiguous["source"].to_numpy(),
+            "score": ambiguous["score"].to_numpy(),
+            "chosen": (
+                chosen.reindex(ambiguous["line_index"].to_numpy()).to_numpy()
+                == ambiguous["voter_id"].to_numpy()
+            ),
+            "rule": "highest score, then current over past address, then lowest voter_id",
+        }
+    )
+    return out, amb
+
+
+def verdicts_for_petition(
+    config: PetitionConfig,
+    lines: pd.DataFrame,
+    matches: pd.DataFrame,
+    roll: pd.DataFrame,
+    sections: pd.DataFrame,
+    reviews: pd.DataFrame,
+    withdrawals: pd.DataFrame,
+    jurisdiction_zips: set[str],
+) -> pd.DataFrame:
+    lines = lines.sort_values(LINE_KEY, kind="stable").reset_index(drop=True)
+    matches = matches.sort_values(LINE_KEY, kind="stable").reset_index(drop=True)
+    if not (lines[LINE_KEY].to_numpy() == matches[LINE_KEY].to_numpy()).all():
+        raise ValueError(f"{config.petition_id}: line_matches is out of step with petition_lines")
+    verdicts = decide(
+        config,
+        lines,
+        matches,
+        matches,
+        roll,
+        sections,
+        reviews,
+        withdrawals,
+        jurisdiction_zips,
+    )
+    category = {c.code: c.registrar_category for c in reason_codes()}
+    verdicts["registrar_category"] = verdicts["reason_code"].map(category)
+    for column in (
+        "match_method",
+        "match_score",
+        "first_name_agreement",
+        "last_name_agreement",
+        "candidates_at_address",
+    ):
+        verdicts[column] = matches[column].to_numpy()
+    for column in ("source_file", "source_row", "source_sha256"):
+        verdicts[column] = lines[column].to_numpy()
+    return verdicts
+
+
+def reason_summary(petition_id: str, verdicts: pd.DataFrame) -> pd.DataFrame:
+    counts = verdicts.loc[verdicts["status"] == INVALID, "reason_code"].value_counts()
+    return pd.DataFrame(
+        [
+            {
+                "petition_id": petition_id,
+                "precedence": c.precedence,
+                "reason_code": c.code,
+                "registrar_category": c.registrar_category,
+                "lines": int(counts.get(c.code, 0)),
+            }
+            for c in reason_codes()
+        ]
+    )
+
+
+def registrar_summary(petition_id: str, verdicts: pd.DataFrame) -> pd.DataFrame:
+    invalid = verdicts[verdicts["status"] == INVALID]
+    counts = invalid["registrar_category"].value_counts()
+    rows = [
+        {"petition_id": petition_id, "category": category, "lines": int(counts.get(category, 0))}
+        for category in registrar_categories()
+    ]
+    rows += [
+        {"petition_id": petition_id, "category": "Invalid total", "lines": len(invalid)},
+        {
+            "petition_id": petition_id,
+            "category": "Valid",
+            "lines": int((verdicts["status"] == VALID).sum()),
+        },
+        {"petition_id": petition_id, "category": "Raw count", "lines": len(verdicts)},
+    ]
+    return pd.DataFrame(rows)
+
+
+def empty_like(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: np.array([], dtype=object) for c in columns})

@@ -1,0 +1,102 @@
+"""The determination as a reader sees it, built only from published warehouse tables."""
+
+from __future__ import annotations
+
+import math
+
+from recall_pipeline.verify.schemas import (
+    REASON_SUMMARY,
+    REGISTRAR_SUMMARY,
+    SUFFICIENCY_DETERMINATION,
+)
+from recall_pipeline.warehouse import Warehouse
+
+
+class UnknownPetition(LookupError):
+    pass
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def load_determination(store: Warehouse, petition_id: str) -> dict:
+    params = {"pid": petition_id}
+    found = store.query(
+        f"SELECT * FROM {SUFFICIENCY_DETERMINATION.name} WHERE petition_id = :pid", params
+    )
+    if found.empty:
+        known = store.query(f"SELECT petition_id FROM {SUFFICIENCY_DETERMINATION.name}")
+        raise UnknownPetition(
+            f"no determination for {petition_id!r}; known: {', '.join(known['petition_id'])}"
+        )
+    report = {k: _plain(v) for k, v in found.iloc[0].to_dict().items()}
+    reasons = store.query(
+        f"SELECT reason_code, lines FROM {REASON_SUMMARY.name} WHERE petition_id = :pid"
+        " ORDER BY precedence",
+        params,
+    )
+    report["by_reason"] = {r.reason_code: int(r.lines) for r in reasons.itertuples()}
+    categories = store.query(
+        f"SELECT category, lines FROM {REGISTRAR_SUMMARY.name} WHERE petition_id = :pid",
+        params,
+    )
+    report["by_registrar_category"] = {
+        r.category: int(r.lines)
+        for r in categories.itertuples()
+        if r.category not in ("Invalid total", "Valid", "Raw count")
+    }
+    return report
+
+
+def render(report: dict) -> str:
+    n = "{:,}".format
+    lines = [
+        f"Petition {report['petition_id']}: {report['result']}",
+        f"  method                  {report['method']}",
+        f"  raw count               {n(report['raw_count']):>10}",
+        f"  valid                   {n(report['valid']):>10}",
+        f"  invalid                 {n(report['invalid']):>10}",
+        f"  pending                 {n(report['pending']):>10}",
+        f"  registered (basis)      {n(report['registered_voters_basis']):>10}",
+        f"  threshold               {report['threshold_percent']:>9g}%",
+        f"  required                {n(report['required']):>10}",
+        f"  margin                  {report['margin']:>+10,}",
+    ]
+    if report.get("sample_size"):
+        lines += [
+            "  random sample (EC §11225, 2 CCR §20530)",
+            f"    sample size n         {n(report['sample_size']):>10}"
+            f"   (seed {report['sample_seed']})",
+            f"    valid in sample s     {n(report['sample_valid']):>10}",
+            f"    duplicates d          {n(report['sample_duplicates']):>10}",
+            f"    validity rate r       {report['sample_validity_rate']:>10.4f}",
+            f"    projection V          {n(report['projected_uncorrected']):>10}",
+            f"    duplicate estimate C  {n(report['projected_duplicates']):>10}",
+            f"    projected valid P     {n(report['projected_valid']):>10}"
+            f"   ({report['projected_percent_of_required']}% of required)",
+            f"    cut-offs              > {n(report['sample_upper_cutoff'])} qualifies,"
+            f" < {n(report['sample_lower_cutoff'])} fails",
+            f"    sample result         {report['sample_result']}",
+        ]
+    lines.append("  invalid by reason")
+    lines += [f"    {code:<32}{n(count):>10}" for code, count in report["by_reason"].items()]
+    lines.append("  invalid by registrar category")
+    lines += [
+        f"    {category:<40}{n(count):>10}"
+        for category, count in sorted(
+            report["by_registrar_category"].items(), key=lambda kv: -kv[1]
+        )
+    ]
+    return "\n".join(lines)
+
+
+def petition_ids(store: Warehouse) -> list[str]:
+    if not store.table_exists(SUFFICIENCY_DETERMINATION.name):
+        return []
+    found = store.query(f"SELECT petition_id FROM {SUFFICIENCY_DETERMINATION.name} ORDER BY 1")
+    return list(found["petition_id"])

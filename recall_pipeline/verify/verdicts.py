@@ -1,0 +1,165 @@
+"""One verdict per petition line: VALID, INVALID with one primary reason, or PENDING.
+
+Every rule of domain.md §3 is evaluated for every line as a boolean column; the primary reason
+is the first rule that applies in the precedence of the reason-code table, and the others are
+kept as secondary flags. The duplicate rule runs last, over the lines every other rule left
+valid: of each voter's valid lines exactly one stays VALID (the earliest or latest by date
+signed, then section, page and line — the petition's `duplicates_keep`), the rest are DUPLICATE.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from recall_pipeline.ingest.petition_config import PetitionConfig
+from recall_pipeline.verify.match import METHOD_HISTORY, METHOD_NAME
+from recall_pipeline.verify.reasons import INVALID, PENDING, VALID, reason_codes
+
+LINE_KEY = ["section_id", "page", "line"]
+
+
+def _dates(values) -> pd.Series:
+    return pd.to_datetime(pd.Series(values), errors="coerce").dt.normalize()
+
+
+def decide(
+    config: PetitionConfig,
+    lines: pd.DataFrame,
+    prepared: pd.DataFrame,
+    matches: pd.DataFrame,
+    roll: pd.DataFrame,
+    sections: pd.DataFrame,
+    reviews: pd.DataFrame,
+    withdrawals: pd.DataFrame,
+    jurisdiction_zips: set[str],
+) -> pd.DataFrame:
+    """Evaluate every rule for every line of one petition and pick each line's verdict.
+
+    `lines`, `prepared` and `matches` are aligned row by row (same length, same order).
+    """
+    approved = pd.Timestamp(config.approved_for_circulation)
+    filed = pd.Timestamp(config.filed_date)
+    signed = _dates(lines["date_signed"].to_numpy())
+    # A line without a date is judged as of the filing date (the latest it can have been signed).
+    as_of = signed.fillna(filed)
+
+    section = sections.set_index("section_id")
+    line_sections = lines["section_id"].astype("str")
+    known_section = line_sections.isin(section.index).to_numpy()
+    filed_with = line_sections.map(section["filed_with_petition"]).fillna(False).astype(bool)
+    declared = (
+        line_sections.map(section["declaration_signed"]).fillna(False).astype(bool).to_numpy()
+        & line_sections.map(section["declaration_date"]).notna().to_numpy()
+        & line_sections.map(section["circulator_name"]).notna().to_numpy()
+    )
+
+    voter_id = matches["voter_id"].astype(object).where(matches["voter_id"].notna(), None)
+    registered = voter_id.notna().to_numpy()
+    voter = roll.set_index("voter_id")
+    status = voter_id.map(voter["status"])
+    status_date = _dates(voter_id.map(voter["status_date"]).to_numpy())
+    registration_date = _dates(voter_id.map(voter["registration_date"]).to_numpy())
+
+    withdrawn_voters = withdrawals.loc[
+        _dates(withdrawals["received_date"].to_numpy()).le(filed).to_numpy(), "voter_id"
+    ]
+    finding = _latest_findings(lines, reviews)
+
+    cutoff = filed if config.registration_cutoff == "filed_date" else as_of
+    method = matches["match_method"].to_numpy()
+    history_from = _dates(matches["history_valid_from"].to_numpy())
+    history_to = _dates(matches["history_valid_to"].to_numpy())
+    lived_there_when_signing = (
+        signed.notna() & history_from.le(signed).fillna(True) & history_to.ge(signed).fillna(True)
+    ).to_numpy()
+
+    conditions = {
+        "SECTION_NOT_FILED": ~known_section | ~filed_with.to_numpy(),
+        "CIRCULATOR_DECLARATION_DEFECT": ~declared,
+        "NO_SIGNATURE": ~lines["signature_present"].astype(bool).to_numpy(),
+        "WITHDRAWN": registered & voter_id.isin(set(withdrawn_voters)).to_numpy(),
+        "NO_RESIDENCE_ADDRESS": ~prepared["has_address"].to_numpy(bool),
+        "SIGNED_OUTSIDE_PERIOD": (signed.lt(approved) | signed.gt(filed)).fillna(False).to_numpy(),
+        "OUT_OF_JURISDICTION": prepared["has_address"].to_numpy(bool)
+        & (prepared["zip5"].to_numpy(str) != "")
+        & ~prepared["zip5"].isin(jurisdiction_zips).to_numpy(),
+        "NOT_REGISTERED": ~registered,
+        "CANCELLED": registered
+        & (status == "CANCELLED").to_numpy()
+        & status_date.lt(as_of).fillna(True).to_numpy(),
+        "REGISTERED_LATE": registered & registration_date.gt(cutoff).fillna(False).to_numpy(),
+        "ADDRESS_MISMATCH": registered
+        & ((method == METHOD_NAME) | ((method == METHOD_HISTORY) & ~lived_there_when_signing)),
+        "SIGNATURE_MISMATCH": (finding == "NO_MATCH").to_numpy(),
+    }
+    order = [c.code for c in reason_codes() if c.code in conditions]
+    stacked = np.column_stack([np.asarray(conditions[c], dtype=bool) for c in order])
+    any_reason = stacked.any(axis=1)
+    first = np.argmax(stacked, axis=1)
+    reason = np.where(any_reason, np.asarray(order, dtype=object)[first], None)
+
+    pending = ~any_reason & (config.unreviewed_signatures == "pending") & finding.isna().to_numpy()
+    verdicts = pd.DataFrame(
+        {
+            "petition_id": config.petition_id,
+            "section_id": lines["section_id"].to_numpy(),
+            "page": lines["page"].to_numpy(),
+            "line": lines["line"].to_numpy(),
+            "status": np.where(any_reason, INVALID, np.where(pending, PENDING, VALID)),
+            "reason_code": reason,
+            "voter_id": voter_id.to_numpy(),
+            "date_signed": signed.dt.date.to_numpy(),
+            "review_finding": finding.to_numpy(),
+        }
+    )
+    verdicts = _apply_duplicates(verdicts, config.duplicates_keep)
+    verdicts["secondary_reasons"] = _secondary(stacked, order, verdicts["reason_code"].to_numpy())
+    return verdicts.drop(columns=["date_signed"])
+
+
+def _line_keys(frame: pd.DataFrame) -> pd.Series:
+    return (
+        frame["section_id"].astype("str")
+        + "/"
+        + frame["page"].astype("int64").astype("str")
+        + "/"
+        + frame["line"].astype("int64").astype("str")
+    )
+
+
+def _latest_findings(lines: pd.DataFrame, reviews: pd.DataFrame) -> pd.Series:
+    """Each line's most recent examiner finding (None when never reviewed)."""
+    if reviews.empty:
+        return pd.Series([None] * len(lines), index=lines.index, dtype=object)
+    latest = reviews.sort_values("reviewed_at").drop_duplicates(LINE_KEY, keep="last")
+    by_key = pd.Series(latest["finding"].to_numpy(dtype=object), index=_line_keys(latest))
+    return _line_keys(lines).map(by_key).astype(object).where(lambda f: f.notna(), None)
+
+
+def _apply_duplicates(verdicts: pd.DataFrame, keep: str) -> pd.DataFrame:
+    valid = verdicts[verdicts["status"] == VALID]
+    signed = pd.to_datetime(valid["date_signed"])
+    order = valid.assign(_signed=signed).sort_values(
+        ["voter_id", "_signed", "section_id", "page", "line"],
+        ascending=[True, keep == "earliest", True, True, True],
+        na_position="last",
+    )
+    extra = order.duplicated("voter_id", keep="first") & order["voter_id"].notna()
+    extra_index = order.index[extra.to_numpy()]
+    verdicts.loc[extra_index, "status"] = INVALID
+    verdicts.loc[extra_index, "reason_code"] = "DUPLICATE"
+    return verdicts
+
+
+def _secondary(stacked: np.ndarray, order: list[str], primary: np.ndarray) -> np.ndarray:
+    """Every other rule a line broke, ';'-joined (None when there are none)."""
+    out = np.full(len(primary), None, dtype=object)
+    rows, cols = np.nonzero(stacked)
+    if not len(rows):
+        return out
+    frame = pd.DataFrame({"row": rows, "code": np.asarray(order, dtype=object)[cols]})
+    frame = frame[frame["code"].to_numpy() != primary[frame["row"].to_numpy()]]
+    joined = frame.groupby("row")["code"].agg(";".join)
+    out[joined.index.to_numpy()] = joined.to_numpy()
+    return out
