@@ -59,7 +59,7 @@ LINE_MATCHES = TableSchema(
 
 AMBIGUOUS_MATCHES = TableSchema(
     name="ambiguous_matches",
-    description="Lines whose name matched more than one person at the address, every candidate listed.",
+    description="Lines whose name matched several people at the address; every candidate listed.",
     columns=(
         *_LINE_KEY,
         Column("candidate_voter_id", "string", False),
