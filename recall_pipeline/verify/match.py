@@ -37,9 +37,10 @@ METHOD_NAME = "UNIQUE_NAME"
 METHOD_NONE = "NO_MATCH"
 
 # How much each kind of agreement is worth; the score of a match is their sum over 1.0.
-_FIRST_SCORE = {"exact": 0.45, "nickname": 0.40, "typo": 0.35, "initial": 0.0, "none": 0.0}
-_LAST_SCORE = {"exact": 0.45, "typo": 0.35, "none": 0.0}
-_ADDRESS_SCORE = 0.10
+_FIRST_SCORE = {"exact": 0.40, "nickname": 0.35, "typo": 0.30, "none": 0.0}
+_LAST_SCORE = {"exact": 0.40, "typo": 0.30, "none": 0.0}
+_ADDRESS_SCORE = 0.15
+_MIDDLE_SCORE = 0.05
 
 
 def prepare_roll(roll: pd.DataFrame) -> pd.DataFrame:
@@ -93,12 +94,10 @@ def _compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
         + pd.Series(last_level).map(_LAST_SCORE).to_numpy()
         + _ADDRESS_SCORE
     )
-    middle_agrees = (pairs["name_middle"].to_numpy(str) != "") & (
-        pairs["middle"].to_numpy(str) != ""
-    )
-    middle_agrees &= np.char.startswith(
-        pairs["middle"].to_numpy(str), np.char.ljust(pairs["name_middle"].to_numpy(str), 1)[:]
-    )
+    line_initial = pairs["name_middle"].astype("str").str.slice(0, 1).to_numpy(str)
+    voter_initial = pairs["middle"].astype("str").str.slice(0, 1).to_numpy(str)
+    middle_agrees = (line_initial != "") & (line_initial == voter_initial)
+    score = score + np.where(middle_agrees, _MIDDLE_SCORE, 0.0)
     return pairs.assign(
         first_level=first_level,
         last_level=last_level,
@@ -147,7 +146,7 @@ def candidates_at_address(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.D
 def match_lines(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     """One row per line: the matched voter (or none), how, the score and the evidence."""
     pairs = candidates_at_address(lines, roll, history)
-    compared = _compare_names(pairs) if len(pairs) else pairs.assign(name_passed=False)
+    compared = _compare_names(pairs)
     block_size = compared.groupby("line_index")["voter_id"].nunique()
 
     passed = compared[compared["name_passed"]].copy()
@@ -173,7 +172,7 @@ def match_lines(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame) 
     by_name = _unique_name_matches(lines[unmatched], roll)
     result.loc[by_name.index, "voter_id"] = by_name["voter_id"]
     result.loc[by_name.index, "match_method"] = METHOD_NAME
-    result.loc[by_name.index, "match_score"] = 0.9
+    result.loc[by_name.index, "match_score"] = _FIRST_SCORE["exact"] + _LAST_SCORE["exact"]
     result.loc[by_name.index, "first_name_agreement"] = "exact"
     result.loc[by_name.index, "last_name_agreement"] = "exact"
     name_counts = _name_counts(lines, roll)

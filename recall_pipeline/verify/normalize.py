@@ -56,9 +56,14 @@ def _alternation(words) -> str:
     return "|".join(sorted((w.replace(".", r"\.") for w in words), key=len, reverse=True))
 
 
+def _text(values: pd.Series) -> pd.Series:
+    """Missing → '' as str dtype (a column of only-missing values would otherwise be float)."""
+    return values.astype(object).where(values.notna(), "").astype("str")
+
+
 def fold(text: pd.Series) -> pd.Series:
     """Upper-case ASCII with accents removed and punctuation turned to spaces."""
-    s = text.fillna("").astype("str")
+    s = _text(text)
     s = s.str.normalize("NFKD").str.replace(r"[^\x00-\x7f]", "", regex=True).str.upper()
     return s
 
@@ -77,11 +82,11 @@ def standardize(words: pd.Series, table: str) -> pd.Series:
 def house_number(text: pd.Series) -> pd.Series:
     """The integer part of a house number ('1234 1/2' → '1234'), leading zeros dropped."""
     digits = fold(text).str.extract(r"^\s*0*(\d+)", expand=False)
-    return digits.fillna("").astype("str")
+    return _text(digits)
 
 
 def zip5(text: pd.Series) -> pd.Series:
-    return fold(text).str.extract(r"^\s*(\d{5})", expand=False).fillna("").astype("str")
+    return _text(fold(text).str.extract(r"^\s*(\d{5})", expand=False))
 
 
 def city(text: pd.Series) -> pd.Series:
@@ -118,7 +123,7 @@ def written_address(text: pd.Series, city_text: pd.Series, zip_text: pd.Series) 
     s = squeeze(fold(text).str.replace(r"[.,]", " ", regex=True))
     no_address = s.eq("") | s.str.contains(NO_ADDRESS_PATTERN, regex=True)
     head = s.str.extract(r"^(?P<house>\d+)(?:\s*-?\s*\d/\d)?\s+(?P<rest>.+)$")
-    rest = head["rest"].fillna("").astype("str")
+    rest = _text(head["rest"])
     has_address = ~no_address & head["house"].notna()
 
     # A unit at the end: "APT 5", "UNIT B", "# 5", "#5", "APARTMENT 12".
@@ -128,32 +133,32 @@ def written_address(text: pd.Series, city_text: pd.Series, zip_text: pd.Series) 
 
     tokens = rest.str.split(" ")
     count = tokens.str.len().fillna(0).astype(int)
-    last = tokens.str[-1].fillna("").astype("str")
+    last = _text(tokens.str[-1])
     directional = set(tables["directional"])
     suffix = set(tables["suffix"])
 
     # Post-directional: a trailing directional after a suffix ("ELM AVE N").
-    second_last = tokens.str[-2].fillna("").astype("str")
+    second_last = _text(tokens.str[-2])
     has_post = last.isin(directional) & second_last.isin(suffix) & (count >= 3)
-    postdir = last.where(has_post, "").map(tables["directional"]).fillna("").astype("str")
+    postdir = _text(last.where(has_post, "").map(tables["directional"]))
     tokens = tokens.where(~has_post, tokens.str[:-1])
     count = count - has_post.astype(int)
-    last = tokens.str[-1].fillna("").astype("str")
+    last = _text(tokens.str[-1])
 
     has_type = last.isin(suffix) & (count >= 2)
-    stype = last.where(has_type, "").map(tables["suffix"]).fillna("").astype("str")
+    stype = _text(last.where(has_type, "").map(tables["suffix"]))
     tokens = tokens.where(~has_type, tokens.str[:-1])
     count = count - has_type.astype(int)
 
-    first = tokens.str[0].fillna("").astype("str")
+    first = _text(tokens.str[0])
     has_pre = first.isin(directional) & (count >= 2)
-    predir = first.where(has_pre, "").map(tables["directional"]).fillna("").astype("str")
+    predir = _text(first.where(has_pre, "").map(tables["directional"]))
     tokens = tokens.where(~has_pre, tokens.str[1:])
 
-    name = tokens.str.join(" ").fillna("").astype("str")
+    name = _text(tokens.str.join(" "))
     return pd.DataFrame(
         {
-            "house": head["house"].fillna("").astype("str").str.lstrip("0"),
+            "house": _text(head["house"]).str.lstrip("0"),
             "predir": predir,
             "street": street_name(name),
             "stype": stype,
@@ -170,25 +175,25 @@ def printed_name(text: pd.Series) -> pd.DataFrame:
     """Split printed names into first, middle and last (upper ASCII), suffix set aside."""
     s = squeeze(fold(text).str.replace(r"[.'`\-]", "", regex=True))
     has_comma = s.str.contains(",", regex=False)
-    left = s.str.split(",", n=1).str[0].fillna("").astype("str")
-    right = s.str.split(",", n=1).str[1].fillna("").astype("str")
+    left = _text(s.str.split(",", n=1).str[0])
+    right = _text(s.str.split(",", n=1).str[1])
     suffixes = "|".join(NAME_SUFFIXES)
     strip_suffix = rf"(?:\s+(?:{suffixes}))+$"
 
     # "LAST [SUFFIX], FIRST [MIDDLE]"
     c_last = squeeze(left.str.replace(strip_suffix, "", regex=True))
     c_tokens = squeeze(right.str.replace(strip_suffix, "", regex=True)).str.split(" ")
-    c_first = c_tokens.str[0].fillna("").astype("str")
-    c_middle = c_tokens.str[1:].str.join(" ").fillna("").astype("str")
+    c_first = _text(c_tokens.str[0])
+    c_middle = _text(c_tokens.str[1:].str.join(" "))
 
     # "FIRST [MIDDLE] LAST [SUFFIX]"
     n_tokens = squeeze(
         s.str.replace(",", " ", regex=False).str.replace(strip_suffix, "", regex=True)
     )
     n_tokens = n_tokens.str.split(" ")
-    n_first = n_tokens.str[0].fillna("").astype("str")
-    n_last = n_tokens.str[-1].fillna("").astype("str")
-    n_middle = n_tokens.str[1:-1].str.join(" ").fillna("").astype("str")
+    n_first = _text(n_tokens.str[0])
+    n_last = _text(n_tokens.str[-1])
+    n_middle = _text(n_tokens.str[1:-1].str.join(" "))
     single = n_tokens.str.len().fillna(0) < 2
     n_last = n_last.where(~single, "")
 
