@@ -1,0 +1,82 @@
+"""The whole pipeline on the committed sample scenario reproduces its ground truth exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from recall_pipeline import settings
+from recall_pipeline.runner import materialize_all
+from recall_pipeline.verify.report import load_determination
+from recall_pipeline.warehouse import Warehouse
+
+PROJECT = Path(__file__).resolve().parents[1]
+SAMPLE = PROJECT / "data"
+TRUTH = PROJECT / "recall_pipeline_tests" / "fixtures" / "sample_truth"
+KEY = ["petition_id", "section_id", "page", "line"]
+
+
+@pytest.fixture
+def published(warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(SAMPLE))
+    monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, warehouse_url)
+    outcome = materialize_all()
+    assert outcome.success, outcome.errors
+    assert all(c.passed for c in outcome.checks), [c for c in outcome.checks if not c.passed]
+    with Warehouse(warehouse_url) as store:
+        yield store
+
+
+def test_every_line_gets_its_true_verdict(published: Warehouse) -> None:
+    truth = pd.read_csv(TRUTH / "line_truth.csv", dtype=str, keep_default_na=False)
+    truth[["page", "line"]] = truth[["page", "line"]].astype("int64")
+    verdicts = published.read("line_verdicts").to_pandas()
+    joined = truth.merge(verdicts, on=KEY, how="outer", validate="one_to_one", indicator=True)
+    assert (joined["_merge"] == "both").all()
+    assert (joined["status"] == joined["true_status"]).all()
+    got = joined["reason_code"].fillna("")
+    wrong = joined[got != joined["true_reason_code"]]
+    assert wrong.empty, wrong[[*KEY, "true_reason_code", "reason_code"]].head()
+    wanted_voter = joined["true_voter_id"].where(joined["true_voter_id"] != "", None)
+    registered = joined["true_reason_code"].isin(["", "DUPLICATE", "CANCELLED", "ADDRESS_MISMATCH"])
+    assert (joined.loc[registered, "voter_id"] == wanted_voter[registered]).all()
+
+
+def test_determination_equals_the_expected_one(published: Warehouse) -> None:
+    expected = json.loads((TRUTH / "expected_determination.json").read_text())
+    report = load_determination(published, expected["petition_id"])
+    for figure in ("raw_count", "valid", "invalid", "pending", "required", "result", "margin"):
+        assert report[figure] == expected[figure], figure
+    assert report["by_reason"] == expected["by_reason"]
+    assert report["by_registrar_category"] == expected["by_registrar_category"]
+    assert report["registered_voters_basis"] == expected["registered_voters_basis"]
+
+
+def test_auto_samples_then_counts_in_full(published: Warehouse) -> None:
+    report = load_determination(published, "la-2022-da-recall")
+    assert report["method"] == "random_sample_then_full_count"
+    assert report["sample_result"] == "FULL_COUNT_REQUIRED"
+    assert report["sample_size"] == 500  # 5 % of 1,432 is under the statutory minimum
+    assert 90 <= report["projected_percent_of_required"] <= 110
+    sample = published.read("sample_lines").to_pandas()
+    assert len(sample) == 500 and not sample.duplicated(KEY).any()
+    valid_in_sample = int(sample["counts_as_valid_in_sample"].sum())
+    assert valid_in_sample == report["sample_valid"]
+
+
+def test_per_reason_tables_partition_the_invalid_lines(published: Warehouse) -> None:
+    verdicts = published.read("line_verdicts").to_pandas()
+    total = 0
+    for code, count in verdicts["reason_code"].value_counts().items():
+        table = published.read(f"invalid_{code.lower()}").to_pandas()
+        assert len(table) == count
+        assert set(table["reason_code"]) == {code}
+        total += len(table)
+    assert total == (verdicts["status"] == "INVALID").sum()
+    valid_per_voter = verdicts[verdicts["status"] == "VALID"].groupby("voter_id").size()
+    assert (valid_per_voter == 1).all()
+    duplicated_voters = set(verdicts.loc[verdicts["reason_code"] == "DUPLICATE", "voter_id"])
+    assert duplicated_voters <= set(valid_per_voter.index)
