@@ -11,6 +11,7 @@ import dagster as dg
 
 from recall_pipeline.contract import INPUTS
 from recall_pipeline.runner import load_definitions
+from recall_pipeline.verify.reasons import reason_codes
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -19,7 +20,17 @@ def test_graph_has_an_asset_per_input_with_its_checks() -> None:
     defs = load_definitions()
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {spec.name for spec in INPUTS} | {"petitions"}
+    ingest = {spec.name for spec in INPUTS} | {"petitions"}
+    verification = {
+        "line_matches",
+        "ambiguous_matches",
+        "line_verdicts",
+        "reason_summary",
+        "registrar_summary",
+        "sufficiency_determination",
+        "sample_lines",
+    } | {f"invalid_{c.code.lower()}" for c in reason_codes()}
+    assert keys == ingest | verification
     check_keys = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     for spec in INPUTS:
         assert (spec.name, "expectations") in check_keys
@@ -38,6 +49,9 @@ def test_conservation_checks_block_downstream() -> None:
         for spec in assets_def.check_specs
     }
     assert all(spec.blocking for (_, name), spec in specs.items() if name == "rows_conserved")
+    for check in ("one_verdict_per_line", "reasons_partition_invalid", "one_valid_line_per_voter"):
+        assert specs[("line_verdicts", check)].blocking
+    assert specs[("sufficiency_determination", "counts_add_up")].blocking
     assert not any(spec.blocking for (_, name), spec in specs.items() if name == "expectations")
 
 

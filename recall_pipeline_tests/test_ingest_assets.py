@@ -40,7 +40,7 @@ def rows(store: Warehouse, table: str, order: str) -> list[dict]:
 def test_every_input_is_published_with_passing_checks(data_dir: Path, store: Warehouse) -> None:
     outcome = materialize_all()
     assert outcome.success, outcome.errors
-    assert set(outcome.materialized) == {spec.name for spec in INPUTS} | {"petitions"}
+    assert {spec.name for spec in INPUTS} | {"petitions"} <= set(outcome.materialized)
     assert outcome.checks and all(c.passed for c in outcome.checks)
     assert store.row_count("voter_roll") == datadir.ROLL_ROWS
     assert store.row_count("petition_lines") == datadir.LINE_ROWS

@@ -80,3 +80,25 @@ def test_per_reason_tables_partition_the_invalid_lines(published: Warehouse) -> 
     assert (valid_per_voter == 1).all()
     duplicated_voters = set(verdicts.loc[verdicts["reason_code"] == "DUPLICATE", "voter_id"])
     assert duplicated_voters <= set(valid_per_voter.index)
+
+
+def test_reconciliation_checks_catch_tampering(published: Warehouse) -> None:
+    from recall_pipeline.verify import reconcile
+
+    assert reconcile.one_verdict_per_line(published).passed
+    published.execute(
+        "DELETE FROM line_verdicts WHERE section_id = 'S000001' AND page = 1 AND line = 1"
+    )
+    assert not reconcile.one_verdict_per_line(published).passed
+    assert not reconcile.determination_adds_up(published).passed
+
+    assert reconcile.reasons_partition_invalid(published).passed
+    published.execute("DELETE FROM invalid_not_registered WHERE line = 2")
+    assert not reconcile.reasons_partition_invalid(published).passed
+
+    assert reconcile.one_valid_line_per_voter(published).passed
+    published.execute(
+        "UPDATE line_verdicts SET status = 'VALID', reason_code = NULL"
+        " WHERE reason_code = 'DUPLICATE'"
+    )
+    assert not reconcile.one_valid_line_per_voter(published).passed

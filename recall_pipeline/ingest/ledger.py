@@ -6,19 +6,11 @@ identifying keys only — never a name, an address or a birth date.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
+from recall_pipeline.checks import CheckOutcome
 from recall_pipeline.contract import InputSpec
 from recall_pipeline.ingest.pipeline import INGESTED_FILES, QUARANTINED_ROWS, IngestResult
 
 FAILING_ROWS_SHOWN = 50
-
-
-@dataclass
-class CheckOutcome:
-    passed: bool
-    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def expectation_report(result: IngestResult) -> CheckOutcome:

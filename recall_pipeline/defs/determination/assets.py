@@ -6,6 +6,7 @@ import pandas as pd
 from recall_pipeline.defs.ingest.assets import table_metadata
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
+from recall_pipeline.verify.reconcile import determination_adds_up
 from recall_pipeline.verify.schemas import SAMPLE_LINES, SUFFICIENCY_DETERMINATION
 from recall_pipeline.verify.sufficiency import determine
 
@@ -31,6 +32,14 @@ DETERMINATION_CODE_VERSION = "determination-1"
             kinds={"pandas"},
         ),
     ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "counts_add_up",
+            asset="sufficiency_determination",
+            blocking=True,
+            description="valid + invalid + pending = raw count (or sample size); samples agree.",
+        )
+    ],
 )
 def sufficiency_determination(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     store = warehouse.open()
@@ -54,6 +63,7 @@ def sufficiency_determination(context: dg.AssetExecutionContext, warehouse: Ware
         sample = pd.concat(samples, ignore_index=True)
         store.publish(SUFFICIENCY_DETERMINATION, table)
         store.publish(SAMPLE_LINES, sample)
+        adds_up = determination_adds_up(store)
     finally:
         store.dispose()
     yield dg.MaterializeResult(
@@ -65,4 +75,10 @@ def sufficiency_determination(context: dg.AssetExecutionContext, warehouse: Ware
     )
     yield dg.MaterializeResult(
         asset_key="sample_lines", metadata=table_metadata(SAMPLE_LINES, len(sample))
+    )
+    yield dg.AssetCheckResult(
+        asset_key="sufficiency_determination",
+        check_name="counts_add_up",
+        passed=adds_up.passed,
+        metadata=adds_up.metadata,
     )

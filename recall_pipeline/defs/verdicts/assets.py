@@ -6,6 +6,7 @@ import pandas as pd
 from recall_pipeline.defs.ingest.assets import table_metadata
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
+from recall_pipeline.verify import reconcile
 from recall_pipeline.verify.pipeline import (
     reason_summary,
     registrar_summary,
@@ -50,6 +51,20 @@ def _spec(name: str, description: str, deps: list[str]) -> dg.AssetSpec:
         _spec("reason_summary", REASON_SUMMARY.description, ["line_verdicts"]),
         _spec("registrar_summary", REGISTRAR_SUMMARY.description, ["line_verdicts"]),
     ],
+    check_specs=[
+        dg.AssetCheckSpec(name, asset="line_verdicts", blocking=True, description=description)
+        for name, description in (
+            ("one_verdict_per_line", "Every ingested line has exactly one verdict."),
+            (
+                "reasons_partition_invalid",
+                "The per-reason tables and the registrar categories sum to the invalid lines.",
+            ),
+            (
+                "one_valid_line_per_voter",
+                "No voter has two valid lines; every duplicate's voter has one valid line.",
+            ),
+        )
+    ],
 )
 def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     store = warehouse.open()
@@ -93,6 +108,11 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         category_table = pd.concat(categories, ignore_index=True)
         store.publish(REASON_SUMMARY, reason_table)
         store.publish(REGISTRAR_SUMMARY, category_table)
+        checks = {
+            "one_verdict_per_line": reconcile.one_verdict_per_line(store),
+            "reasons_partition_invalid": reconcile.reasons_partition_invalid(store),
+            "one_valid_line_per_voter": reconcile.one_valid_line_per_voter(store),
+        }
     finally:
         store.dispose()
     yield dg.MaterializeResult(
@@ -125,3 +145,10 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             ),
         },
     )
+    for name, outcome in checks.items():
+        yield dg.AssetCheckResult(
+            asset_key="line_verdicts",
+            check_name=name,
+            passed=outcome.passed,
+            metadata=outcome.metadata,
+        )

@@ -1,0 +1,115 @@
+"""Reconciliation of the published verification tables, proved in SQL against the warehouse.
+
+Each check recomputes a figure from the rows themselves rather than trusting the step that
+wrote it: every ingested line has exactly one verdict, the per-reason tables partition the
+invalid lines, each voter with a duplicate has exactly one valid line, and the determination's
+counts add up.
+"""
+
+from __future__ import annotations
+
+from recall_pipeline.checks import CheckOutcome
+from recall_pipeline.verify.reasons import reason_codes
+from recall_pipeline.warehouse import Warehouse
+
+KEY = "petition_id, section_id, page, line"
+
+
+def _count(store: Warehouse, sql: str) -> int:
+    return int(store.query(sql).iloc[0, 0])
+
+
+def one_verdict_per_line(store: Warehouse) -> CheckOutcome:
+    lines = _count(store, "SELECT count(*) FROM petition_lines")
+    verdicts = _count(store, "SELECT count(*) FROM line_verdicts")
+    distinct = _count(store, f"SELECT count(*) FROM (SELECT DISTINCT {KEY} FROM line_verdicts) k")
+    missing = _count(
+        store,
+        f"SELECT count(*) FROM (SELECT {KEY} FROM petition_lines"
+        f" EXCEPT SELECT {KEY} FROM line_verdicts) k",
+    )
+    return CheckOutcome(
+        passed=lines == verdicts == distinct and missing == 0,
+        metadata={
+            "ingested_lines": lines,
+            "verdicts": verdicts,
+            "distinct_line_keys": distinct,
+            "lines_without_verdict": missing,
+        },
+    )
+
+
+def reasons_partition_invalid(store: Warehouse) -> CheckOutcome:
+    invalid = _count(store, "SELECT count(*) FROM line_verdicts WHERE status = 'INVALID'")
+    per_table = {
+        c.code: _count(store, f"SELECT count(*) FROM {c.table_name}") for c in reason_codes()
+    }
+    wrong_rows = sum(
+        _count(store, f"SELECT count(*) FROM {c.table_name} WHERE reason_code <> '{c.code}'"
+               " OR status <> 'INVALID'")
+        for c in reason_codes()
+    )  # fmt: skip
+    by_category = store.query(
+        "SELECT registrar_category, count(*) AS n FROM line_verdicts WHERE status = 'INVALID'"
+        " GROUP BY registrar_category"
+    )
+    categories_total = int(by_category["n"].sum()) if len(by_category) else 0
+    return CheckOutcome(
+        passed=sum(per_table.values()) == invalid == categories_total and wrong_rows == 0,
+        metadata={
+            "invalid": invalid,
+            "per_reason": per_table,
+            "registrar_categories_total": categories_total,
+            "rows_in_wrong_table": wrong_rows,
+        },
+    )
+
+
+def one_valid_line_per_voter(store: Warehouse) -> CheckOutcome:
+    several = _count(
+        store,
+        "SELECT count(*) FROM (SELECT petition_id, voter_id FROM line_verdicts"
+        " WHERE status = 'VALID' GROUP BY petition_id, voter_id HAVING count(*) > 1) v",
+    )
+    orphan_duplicates = _count(
+        store,
+        "SELECT count(*) FROM (SELECT DISTINCT petition_id, voter_id FROM line_verdicts"
+        " WHERE reason_code = 'DUPLICATE' EXCEPT SELECT DISTINCT petition_id, voter_id"
+        " FROM line_verdicts WHERE status = 'VALID') v",
+    )
+    return CheckOutcome(
+        passed=several == 0 and orphan_duplicates == 0,
+        metadata={
+            "voters_with_several_valid_lines": several,
+            "duplicate_voters_without_a_valid_line": orphan_duplicates,
+        },
+    )
+
+
+def determination_adds_up(store: Warehouse) -> CheckOutcome:
+    rows = store.query(
+        "SELECT d.petition_id, d.method, d.raw_count, d.valid, d.invalid, d.pending,"
+        " d.sample_size, d.sample_valid,"
+        " (SELECT count(*) FROM line_verdicts v WHERE v.petition_id = d.petition_id) AS lines,"
+        " (SELECT count(*) FROM line_verdicts v WHERE v.petition_id = d.petition_id"
+        "   AND v.status = 'VALID') AS valid_lines,"
+        " (SELECT count(*) FROM sample_lines s WHERE s.petition_id = d.petition_id) AS drawn,"
+        " (SELECT count(*) FROM sample_lines s WHERE s.petition_id = d.petition_id"
+        "   AND s.counts_as_valid_in_sample) AS drawn_valid"
+        " FROM sufficiency_determination d"
+    )
+    problems = []
+    for r in rows.itertuples(index=False):
+        if r.raw_count != r.lines:
+            problems.append(f"{r.petition_id}: raw count {r.raw_count} != {r.lines} lines")
+        counted = r.valid + r.invalid + r.pending
+        if r.method == "random_sample":
+            if counted != r.sample_size or r.drawn != r.sample_size:
+                problems.append(f"{r.petition_id}: sample counts {counted} != n {r.sample_size}")
+        elif counted != r.raw_count or r.valid != r.valid_lines:
+            problems.append(f"{r.petition_id}: counts {counted} != raw count {r.raw_count}")
+        if r.sample_size and (r.drawn != r.sample_size or r.drawn_valid != r.sample_valid):
+            problems.append(f"{r.petition_id}: sample_lines disagree with the sample figures")
+    return CheckOutcome(
+        passed=not problems, metadata={"petitions": len(rows), "problems": problems}
+    )
