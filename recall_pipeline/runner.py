@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,6 +41,8 @@ def load_definitions() -> dg.Definitions:
 
 
 def _progress_logger(progress: Callable[[str], None]) -> dg.LoggerDefinition:
+    started: dict[str, float] = {}
+
     class ProgressHandler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             if not has_log_record_event(record):
@@ -47,9 +50,11 @@ def _progress_logger(progress: Callable[[str], None]) -> dg.LoggerDefinition:
             event = get_log_record_event(record)
             kind = event.event_type_value
             if kind == "STEP_START":
+                started[event.step_key] = time.perf_counter()
                 progress(f"  … {event.step_key}")
             elif kind == "ASSET_MATERIALIZATION":
-                progress(f"  ✓ {event.asset_key.to_user_string()}")
+                elapsed = time.perf_counter() - started.get(event.step_key, time.perf_counter())
+                progress(f"  ✓ {event.asset_key.to_user_string()}  ({elapsed:.1f} s)")
             elif kind == "ASSET_CHECK_EVALUATION":
                 data = event.event_specific_data
                 status = "passed" if data.passed else f"FAILED ({data.severity.value})"
