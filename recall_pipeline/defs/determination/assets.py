@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from recall_pipeline.defs.ingest.assets import table_metadata
+from recall_pipeline.defs.common import table_metadata, table_spec
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
 from recall_pipeline.verify.reconcile import determination_adds_up
@@ -11,26 +11,13 @@ from recall_pipeline.verify.schemas import SAMPLE_LINES, SUFFICIENCY_DETERMINATI
 from recall_pipeline.verify.sufficiency import determine
 
 DETERMINATION_CODE_VERSION = "determination-1"
+_DEPS = ["line_verdicts", "petitions"]
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            "sufficiency_determination",
-            description=SUFFICIENCY_DETERMINATION.description,
-            deps=["line_verdicts", "petitions"],
-            code_version=DETERMINATION_CODE_VERSION,
-            group_name="determination",
-            kinds={"pandas"},
-        ),
-        dg.AssetSpec(
-            "sample_lines",
-            description=SAMPLE_LINES.description,
-            deps=["line_verdicts", "petitions"],
-            code_version=DETERMINATION_CODE_VERSION,
-            group_name="determination",
-            kinds={"pandas"},
-        ),
+        table_spec(SUFFICIENCY_DETERMINATION, _DEPS, "determination", DETERMINATION_CODE_VERSION),
+        table_spec(SAMPLE_LINES, _DEPS, "determination", DETERMINATION_CODE_VERSION),
     ],
     check_specs=[
         dg.AssetCheckSpec(

@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from recall_pipeline.contract import INPUTS, InputSpec
+from recall_pipeline.defs.common import table_metadata
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
 from recall_pipeline.ingest.ledger import conservation_report, expectation_report
 from recall_pipeline.ingest.pipeline import (
@@ -22,26 +23,12 @@ from recall_pipeline.ingest.pipeline import (
     load_petitions,
     petitions_table,
 )
-from recall_pipeline.tables import TableSchema
 
 # Bump when a change to ingestion could change what an asset publishes from the same files.
 INGEST_CODE_VERSION = "ingest-1"
 GROUP = "ingest"
 EXPECTATIONS_CHECK = "expectations"
 CONSERVATION_CHECK = "rows_conserved"
-
-
-def table_metadata(schema: TableSchema, rows: int) -> dict:
-    return {
-        "dagster/table_name": schema.name,
-        "dagster/row_count": rows,
-        "dagster/column_schema": dg.TableSchema(
-            columns=[
-                dg.TableColumn(c.name, c.type, description=c.description or None)
-                for c in schema.columns
-            ]
-        ),
-    }
 
 
 def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:

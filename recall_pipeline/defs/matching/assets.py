@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from recall_pipeline.defs.ingest.assets import table_metadata
+from recall_pipeline.defs.common import table_metadata, table_spec
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
 from recall_pipeline.verify import match as m
@@ -27,24 +27,13 @@ ROLL_COLUMNS = [
 ]
 
 
+_DEPS = ["petition_lines", "voter_roll", "voter_address_history", "petitions"]
+
+
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            "line_matches",
-            description=LINE_MATCHES.description,
-            deps=["petition_lines", "voter_roll", "voter_address_history", "petitions"],
-            code_version=MATCHING_CODE_VERSION,
-            group_name="matching",
-            kinds={"pandas"},
-        ),
-        dg.AssetSpec(
-            "ambiguous_matches",
-            description=AMBIGUOUS_MATCHES.description,
-            deps=["petition_lines", "voter_roll", "voter_address_history", "petitions"],
-            code_version=MATCHING_CODE_VERSION,
-            group_name="matching",
-            kinds={"pandas"},
-        ),
+        table_spec(LINE_MATCHES, _DEPS, "matching", MATCHING_CODE_VERSION),
+        table_spec(AMBIGUOUS_MATCHES, _DEPS, "matching", MATCHING_CODE_VERSION),
     ],
 )
 def line_matches(context: dg.AssetExecutionContext, warehouse: WarehouseResource):

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from recall_pipeline.defs.ingest.assets import table_metadata
+from recall_pipeline.defs.common import table_metadata, table_spec
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
 from recall_pipeline.verify import reconcile
@@ -33,23 +33,13 @@ INPUTS = [
 ]
 
 
-def _spec(name: str, description: str, deps: list[str]) -> dg.AssetSpec:
-    return dg.AssetSpec(
-        name,
-        description=description,
-        deps=deps,
-        code_version=VERDICTS_CODE_VERSION,
-        group_name="verdicts",
-        kinds={"pandas"},
-    )
-
-
 @dg.multi_asset(
     specs=[
-        _spec("line_verdicts", LINE_VERDICTS.description, INPUTS),
-        *[_spec(t.name, t.description, ["line_verdicts"]) for t in INVALID_TABLES.values()],
-        _spec("reason_summary", REASON_SUMMARY.description, ["line_verdicts"]),
-        _spec("registrar_summary", REGISTRAR_SUMMARY.description, ["line_verdicts"]),
+        table_spec(LINE_VERDICTS, INPUTS, "verdicts", VERDICTS_CODE_VERSION),
+        *[
+            table_spec(schema, ["line_verdicts"], "verdicts", VERDICTS_CODE_VERSION)
+            for schema in (*INVALID_TABLES.values(), REASON_SUMMARY, REGISTRAR_SUMMARY)
+        ],
     ],
     check_specs=[
         dg.AssetCheckSpec(name, asset="line_verdicts", blocking=True, description=description)

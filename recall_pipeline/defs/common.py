@@ -1,0 +1,31 @@
+"""Pieces every stage's assets share: how a published table is described to Dagster."""
+
+import dagster as dg
+
+from recall_pipeline.tables import TableSchema
+
+
+def table_metadata(schema: TableSchema, rows: int) -> dict:
+    """What the UI shows of a published table: its name, row count and column schema."""
+    return {
+        "dagster/table_name": schema.name,
+        "dagster/row_count": rows,
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn(c.name, c.type, description=c.description or None)
+                for c in schema.columns
+            ]
+        ),
+    }
+
+
+def table_spec(schema: TableSchema, deps: list[str], group: str, code_version: str) -> dg.AssetSpec:
+    """The asset spec of a table published by a multi-asset step."""
+    return dg.AssetSpec(
+        schema.name,
+        description=schema.description,
+        deps=deps,
+        code_version=code_version,
+        group_name=group,
+        kinds={"pandas"},
+    )
