@@ -78,7 +78,7 @@ def read_input_file(
     except OSError as exc:
         raise StructuralError(relative, f"cannot read the file ({exc.strerror})") from exc
     digest = hashlib.sha256(content).hexdigest()
-    if not content.strip():
+    if not content or content.isspace():
         raise StructuralError(relative, "the file is empty")
     if path.suffix.lower() == ".parquet":
         table, invalid = _read_parquet(content, relative), []
@@ -148,7 +148,8 @@ def _parse_csv(
 
 
 def _csv_header(content: bytes, relative: str) -> list[str]:
-    first_line = content.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    end = content.find(b"\n")
+    first_line = content[: end if end >= 0 else len(content)].decode("utf-8").rstrip("\r")
     header = [name.strip() for name in next(csv.reader(io.StringIO(first_line)), [])]
     if not any(header):
         raise StructuralError(relative, "the file has no header row", row=None)
