@@ -90,8 +90,67 @@ def test_printed_name_variants(printed: str, expected: tuple) -> None:
     assert (row["first"], row["middle"], row["last"]) == expected
 
 
-def test_osa_distance() -> None:
-    a = ["ABCDE", "AB", "", "MARIA", "MARIA", "JOHNSON", "SMITH", "SAME"]
-    b = ["BCDE", "BA", "ABC", "MRAIA", "MARIO", "JONSHON", "SMYTHE", "SAME"]
-    assert nz.osa_distance(a, b, limit=2).tolist() == [1, 1, 3, 1, 1, 2, 2, 0]
-    assert nz.osa_distance(["ABCDEFG"], ["GFEDCBA"], limit=1).tolist() == [2]
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("MARIA", "MARIO", True),  # substitution
+        ("MARIA", "MRAIA", True),  # adjacent swap
+        ("JOHNSON", "JONSON", True),  # deletion
+        ("JONSON", "JOHNSON", True),  # insertion
+        ("ABCDE", "BCDE", True),  # deletion at the front
+        ("ABCDE", "ABCD", True),  # deletion at the end
+        ("AB", "BA", True),
+        ("MARIA", "MARIA", False),  # equal is not one edit
+        ("JOHNSON", "JONSHON", False),  # two swaps
+        ("SMITH", "SMYTHE", False),  # two edits
+        ("MARIA", "MAIRAB", False),
+        ("ABC", "", False),
+        ("A", "", True),
+        ("ANA", "ANNE", False),
+        ("ABCD", "BADC", False),
+    ],
+)
+def test_one_edit_apart(a: str, b: str, expected: bool) -> None:
+    assert nz.one_edit_apart([a], [b]).tolist() == [expected]
+    assert nz.one_edit_apart([b], [a]).tolist() == [expected]
+
+
+def test_one_edit_apart_is_vectorized_over_mixed_lengths() -> None:
+    a = ["MARIA", "JOHNSON", "X", "ELIZABETH", ""]
+    b = ["MARIO", "JONSON", "Y", "ELISABETH", ""]
+    assert nz.one_edit_apart(a, b).tolist() == [True, True, True, True, False]
+
+
+def _osa(a: str, b: str) -> int:
+    """Textbook optimal-string-alignment distance, the reference for the vectorized test."""
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        d[i][0] = i
+    for j in range(len(b) + 1):
+        d[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+def test_one_edit_apart_agrees_with_the_textbook_distance() -> None:
+    import random
+
+    rng = random.Random(5)
+    words = ["".join(rng.choice("ABC") for _ in range(rng.randint(0, 6))) for _ in range(3000)]
+    pairs = list(zip(words[::2], words[1::2], strict=True))
+    # add near pairs so that every kind of single edit is well represented
+    for word in words[:500]:
+        if word:
+            k = rng.randrange(len(word))
+            pairs.append((word, word[:k] + word[k + 1 :]))
+            pairs.append((word, word[:k] + rng.choice("ABC") + word[k:]))
+            if k + 1 < len(word):
+                pairs.append((word, word[:k] + word[k + 1] + word[k] + word[k + 2 :]))
+    a, b = zip(*pairs, strict=True)
+    expected = [_osa(x, y) == 1 for x, y in pairs]
+    assert nz.one_edit_apart(list(a), list(b)).tolist() == expected

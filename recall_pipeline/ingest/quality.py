@@ -195,7 +195,6 @@ def _context():
     if _CONTEXT is None:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
-
         from great_expectations.execution_engine import pandas_execution_engine
 
         # GX fingerprints every in-memory batch with an md5 over a hash of each row, twice per

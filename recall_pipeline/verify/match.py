@@ -73,16 +73,13 @@ def _compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
     vf, vl = pairs["first"].to_numpy(str), pairs["last"].to_numpy(str)
     last_exact = ll == vl
     first_exact = lf == vf
-    need_last = ~last_exact
-    need_first = ~first_exact
-    last_dist = np.full(len(pairs), 9)
-    first_dist = np.full(len(pairs), 9)
-    if need_last.any():
-        last_dist[need_last] = nz.osa_distance(ll[need_last], vl[need_last], limit=1)
-    if need_first.any():
-        first_dist[need_first] = nz.osa_distance(lf[need_first], vf[need_first], limit=1)
-    last_typo = ~last_exact & (last_dist == 1) & (np.char.str_len(vl) >= 4)
-    first_typo = ~first_exact & (first_dist == 1) & (np.char.str_len(vf) >= 4)
+    last_typo = np.zeros(len(pairs), dtype=bool)
+    first_typo = np.zeros(len(pairs), dtype=bool)
+    last_typo[~last_exact] = nz.one_edit_apart(ll[~last_exact], vl[~last_exact])
+    first_typo[~first_exact] = nz.one_edit_apart(lf[~first_exact], vf[~first_exact])
+    # A one-letter slip only counts on names long enough for one letter not to be the name.
+    last_typo &= np.char.str_len(vl) >= 4
+    first_typo &= np.char.str_len(vf) >= 4
     nick = _nickname_related(lf, vf) & ~first_exact
     first_level = np.select(
         [first_exact, nick, first_typo], ["exact", "nickname", "typo"], default="none"
@@ -168,15 +165,15 @@ def match_lines(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame) 
     result["candidates_at_address"] = block_size.reindex(result.index).fillna(0).astype(int)
     result["passing_candidates"] = distinct.reindex(result.index).fillna(0).astype(int)
 
-    unmatched = result["voter_id"].isna().to_numpy() & lines["has_address"].to_numpy()
-    by_name = _unique_name_matches(lines[unmatched], roll)
-    result.loc[by_name.index, "voter_id"] = by_name["voter_id"]
-    result.loc[by_name.index, "match_method"] = METHOD_NAME
-    result.loc[by_name.index, "match_score"] = _FIRST_SCORE["exact"] + _LAST_SCORE["exact"]
-    result.loc[by_name.index, "first_name_agreement"] = "exact"
-    result.loc[by_name.index, "last_name_agreement"] = "exact"
-    name_counts = _name_counts(lines, roll)
-    result["roll_records_with_name"] = name_counts
+    holders, sole_holder = _name_holders(lines, roll)
+    result["roll_records_with_name"] = holders
+    by_name = result["voter_id"].isna().to_numpy() & lines["has_address"].to_numpy()
+    by_name &= sole_holder.notna().to_numpy()
+    result.loc[by_name, "voter_id"] = sole_holder[by_name]
+    result.loc[by_name, "match_method"] = METHOD_NAME
+    result.loc[by_name, "match_score"] = _FIRST_SCORE["exact"] + _LAST_SCORE["exact"]
+    result.loc[by_name, "first_name_agreement"] = "exact"
+    result.loc[by_name, "last_name_agreement"] = "exact"
     result["match_method"] = result["match_method"].fillna(METHOD_NONE)
     result["match_score"] = result["match_score"].fillna(0.0)
     result["first_name_agreement"] = result["first_name_agreement"].fillna("none")
@@ -186,24 +183,27 @@ def match_lines(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame) 
     return result, ambiguous
 
 
-def _full_name(first: pd.Series, last: pd.Series) -> pd.Series:
-    return first.astype("str") + "|" + last.astype("str")
+def _name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
+    """For each line's full name: how many registrations carry it, and the voter when one.
 
-
-def _name_counts(lines: pd.DataFrame, roll: pd.DataFrame) -> np.ndarray:
-    counts = _full_name(roll["first"], roll["last"]).value_counts()
-    keys = _full_name(lines["name_first"], lines["name_last"])
-    return keys.map(counts).fillna(0).astype(int).to_numpy()
-
-
-def _unique_name_matches(lines: pd.DataFrame, roll: pd.DataFrame) -> pd.DataFrame:
-    keys = _full_name(roll["first"], roll["last"])
-    counts = keys.value_counts()
-    unique = keys[keys.map(counts) == 1]
-    lookup = pd.Series(roll.loc[unique.index, "voter_id"].to_numpy(), index=unique.to_numpy())
-    line_keys = _full_name(lines["name_first"], lines["name_last"])
-    found = line_keys.map(lookup)
-    found = found[found.notna()]
-    return pd.DataFrame(
-        {"voter_id": found.to_numpy()}, index=lines.loc[found.index, "line_index"].to_numpy()
+    Names are compared as integer codes (first and last factorized together over the roll and
+    the lines), so counting millions of registrations is a numpy operation.
+    """
+    n_roll = len(roll)
+    first, _ = pd.factorize(pd.concat([roll["first"], lines["name_first"]], ignore_index=True))
+    last, last_values = pd.factorize(
+        pd.concat([roll["last"], lines["name_last"]], ignore_index=True)
     )
+    key = first.astype(np.int64) * (len(last_values) + 1) + last
+    roll_keys, line_keys = key[:n_roll], key[n_roll:]
+    if n_roll == 0:
+        return np.zeros(len(lines), dtype=np.int64), pd.Series(
+            None, index=lines.index, dtype=object
+        )
+    distinct, position, counts = np.unique(roll_keys, return_index=True, return_counts=True)
+    found = np.minimum(np.searchsorted(distinct, line_keys), len(distinct) - 1)
+    hit = distinct[found] == line_keys
+    holders = np.where(hit, counts[found], 0)
+    voters = roll["voter_id"].to_numpy(dtype=object)[position[found]]
+    sole = np.where(hit & (holders == 1), voters, None)
+    return holders.astype(np.int64), pd.Series(sole, index=lines.index, dtype=object)
