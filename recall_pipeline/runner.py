@@ -73,22 +73,31 @@ def _progress_logger(progress: Callable[[str], None]) -> dg.LoggerDefinition:
     return progress_logger
 
 
-def materialize_all(progress: Callable[[str], None] | None = None) -> RunOutcome:
-    """Materialize every asset and check; return what happened instead of raising."""
+def materialize_all(
+    progress: Callable[[str], None] | None = None, selection: list[str] | None = None
+) -> RunOutcome:
+    """Materialize every asset (or the `selection` of asset names) and their checks; return
+    what happened instead of raising."""
     defs = load_definitions()
     job = defs.resolve_implicit_global_asset_job_def()
+    asset_selection = [dg.AssetKey(name) for name in selection] if selection else None
     if progress is not None:
         job = job.with_logger_defs({"progress": _progress_logger(progress)})
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     run_config = {"loggers": {"progress": {}}} if progress is not None else None
     if instance is None:
         with dg.DagsterInstance.ephemeral() as ephemeral:
-            return _execute(job, ephemeral, run_config)
-    return _execute(job, instance, run_config)
+            return _execute(job, ephemeral, run_config, asset_selection)
+    return _execute(job, instance, run_config, asset_selection)
 
 
-def _execute(job, instance, run_config) -> RunOutcome:
-    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+def _execute(job, instance, run_config, asset_selection) -> RunOutcome:
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config=run_config,
+        asset_selection=asset_selection,
+    )
     errors = []
     checks = []
     materialized = []
