@@ -102,3 +102,22 @@ def test_reconciliation_checks_catch_tampering(published: Warehouse) -> None:
         " WHERE reason_code = 'DUPLICATE'"
     )
     assert not reconcile.one_valid_line_per_voter(published).passed
+
+
+def test_determination_command(published: Warehouse, capsys: pytest.CaptureFixture[str]) -> None:
+    from recall_pipeline.cli import main
+
+    url = published.url.render_as_string(hide_password=False)
+    assert main(["determination", "la-2022-da-recall", "--warehouse", url, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    expected = json.loads((TRUTH / "expected_determination.json").read_text())
+    assert (report["valid"], report["result"]) == (expected["valid"], expected["result"])
+    assert report["by_registrar_category"] == expected["by_registrar_category"]
+
+    assert main(["determination", "la-2022-da-recall", "--warehouse", url]) == 0
+    text = capsys.readouterr().out
+    assert "Petition la-2022-da-recall: INSUFFICIENT" in text
+    assert "Not Registered" in text and "sample size n" in text
+
+    assert main(["determination", "no-such-petition", "--warehouse", url]) == 2
+    assert "no determination for 'no-such-petition'" in capsys.readouterr().err
