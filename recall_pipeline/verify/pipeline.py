@@ -85,15 +85,7 @@ def verdicts_for_petition(
     if not (lines[LINE_KEY].to_numpy() == matches[LINE_KEY].to_numpy()).all():
         raise ValueError(f"{config.petition_id}: line_matches is out of step with petition_lines")
     verdicts = decide(
-        config,
-        lines,
-        matches,
-        matches,
-        roll,
-        sections,
-        reviews,
-        withdrawals,
-        jurisdiction_zips,
+        config, lines, matches, roll, sections, reviews, withdrawals, jurisdiction_zips
     )
     category = {c.code: c.registrar_category for c in reason_codes()}
     verdicts["registrar_category"] = verdicts["reason_code"].map(category)

@@ -26,7 +26,6 @@ def _dates(values) -> pd.Series:
 def decide(
     config: PetitionConfig,
     lines: pd.DataFrame,
-    prepared: pd.DataFrame,
     matches: pd.DataFrame,
     roll: pd.DataFrame,
     sections: pd.DataFrame,
@@ -36,7 +35,8 @@ def decide(
 ) -> pd.DataFrame:
     """Evaluate every rule for every line of one petition and pick each line's verdict.
 
-    `lines`, `prepared` and `matches` are aligned row by row (same length, same order).
+    `lines` and `matches` (the line's normalized forms and match, as in `line_matches`) are
+    aligned row by row (same length, same order).
     """
     approved = pd.Timestamp(config.approved_for_circulation)
     filed = pd.Timestamp(config.filed_date)
@@ -79,11 +79,11 @@ def decide(
         "CIRCULATOR_DECLARATION_DEFECT": ~declared,
         "NO_SIGNATURE": ~lines["signature_present"].astype(bool).to_numpy(),
         "WITHDRAWN": registered & voter_id.isin(set(withdrawn_voters)).to_numpy(),
-        "NO_RESIDENCE_ADDRESS": ~prepared["has_address"].to_numpy(bool),
+        "NO_RESIDENCE_ADDRESS": ~matches["has_address"].to_numpy(bool),
         "SIGNED_OUTSIDE_PERIOD": (signed.lt(approved) | signed.gt(filed)).fillna(False).to_numpy(),
-        "OUT_OF_JURISDICTION": prepared["has_address"].to_numpy(bool)
-        & (prepared["zip5"].to_numpy(str) != "")
-        & ~prepared["zip5"].isin(jurisdiction_zips).to_numpy(),
+        "OUT_OF_JURISDICTION": matches["has_address"].to_numpy(bool)
+        & (matches["zip5"].to_numpy(str) != "")
+        & ~matches["zip5"].isin(jurisdiction_zips).to_numpy(),
         "NOT_REGISTERED": ~registered,
         "CANCELLED": registered
         & (status == "CANCELLED").to_numpy()
