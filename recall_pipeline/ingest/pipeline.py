@@ -7,6 +7,7 @@ conservation can be proved against what the warehouse holds.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,8 +112,6 @@ def petition_folders(data_dir: Path) -> list[Path]:
 
 def load_petitions(data_dir: Path) -> list[tuple[PetitionConfig, str, str]]:
     """Every petition's validated settings with its file's relative path and SHA-256."""
-    import hashlib
-
     loaded = []
     for folder in petition_folders(data_dir):
         path = folder / PETITION_FILE

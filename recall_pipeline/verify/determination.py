@@ -16,7 +16,7 @@ determination is a legal finding and a float's last digit can move a ceiling:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -109,9 +109,6 @@ class Projection:
     duplicate_weight: Decimal  # B
     estimated_duplicates: int  # C
     projected_valid: int  # P
-
-    def as_dict(self) -> dict:
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
 
 
 def _four_places(x: Decimal) -> Decimal:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
@@ -135,7 +134,3 @@ def registrar_summary(petition_id: str, verdicts: pd.DataFrame) -> pd.DataFrame:
         {"petition_id": petition_id, "category": "Raw count", "lines": len(verdicts)},
     ]
     return pd.DataFrame(rows)
-
-
-def empty_like(columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: np.array([], dtype=object) for c in columns})

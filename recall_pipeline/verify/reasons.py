@@ -40,10 +40,6 @@ def reason_codes() -> tuple[ReasonCode, ...]:
     return tuple(sorted(codes, key=lambda c: c.precedence))
 
 
-def reason_code(code: str) -> ReasonCode:
-    return next(c for c in reason_codes() if c.code == code)
-
-
 def registrar_categories() -> list[str]:
     """The registrar's categories in the order of their first reason's precedence."""
     return list(dict.fromkeys(c.registrar_category for c in reason_codes()))

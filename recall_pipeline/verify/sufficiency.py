@@ -51,7 +51,7 @@ def determine(config: PetitionConfig, verdicts: pd.DataFrame) -> Sufficiency:
         counts = _counts(verdicts)
         row.update(counts, method="raw_count", result=law.INSUFFICIENT)
         row["margin"] = raw_count - required
-        return Sufficiency(_with_sample_fields(row, None), sample)
+        return Sufficiency(_with_sample_fields(row, None, required, config), sample)
 
     projection = None
     if config.verification_method in ("random_sample", "auto"):
@@ -147,7 +147,10 @@ SAMPLE_FIELDS = (
 )
 
 
-def _with_sample_fields(row: dict, projection, required: int = 0, config=None) -> dict:
+def _with_sample_fields(
+    row: dict, projection: law.Projection | None, required: int, config: PetitionConfig
+) -> dict:
+    """Every sample column present (None when no sample was drawn), filled from `projection`."""
     for name in SAMPLE_FIELDS:
         row.setdefault(name, None)
     if projection is None:
