@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,11 @@ def _postgres_admin_conninfo() -> tuple[str, object]:
     return conninfo.replace("postgresql+psycopg://", "postgresql://", 1), url
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "duckdb":
+@contextmanager
+def fresh_warehouse_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A new, empty warehouse URL: a DuckDB file under tmp_path, or a PostgreSQL database that
+    is dropped afterwards."""
+    if backend == "duckdb":
         yield f"duckdb:///{tmp_path / 'warehouse' / 'warehouse.duckdb'}"
         return
 
@@ -56,6 +59,22 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh_warehouse_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def duckdb_and_postgres_urls(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """One fresh warehouse of each backend, for tests that compare them."""
+    with (
+        fresh_warehouse_url("duckdb", tmp_path) as duck,
+        fresh_warehouse_url("postgresql", tmp_path) as postgres,
+    ):
+        yield duck, postgres
 
 
 @pytest.fixture

@@ -64,6 +64,20 @@ INGESTED_FILES = TableSchema(
     ),
 )
 
+EXPECTATION_RESULTS = TableSchema(
+    name="expectation_results",
+    description="Each input's data-quality rules and how many rows broke each, from the last run.",
+    columns=(
+        Column("input_name", "string", False),
+        Column("rule_id", "string", False, "column.rule, e.g. zip.format"),
+        Column("problem", "string", False, "what a failing row is quarantined (or rejected) for"),
+        Column("engine", "string", False, "great_expectations, or arrow for the calendar check"),
+        Column("structural", "boolean", False, "a failure stops the run instead of quarantining"),
+        Column("rows_evaluated", "integer", False),
+        Column("rows_failing", "integer", False),
+    ),
+)
+
 PETITIONS = TableSchema(
     name="petitions",
     description="Each petition's settings from petition.yaml, with their hash.",
@@ -103,6 +117,32 @@ class IngestResult:
     @property
     def rows_read(self) -> int:
         return int(pc.sum(self.files.column("rows_read")).as_py() or 0)
+
+    def expectation_results(self) -> pa.Table:
+        rows = [
+            {
+                "input_name": self.spec.name,
+                "rule_id": o.rule.rule_id,
+                "problem": o.rule.problem,
+                "engine": o.rule.engine,
+                "structural": o.rule.structural,
+                "rows_evaluated": o.evaluated,
+                "rows_failing": o.failing_count,
+            }
+            for o in self.outcomes
+        ]
+        return pa.Table.from_pylist(rows, schema=EXPECTATION_RESULTS.arrow_schema())
+
+    def content_version(self) -> str:
+        """A version of what this input holds: the hash of its files' hashes, in order."""
+        digests = sorted(
+            zip(
+                self.files.column("source_file").to_pylist(),
+                self.files.column("source_sha256").to_pylist(),
+                strict=True,
+            )
+        )
+        return hashlib.sha256(json.dumps(digests).encode()).hexdigest()
 
 
 def petition_folders(data_dir: Path) -> list[Path]:

@@ -15,6 +15,7 @@ from recall_pipeline.defs.common import table_metadata
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
 from recall_pipeline.ingest.ledger import conservation_report, expectation_report
 from recall_pipeline.ingest.pipeline import (
+    EXPECTATION_RESULTS,
     INGESTED_FILES,
     PETITIONS,
     QUARANTINED_ROWS,
@@ -68,6 +69,11 @@ def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
                 QUARANTINED_ROWS, result.quarantined, replace_where={"input_name": spec.name}
             )
             store.publish(INGESTED_FILES, result.files, replace_where={"input_name": spec.name})
+            store.publish(
+                EXPECTATION_RESULTS,
+                result.expectation_results(),
+                replace_where={"input_name": spec.name},
+            )
             conservation = conservation_report(store, spec)
         finally:
             store.dispose()
@@ -77,6 +83,7 @@ def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
             f"{result.accepted.num_rows} accepted, {result.quarantined.num_rows} quarantined"
         )
         return dg.MaterializeResult(
+            data_version=dg.DataVersion(result.content_version()),
             metadata={
                 **table_metadata(spec.table_schema(), result.accepted.num_rows),
                 "rows_read": result.rows_read,

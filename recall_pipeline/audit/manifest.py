@@ -1,0 +1,155 @@
+"""The run manifest: what went in, which code ran, and a fingerprint of what came out.
+
+A determination is reproducible when the same inputs and the same code give the same verdicts.
+The manifest records the inputs (every file's SHA-256 and row accounting, each petition's
+settings hash, every expectation's result), the code (package version and git commit, each
+stage's code version) and the outcome: `determination_fingerprint`, a SHA-256 over every
+petition's verdicts sorted by line key — identical on a re-run, different if one line changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from recall_pipeline.tables import Column, TableSchema
+from recall_pipeline.verify.schemas import LINE_VERDICTS
+from recall_pipeline.warehouse import Warehouse
+
+RUN_MANIFEST = TableSchema(
+    name="run_manifest",
+    description="Per run: input files and hashes, settings, expectations, code, fingerprint.",
+    columns=(
+        Column("run_id", "string", False),
+        Column("recorded_at", "timestamp", False),
+        Column(
+            "kind",
+            "string",
+            False,
+            "input_file, petition_settings, expectation, code, determination",
+        ),
+        Column("item", "string", False, "file path, petition, input:rule, or code component"),
+        Column("sha256", "string", True, "file hash, settings hash or determination fingerprint"),
+        Column("rows_read", "integer", True),
+        Column("rows_accepted", "integer", True),
+        Column("rows_quarantined", "integer", True),
+        Column("detail", "string", True, "JSON: the rest of what was recorded"),
+    ),
+)
+
+# Verdict columns that describe the line's outcome; provenance columns are part of it (a moved
+# input row changes the fingerprint), run identifiers are not.
+FINGERPRINT_COLUMNS = [c.name for c in LINE_VERDICTS.columns]
+LINE_KEY = ["petition_id", "section_id", "page", "line"]
+
+
+def verdicts_fingerprint(store: Warehouse, petition_id: str) -> str:
+    """SHA-256 of the petition's verdicts, sorted by line key and written as CSV."""
+    table = store.read(LINE_VERDICTS.name, columns=FINGERPRINT_COLUMNS)
+    frame = table.to_pandas()
+    frame = frame[frame["petition_id"] == petition_id].sort_values(LINE_KEY, kind="stable")
+    ordered = pa.Table.from_pandas(frame, preserve_index=False).cast(LINE_VERDICTS.arrow_schema())
+    buffer = io.BytesIO()
+    pacsv.write_csv(ordered, buffer)
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+def code_identity(project_dir: Path | None = None) -> dict[str, str]:
+    """The package version and, in a git checkout, the commit and whether it had edits."""
+    identity = {"package_version": metadata.version("recall_pipeline")}
+    where = project_dir or Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return identity | {"git_commit": "unknown"}
+    if commit.returncode == 0:
+        identity["git_commit"] = commit.stdout.strip()
+        identity["git_worktree"] = "modified" if dirty.stdout.strip() else "clean"
+    else:
+        identity["git_commit"] = "unknown"
+    return identity
+
+
+def build_manifest(
+    store: Warehouse, run_id: str, code_versions: dict[str, str], recorded_at: dt.datetime
+) -> pd.DataFrame:
+    rows: list[dict] = []
+
+    def add(kind, item, sha256=None, read=None, accepted=None, quarantined=None, detail=None):
+        rows.append(
+            {
+                "run_id": run_id,
+                "recorded_at": recorded_at,
+                "kind": kind,
+                "item": item,
+                "sha256": sha256,
+                "rows_read": read,
+                "rows_accepted": accepted,
+                "rows_quarantined": quarantined,
+                "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None,
+            }
+        )
+
+    files = store.query("SELECT * FROM ingested_files ORDER BY input_name, source_file")
+    for f in files.itertuples(index=False):
+        add(
+            "input_file",
+            f.source_file,
+            f.source_sha256,
+            int(f.rows_read),
+            int(f.rows_accepted),
+            int(f.rows_quarantined),
+            detail={"input_name": f.input_name, "size_bytes": int(f.size_bytes)},
+        )
+    petitions = store.query("SELECT * FROM petitions ORDER BY petition_id")
+    for p in petitions.to_dict("records"):
+        settings = {k: v for k, v in p.items() if k not in ("settings_sha256", "source_sha256")}
+        add("petition_settings", p["petition_id"], p["settings_sha256"], detail=settings)
+    if store.table_exists("expectation_results"):
+        results = store.query("SELECT * FROM expectation_results ORDER BY input_name, rule_id")
+        for r in results.itertuples(index=False):
+            add(
+                "expectation",
+                f"{r.input_name}:{r.rule_id}",
+                read=int(r.rows_evaluated),
+                detail={
+                    "passed": int(r.rows_failing) == 0,
+                    "rows_failing": int(r.rows_failing),
+                    "engine": r.engine,
+                },
+            )
+    for component, version in {**code_identity(), **code_versions}.items():
+        add("code", component, detail={"version": version})
+    determinations = store.query("SELECT * FROM sufficiency_determination ORDER BY petition_id")
+    for d in determinations.to_dict("records"):
+        add(
+            "determination",
+            d["petition_id"],
+            verdicts_fingerprint(store, d["petition_id"]),
+            read=int(d["raw_count"]),
+            detail={
+                "result": d["result"],
+                "valid": int(d["valid"]),
+                "required": int(d["required"]),
+                "method": d["method"],
+            },
+        )
+    return pd.DataFrame(rows, columns=RUN_MANIFEST.column_names)
