@@ -3,6 +3,8 @@
     recall-audit generate --scenario la-2022 --scale 1 --seed 1 --out DIR --truth-out DIR
     recall-audit run --data-dir DIR [--warehouse URL]
     recall-audit determination PETITION_ID [--warehouse URL] [--json]
+    recall-audit trace PETITION_ID --reason CODE [--limit N] [--csv FILE] [--warehouse URL]
+    recall-audit explain PETITION_ID SECTION PAGE LINE [--warehouse URL] [--json]
     recall-audit tables [--warehouse URL]
 
 Heavy libraries (Dagster, Great Expectations) are imported only by the subcommand that needs
@@ -47,6 +49,25 @@ def main(argv: list[str] | None = None) -> int:
     determination.add_argument("--json", action="store_true", help="machine-readable output")
     _add_location_arguments(determination, data_dir=False)
     determination.set_defaults(handler=_determination)
+
+    trace = commands.add_parser("trace", help="the lines behind a count of the determination")
+    trace.add_argument("petition_id")
+    trace.add_argument(
+        "--reason", required=True, help="a reason code, a registrar category, or VALID"
+    )
+    trace.add_argument("--limit", type=int, default=20, help="lines to print (default 20)")
+    trace.add_argument("--csv", type=Path, help="write every line to this CSV file")
+    _add_location_arguments(trace, data_dir=False)
+    trace.set_defaults(handler=_trace)
+
+    explain = commands.add_parser("explain", help="the whole story of one petition line")
+    explain.add_argument("petition_id")
+    explain.add_argument("section_id")
+    explain.add_argument("page", type=int)
+    explain.add_argument("line", type=int)
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_location_arguments(explain, data_dir=False)
+    explain.set_defaults(handler=_explain)
 
     tables = commands.add_parser("tables", help="list the warehouse's tables and row counts")
     _add_location_arguments(tables, data_dir=False)
@@ -131,6 +152,49 @@ def _determination(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             return 2
     print(json.dumps(report, indent=2, default=str) if args.json else render(report))
+    return 0
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from recall_pipeline.audit.trace import TraceError, trace
+    from recall_pipeline.warehouse import Warehouse
+
+    _apply_locations(args)
+    with Warehouse(settings.warehouse_url()) as store:
+        try:
+            count, lines = trace(store, args.petition_id, args.reason, limit=args.limit)
+            if args.csv:
+                _, every_line = trace(store, args.petition_id, args.reason)
+                every_line.to_csv(args.csv, index=False)
+        except TraceError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    print(f"{args.reason}: {count:,} line(s) in {args.petition_id}")
+    if len(lines):
+        shown = lines[["section_id", "page", "line", "source_file", "source_row", "voter_id",
+                       "match_method", "match_score", "reason_code"]]  # fmt: skip
+        print(shown.to_string(index=False))
+        if count > len(lines):
+            print(f"... {count - len(lines):,} more (use --limit or --csv)")
+    if args.csv:
+        print(f"wrote {count:,} line(s) to {args.csv}")
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    import json
+
+    from recall_pipeline.audit.trace import TraceError, explain, render_explanation
+    from recall_pipeline.warehouse import Warehouse
+
+    _apply_locations(args)
+    with Warehouse(settings.warehouse_url()) as store:
+        try:
+            story = explain(store, args.petition_id, args.section_id, args.page, args.line)
+        except TraceError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    print(json.dumps(story, indent=2, default=str) if args.json else render_explanation(story))
     return 0
 
 

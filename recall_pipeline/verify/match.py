@@ -67,7 +67,7 @@ def prepare_lines(lines: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
+def compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
     """Agreement levels of line names (name_*) against candidate names, and a pass flag."""
     lf, ll = pairs["name_first"].to_numpy(str), pairs["name_last"].to_numpy(str)
     vf, vl = pairs["first"].to_numpy(str), pairs["last"].to_numpy(str)
@@ -143,7 +143,7 @@ def candidates_at_address(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.D
 def match_lines(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     """One row per line: the matched voter (or none), how, the score and the evidence."""
     pairs = candidates_at_address(lines, roll, history)
-    compared = _compare_names(pairs)
+    compared = compare_names(pairs)
     block_size = compared.groupby("line_index")["voter_id"].nunique()
 
     passed = compared[compared["name_passed"]].copy()

@@ -83,7 +83,10 @@ def per_value(normalize: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Serie
 
 
 def _arrow(values: pd.Series) -> pa.ChunkedArray:
-    return pa.chunked_array([pa.array(values, type=pa.string(), from_pandas=True)])
+    array = pa.array(values, type=pa.string(), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        return array
+    return pa.chunked_array([array], type=pa.string())
 
 
 def _from_arrow(values: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
+from recall_pipeline.values import plain
 from recall_pipeline.verify.schemas import (
     REASON_SUMMARY,
     REGISTRAR_SUMMARY,
@@ -16,14 +15,6 @@ class UnknownPetition(LookupError):
     pass
 
 
-def _plain(value):
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 def load_determination(store: Warehouse, petition_id: str) -> dict:
     params = {"pid": petition_id}
     found = store.query(
@@ -34,7 +25,7 @@ def load_determination(store: Warehouse, petition_id: str) -> dict:
         raise UnknownPetition(
             f"no determination for {petition_id!r}; known: {', '.join(known['petition_id'])}"
         )
-    report = {k: _plain(v) for k, v in found.iloc[0].to_dict().items()}
+    report = {k: plain(v) for k, v in found.iloc[0].to_dict().items()}
     reasons = store.query(
         f"SELECT reason_code, lines FROM {REASON_SUMMARY.name} WHERE petition_id = :pid"
         " ORDER BY precedence",

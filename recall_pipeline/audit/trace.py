@@ -1,0 +1,219 @@
+"""From a count in the determination to the lines behind it, and from a line to its story.
+
+`trace` answers "which lines make up this number?": the count first (always the same figure the
+determination shows), then every line with its source file, row and file hash, the matched
+voter and the evidence. `explain` answers "why did this line get this verdict?": the raw record
+as keyed, its normalized forms, the people registered at the written address with their
+scores, each rule in precedence order and whether it applied, and the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from recall_pipeline.values import plain
+from recall_pipeline.verify import match as m
+from recall_pipeline.verify.reasons import reason_codes, registrar_categories
+from recall_pipeline.warehouse import Warehouse
+
+TRACE_COLUMNS = [
+    "section_id",
+    "page",
+    "line",
+    "status",
+    "reason_code",
+    "registrar_category",
+    "secondary_reasons",
+    "source_file",
+    "source_row",
+    "source_sha256",
+    "voter_id",
+    "match_method",
+    "match_score",
+    "first_name_agreement",
+    "last_name_agreement",
+    "candidates_at_address",
+    "review_finding",
+]
+
+
+class TraceError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Selector:
+    column: str
+    value: str
+    label: str
+
+
+def selector(text: str) -> Selector:
+    """A reason code, a registrar category or VALID (case-insensitive)."""
+    wanted = text.strip().upper()
+    if wanted in ("VALID", "PENDING", "INVALID"):
+        return Selector("status", wanted, wanted)
+    for code in reason_codes():
+        if code.code == wanted:
+            return Selector("reason_code", code.code, code.code)
+    for category in registrar_categories():
+        if category.upper() == wanted:
+            return Selector("registrar_category", category, category)
+    choices = ["VALID", "PENDING", "INVALID", *(c.code for c in reason_codes())]
+    raise TraceError(
+        f"unknown reason {text!r}: use one of {', '.join(choices)}, or a registrar category "
+        f"({'; '.join(registrar_categories())})"
+    )
+
+
+def trace(
+    store: Warehouse, petition_id: str, reason: str, limit: int | None = None
+) -> tuple[int, pd.DataFrame]:
+    chosen = selector(reason)
+    where = f"petition_id = :pid AND {chosen.column} = :value"
+    if chosen.column != "status":
+        where += " AND status = 'INVALID'"
+    params = {"pid": petition_id, "value": chosen.value}
+    count = int(
+        store.query(f"SELECT count(*) AS n FROM line_verdicts WHERE {where}", params)["n"][0]
+    )
+    sql = (
+        f"SELECT {', '.join(TRACE_COLUMNS)} FROM line_verdicts WHERE {where}"
+        " ORDER BY section_id, page, line"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return count, store.query(sql, params)
+
+
+def explain(store: Warehouse, petition_id: str, section_id: str, page: int, line: int) -> dict:
+    key = {"pid": petition_id, "section": section_id, "page": int(page), "line": int(line)}
+    where = "petition_id = :pid AND section_id = :section AND page = :page AND line = :line"
+    raw = store.query(f"SELECT * FROM petition_lines WHERE {where}", key)
+    if raw.empty:
+        raise TraceError(f"no line {section_id}/{page}/{line} in petition {petition_id!r}")
+    verdict = store.query(f"SELECT * FROM line_verdicts WHERE {where}", key).iloc[0].to_dict()
+    normalized = store.query(f"SELECT * FROM line_matches WHERE {where}", key).iloc[0].to_dict()
+    secondary = set((verdict.get("secondary_reasons") or "").split(";")) - {""}
+    rules = [
+        {
+            "precedence": code.precedence,
+            "code": code.code,
+            "applies": code.code == verdict["reason_code"] or code.code in secondary,
+            "primary": code.code == verdict["reason_code"],
+            "description": code.description,
+        }
+        for code in reason_codes()
+    ]
+    return {
+        "line": {"petition_id": petition_id, "section_id": section_id, "page": page, "line": line},
+        "raw_record": {k: plain(v) for k, v in raw.iloc[0].to_dict().items()},
+        "normalized": {
+            k: plain(v)
+            for k, v in normalized.items()
+            if k
+            in (
+                "has_address",
+                "house",
+                "predir",
+                "street",
+                "stype",
+                "postdir",
+                "zip5",
+                "city",
+                "name_first",
+                "name_middle",
+                "name_last",
+            )
+        },
+        "match": {
+            k: plain(normalized[k])
+            for k in (
+                "voter_id",
+                "match_method",
+                "match_score",
+                "first_name_agreement",
+                "last_name_agreement",
+                "candidates_at_address",
+                "passing_candidates",
+                "roll_records_with_name",
+                "history_valid_from",
+                "history_valid_to",
+            )
+        },
+        "candidates": _candidates(store, normalized),
+        "rules": rules,
+        "verdict": {
+            "status": verdict["status"],
+            "reason_code": plain(verdict["reason_code"]),
+            "registrar_category": plain(verdict["registrar_category"]),
+            "review_finding": plain(verdict["review_finding"]),
+        },
+    }
+
+
+def _candidates(store: Warehouse, normalized: dict) -> list[dict]:
+    """Everyone registered at the written dwelling, now or before, compared with the name."""
+    if not normalized["has_address"] or not normalized["house"]:
+        return []
+    near = {"zip5": normalized["zip5"], "house": f"{normalized['house']}%"}
+    filter_sql = "substr(zip, 1, 5) = :zip5 AND house_number LIKE :house"
+    roll = store.query(f"SELECT * FROM voter_roll WHERE {filter_sql}", near)
+    history = store.query(f"SELECT * FROM voter_address_history WHERE {filter_sql}", near)
+    prepared_roll = m.prepare_roll(roll)
+    everyone = store.query(
+        "SELECT * FROM voter_roll WHERE voter_id IN (SELECT voter_id FROM"
+        f" voter_address_history WHERE {filter_sql})",
+        near,
+    )
+    prepared_history = m.prepare_history(history, m.prepare_roll(everyone))
+    prepared = [*m.ADDRESS_KEY, "city", "has_address", "name_first", "name_middle", "name_last"]
+    line = pd.DataFrame([{**{k: normalized[k] for k in prepared}, "line_index": 0}])
+    pairs = m.candidates_at_address(line, prepared_roll, prepared_history)
+    if pairs.empty:
+        return []
+    compared = m.compare_names(pairs)
+    return [
+        {
+            "voter_id": r["voter_id"],
+            "registered_at_address": r["source"],
+            "first_name_agreement": r["first_level"],
+            "last_name_agreement": r["last_level"],
+            "score": float(r["score"]),
+            "name_passes": bool(r["name_passed"]),
+            "chosen": r["voter_id"] == normalized["voter_id"],
+        }
+        for r in compared.sort_values("score", ascending=False).to_dict("records")
+    ]
+
+
+def render_explanation(story: dict) -> str:
+    out = []
+    ln = story["line"]
+    out.append(
+        f"Line {ln['section_id']} page {ln['page']} line {ln['line']} of {ln['petition_id']}"
+    )
+    out.append("  as keyed:")
+    out += [f"    {k:<20} {v}" for k, v in story["raw_record"].items() if v is not None]
+    out.append("  normalized:")
+    out += [f"    {k:<20} {v}" for k, v in story["normalized"].items()]
+    out.append("  match:")
+    out += [f"    {k:<22} {v}" for k, v in story["match"].items()]
+    out.append(f"  people registered at the written address: {len(story['candidates'])}")
+    for c in story["candidates"]:
+        mark = "→" if c["chosen"] else " "
+        out.append(
+            f"   {mark} {c['voter_id']:<12} {c['registered_at_address']:<16} first "
+            f"{c['first_name_agreement']:<8} last {c['last_name_agreement']:<6} "
+            f"score {c['score']:.2f} {'passes' if c['name_passes'] else 'rejected'}"
+        )
+    out.append("  rules in precedence order:")
+    for r in story["rules"]:
+        flag = "PRIMARY" if r["primary"] else ("applies" if r["applies"] else "-")
+        out.append(f"    {r['precedence']:>2} {r['code']:<32} {flag}")
+    v = story["verdict"]
+    reason = f" — {v['reason_code']} ({v['registrar_category']})" if v["reason_code"] else ""
+    out.append(f"  verdict: {v['status']}{reason}")
+    return "\n".join(out)
