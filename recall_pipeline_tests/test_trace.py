@@ -93,6 +93,23 @@ def test_explain_tells_the_story_of_a_line_of_each_reason(published) -> None:
         if code.code in ("DUPLICATE", "SIGNATURE_MISMATCH", "CANCELLED", "REGISTERED_LATE"):
             assert story["match"]["voter_id"] == first["voter_id"]
             assert any(c["chosen"] and c["name_passes"] for c in story["candidates"])
+        if code.code == "SIGNATURE_MISMATCH":
+            verdict = story["verdict"]
+            review = raw_rows(verdict["review_source_file"])[verdict["review_source_row"] - 1]
+            assert review["finding"] == "NO_MATCH"
+            assert (review["section_id"], int(review["page"]), int(review["line"])) == (
+                first["section_id"],
+                int(first["page"]),
+                int(first["line"]),
+            )
+    history = store.query(
+        "SELECT * FROM line_verdicts WHERE history_source_file IS NOT NULL"
+        " AND reason_code = 'ADDRESS_MISMATCH'"
+    )
+    assert len(history)
+    for row in history.itertuples(index=False):
+        earlier = raw_rows(row.history_source_file)[row.history_source_row - 1]
+        assert earlier["voter_id"] == row.voter_id
     with pytest.raises(TraceError, match="no line"):
         explain(store, PETITION, "NOPE", 1, 1)
 

@@ -106,7 +106,9 @@ SECTIONS = pd.DataFrame(
         "filed_with_petition": [True, False, True],
     }
 )
-NO_REVIEWS = pd.DataFrame(columns=["section_id", "page", "line", "finding", "reviewed_at"])
+NO_REVIEWS = pd.DataFrame(
+    columns=["section_id", "page", "line", "finding", "reviewed_at", "source_file", "source_row"]
+)
 NO_WITHDRAWALS = pd.DataFrame(columns=["voter_id", "received_date"])
 
 
@@ -232,6 +234,8 @@ def test_withdrawal_and_examiner_findings() -> None:
             "line": [2, 3, 3],
             "finding": ["NO_MATCH", "NO_MATCH", "MATCH"],
             "reviewed_at": ["2022-07-10T10:00", "2022-07-10T10:00", "2022-07-11T09:00"],
+            "source_file": "petitions/p/reviews/r1.csv",
+            "source_row": [1, 2, 3],
         }
     )
     withdrawals = pd.DataFrame(
@@ -251,6 +255,11 @@ def test_withdrawal_and_examiner_findings() -> None:
     assert outcome(out, 2)[:2] == ("INVALID", "SIGNATURE_MISMATCH")
     assert outcome(out, 3)[:2] == ("VALID", None)
     assert outcome(out, 4)[:2] == ("VALID", None)
+    assert (out.loc[2, "review_source_file"], out.loc[2, "review_source_row"]) == (
+        "petitions/p/reviews/r1.csv",
+        1,
+    )
+    assert out.loc[3, "review_source_row"] == 3  # the later review decides
 
 
 def test_unreviewed_lines_pending_when_asked() -> None:

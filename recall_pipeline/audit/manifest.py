@@ -47,8 +47,9 @@ RUN_MANIFEST = TableSchema(
 )
 
 # Verdict columns that describe the line's outcome; provenance columns are part of it (a moved
-# input row changes the fingerprint), run identifiers are not.
-FINGERPRINT_COLUMNS = [c.name for c in LINE_VERDICTS.columns]
+# input row changes the fingerprint), the run that produced them is not.
+RUN_COLUMNS = ("run_id", "code_version")
+FINGERPRINT_COLUMNS = [c.name for c in LINE_VERDICTS.columns if c.name not in RUN_COLUMNS]
 LINE_KEY = ["petition_id", "section_id", "page", "line"]
 
 
@@ -57,7 +58,9 @@ def verdicts_fingerprint(store: Warehouse, petition_id: str) -> str:
     table = store.read(LINE_VERDICTS.name, columns=FINGERPRINT_COLUMNS)
     frame = table.to_pandas()
     frame = frame[frame["petition_id"] == petition_id].sort_values(LINE_KEY, kind="stable")
-    ordered = pa.Table.from_pandas(frame, preserve_index=False).cast(LINE_VERDICTS.arrow_schema())
+    schema = pa.schema([f for f in LINE_VERDICTS.arrow_schema() if f.name in FINGERPRINT_COLUMNS])
+    ordered = pa.Table.from_pandas(frame, preserve_index=False).select(FINGERPRINT_COLUMNS)
+    ordered = ordered.cast(schema)
     buffer = io.BytesIO()
     pacsv.write_csv(ordered, buffer)
     return hashlib.sha256(buffer.getvalue()).hexdigest()

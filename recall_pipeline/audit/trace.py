@@ -141,6 +141,8 @@ def explain(store: Warehouse, petition_id: str, section_id: str, page: int, line
                 "roll_records_with_name",
                 "history_valid_from",
                 "history_valid_to",
+                "history_source_file",
+                "history_source_row",
             )
         },
         "candidates": _candidates(store, normalized),
@@ -150,6 +152,10 @@ def explain(store: Warehouse, petition_id: str, section_id: str, page: int, line
             "reason_code": plain(verdict["reason_code"]),
             "registrar_category": plain(verdict["registrar_category"]),
             "review_finding": plain(verdict["review_finding"]),
+            "review_source_file": plain(verdict["review_source_file"]),
+            "review_source_row": plain(verdict["review_source_row"]),
+            "run_id": plain(verdict["run_id"]),
+            "code_version": plain(verdict["code_version"]),
         },
     }
 
@@ -214,6 +220,11 @@ def render_explanation(story: dict) -> str:
         flag = "PRIMARY" if r["primary"] else ("applies" if r["applies"] else "-")
         out.append(f"    {r['precedence']:>2} {r['code']:<32} {flag}")
     v = story["verdict"]
+    if v["review_finding"]:
+        out.append(
+            f"  examiner finding: {v['review_finding']}"
+            f" ({v['review_source_file']} row {v['review_source_row']})"
+        )
     reason = f" — {v['reason_code']} ({v['registrar_category']})" if v["reason_code"] else ""
-    out.append(f"  verdict: {v['status']}{reason}")
+    out.append(f"  verdict: {v['status']}{reason}   [run {v['run_id']}, {v['code_version']}]")
     return "\n".join(out)

@@ -55,6 +55,9 @@ def prepare_history(history: pd.DataFrame, roll_names: pd.DataFrame) -> pd.DataF
     out.insert(0, "voter_id", history["voter_id"].astype("str").to_numpy())
     out["valid_from"] = history["valid_from"].to_numpy()
     out["valid_to"] = history["valid_to"].to_numpy()
+    for column in ("source_file", "source_row"):
+        if column in history:
+            out[f"history_{column}"] = history[column].to_numpy()
     names = roll_names.set_index("voter_id")[["first", "middle", "last"]]
     return out.join(names, on="voter_id", how="inner")
 
@@ -162,6 +165,8 @@ def match_lines(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame) 
     result["last_name_agreement"] = best["last_level"]
     result["history_valid_from"] = best.get("valid_from")
     result["history_valid_to"] = best.get("valid_to")
+    result["history_source_file"] = best.get("history_source_file")
+    result["history_source_row"] = best.get("history_source_row")
     result["candidates_at_address"] = block_size.reindex(result.index).fillna(0).astype(int)
     result["passing_candidates"] = distinct.reindex(result.index).fillna(0).astype(int)
 

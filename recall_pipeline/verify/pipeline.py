@@ -94,6 +94,8 @@ def verdicts_for_petition(
         "first_name_agreement",
         "last_name_agreement",
         "candidates_at_address",
+        "history_source_file",
+        "history_source_row",
     ):
         verdicts[column] = matches[column].to_numpy()
     for column in ("source_file", "source_row", "source_sha256"):

@@ -33,6 +33,8 @@ _MATCH_EVIDENCE = (
     Column("roll_records_with_name", "integer", False, "registrations with the line's full name"),
     Column("history_valid_from", "date", True, "when the matched past address began"),
     Column("history_valid_to", "date", True, "when the matched past address ended"),
+    Column("history_source_file", "string", True, "address-history file of the matched row"),
+    Column("history_source_row", "integer", True, "its 1-based row"),
 )
 
 LINE_MATCHES = TableSchema(
@@ -82,7 +84,13 @@ LINE_VERDICTS = TableSchema(
         *_MATCH_EVIDENCE[:5],
         Column("candidates_at_address", "integer", False),
         Column("review_finding", "string", True, "latest examiner finding, MATCH or NO_MATCH"),
+        Column("review_source_file", "string", True, "review file of that finding"),
+        Column("review_source_row", "integer", True, "its 1-based row"),
+        Column("history_source_file", "string", True, "address-history file of the matched row"),
+        Column("history_source_row", "integer", True, "its 1-based row"),
         *PROVENANCE_COLUMNS,
+        Column("run_id", "string", False, "the Dagster run that produced the verdict"),
+        Column("code_version", "string", False, "the verdict step's code version"),
     ),
 )
 

@@ -64,7 +64,8 @@ def decide(
     withdrawn_voters = withdrawals.loc[
         _dates(withdrawals["received_date"].to_numpy()).le(filed).to_numpy(), "voter_id"
     ]
-    finding = _latest_findings(lines, reviews)
+    review = _latest_findings(lines, reviews)
+    finding = review["finding"]
 
     cutoff = filed if config.registration_cutoff == "filed_date" else as_of
     method = matches["match_method"].to_numpy()
@@ -111,6 +112,8 @@ def decide(
             "voter_id": voter_id.to_numpy(),
             "date_signed": signed.dt.date.to_numpy(),
             "review_finding": finding.to_numpy(),
+            "review_source_file": review["source_file"].to_numpy(),
+            "review_source_row": review["source_row"].to_numpy(),
         }
     )
     verdicts = _apply_duplicates(verdicts, config.duplicates_keep)
@@ -128,13 +131,20 @@ def _line_keys(frame: pd.DataFrame) -> pd.Series:
     )
 
 
-def _latest_findings(lines: pd.DataFrame, reviews: pd.DataFrame) -> pd.Series:
-    """Each line's most recent examiner finding (None when never reviewed)."""
+def _latest_findings(lines: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
+    """Each line's most recent examiner finding and the review row it came from (None when
+    the line was never reviewed)."""
+    columns = ["finding", "source_file", "source_row"]
+    found = pd.DataFrame(index=lines.index, columns=columns, dtype=object)
     if reviews.empty:
-        return pd.Series([None] * len(lines), index=lines.index, dtype=object)
+        return found
     latest = reviews.sort_values("reviewed_at").drop_duplicates(LINE_KEY, keep="last")
-    by_key = pd.Series(latest["finding"].to_numpy(dtype=object), index=_line_keys(latest))
-    return _line_keys(lines).map(by_key).astype(object).where(lambda f: f.notna(), None)
+    by_key = latest.set_index(_line_keys(latest))
+    keys = _line_keys(lines)
+    for column in columns:
+        values = keys.map(by_key[column]).astype(object)
+        found[column] = values.where(values.notna(), None).to_numpy()
+    return found
 
 
 def _apply_duplicates(verdicts: pd.DataFrame, keep: str) -> pd.DataFrame:
