@@ -16,7 +16,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: env run test lint format postgres clean
+.PHONY: env run test lint format postgres browser clean
 
 env: $(VENV)/.synced
 
@@ -39,7 +39,7 @@ run: env
 	fi
 	$(BIN)/recall-audit run --data-dir $(DATA_DIR) --warehouse $(WAREHOUSE)
 
-test: env postgres
+test: env postgres browser
 	$(BIN)/python -m pytest -q
 
 lint: env
@@ -56,6 +56,11 @@ postgres:
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
 	  echo "PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1
+
+# Headless Chromium renders the certificate in the tests (and prints its PDF).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 clean:
 	rm -rf $(VENV) .tools data/generated data/warehouse.duckdb*

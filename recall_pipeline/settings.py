@@ -12,6 +12,7 @@ from pathlib import Path
 
 DATA_DIR_ENV = "RECALL_DATA_DIR"
 WAREHOUSE_URL_ENV = "RECALL_WAREHOUSE_URL"
+REPORTS_DIR_ENV = "RECALL_REPORTS_DIR"
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_WAREHOUSE_FILE = DEFAULT_DATA_DIR / "warehouse.duckdb"
 
@@ -26,3 +27,8 @@ def default_warehouse_url() -> str:
 
 def warehouse_url() -> str:
     return os.environ.get(WAREHOUSE_URL_ENV) or default_warehouse_url()
+
+
+def reports_dir() -> Path:
+    """Where certificates are written (default data/reports)."""
+    return Path(os.environ.get(REPORTS_DIR_ENV) or DEFAULT_DATA_DIR / "reports").resolve()

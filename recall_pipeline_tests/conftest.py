@@ -89,3 +89,15 @@ def warehouse(warehouse_url: str):
 
 
 # --- end of warehouse fixtures ------------------------------------------------------------------
+
+
+# --- pipeline outputs outside the warehouse ------------------------------------------------------
+# Certificates are files; tests write them to a scratch folder, never into the checkout.
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import tempfile
+
+    from recall_pipeline import settings
+
+    os.environ.setdefault(settings.REPORTS_DIR_ENV, tempfile.mkdtemp(prefix="recall-reports-"))

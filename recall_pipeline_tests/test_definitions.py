@@ -30,6 +30,7 @@ def test_graph_has_an_asset_per_input_with_its_checks() -> None:
         "sufficiency_determination",
         "sample_lines",
         "run_manifest",
+        "determination_certificate",
     } | {f"invalid_{c.code.lower()}" for c in reason_codes()}
     assert keys == ingest | verification
     check_keys = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}

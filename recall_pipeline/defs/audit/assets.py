@@ -1,9 +1,13 @@
 """Audit: the run manifest that makes every determination reproducible and checkable."""
 
 import datetime as dt
+import hashlib
 
 import dagster as dg
+import pandas as pd
 
+from recall_pipeline import settings
+from recall_pipeline.audit.certificate import certificate_html, chromium_binary, print_pdf
 from recall_pipeline.audit.manifest import RUN_MANIFEST, build_manifest
 from recall_pipeline.contract import INPUTS
 from recall_pipeline.defs.common import table_metadata
@@ -12,6 +16,8 @@ from recall_pipeline.defs.ingest.assets import INGEST_CODE_VERSION
 from recall_pipeline.defs.matching.assets import MATCHING_CODE_VERSION
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.verdicts.assets import VERDICTS_CODE_VERSION
+from recall_pipeline.tables import Column, TableSchema
+from recall_pipeline.verify.report import petition_ids
 
 AUDIT_CODE_VERSION = "audit-1"
 
@@ -48,5 +54,64 @@ def run_manifest(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             ),
             "input_files": int((manifest["kind"] == "input_file").sum()),
             "code": {item: detail for item, detail in code.items()},
+        }
+    )
+
+
+CERTIFICATES = TableSchema(
+    name="determination_certificates",
+    description="Each petition's certificate: where it was written and the hash of its HTML.",
+    columns=(
+        Column("petition_id", "string", False),
+        Column("html_path", "string", False),
+        Column("html_sha256", "string", False),
+        Column("pdf_path", "string", True, "empty when no Chromium was available to print it"),
+        Column("html", "string", False, "the certificate itself"),
+    ),
+)
+
+
+@dg.asset(
+    group_name="audit",
+    code_version=AUDIT_CODE_VERSION,
+    deps=["run_manifest", "sufficiency_determination", "reason_summary", "registrar_summary"],
+    kinds={"html"},
+    description="A certificate per petition: the determination, its legal basis, the sample "
+    "arithmetic, the per-reason table and chart, and the run's hashes (HTML, and PDF when "
+    "Chromium is installed). No voter names or addresses.",
+)
+def determination_certificate(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    out_dir = settings.reports_dir()
+    chromium = chromium_binary()
+    rows = []
+    with warehouse.open() as store:
+        for petition_id in petition_ids(store):
+            page = certificate_html(store, petition_id)
+            folder = out_dir / petition_id
+            folder.mkdir(parents=True, exist_ok=True)
+            html_path = folder / "certificate.html"
+            html_path.write_text(page, encoding="utf-8")
+            pdf_path = None
+            if chromium:
+                pdf_path = folder / "certificate.pdf"
+                print_pdf(html_path, pdf_path, chromium)
+            else:
+                context.log.info("no Chromium found: the certificate is HTML only")
+            rows.append(
+                {
+                    "petition_id": petition_id,
+                    "html_path": str(html_path),
+                    "html_sha256": hashlib.sha256(page.encode()).hexdigest(),
+                    "pdf_path": str(pdf_path) if pdf_path else None,
+                    "html": page,
+                }
+            )
+        table = pd.DataFrame(rows, columns=CERTIFICATES.column_names)
+        store.publish(CERTIFICATES, table)
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(CERTIFICATES, len(table)),
+            "certificates": {r["petition_id"]: r["html_path"] for r in rows},
+            "pdf": bool(chromium),
         }
     )
