@@ -82,3 +82,19 @@ def test_dagster_validates_the_workspace() -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_column_lineage_covers_the_published_columns() -> None:
+    from recall_pipeline.defs.matching.assets import LINE_MATCH_LINEAGE
+    from recall_pipeline.defs.verdicts.assets import LINE_VERDICT_LINEAGE
+    from recall_pipeline.verify.schemas import LINE_MATCHES, LINE_VERDICTS
+
+    graph = load_definitions().resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    for schema, lineage, own in (
+        (LINE_VERDICTS, LINE_VERDICT_LINEAGE, {"run_id", "code_version"}),
+        (LINE_MATCHES, LINE_MATCH_LINEAGE, set()),
+    ):
+        assert set(lineage) == set(schema.column_names) - own, schema.name
+        for sources in lineage.values():
+            assert {asset for asset, _ in sources} <= keys

@@ -66,6 +66,13 @@ def verdicts_fingerprint(store: Warehouse, petition_id: str) -> str:
     return hashlib.sha256(buffer.getvalue()).hexdigest()
 
 
+def verdicts_version(store: Warehouse) -> str:
+    """One version for all published verdicts: the hash of every petition's fingerprint."""
+    petitions = store.query(f"SELECT DISTINCT petition_id FROM {LINE_VERDICTS.name} ORDER BY 1")
+    prints = [verdicts_fingerprint(store, pid) for pid in petitions["petition_id"]]
+    return hashlib.sha256("".join(prints).encode()).hexdigest()
+
+
 def code_identity(project_dir: Path | None = None) -> dict[str, str]:
     """The package version and, in a git checkout, the commit and whether it had edits."""
     identity = {"package_version": metadata.version("recall_pipeline")}

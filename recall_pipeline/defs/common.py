@@ -29,3 +29,22 @@ def table_spec(schema: TableSchema, deps: list[str], group: str, code_version: s
         group_name=group,
         kinds={"pandas"},
     )
+
+
+def column_lineage(deps: dict[str, list[tuple[str, str]]]) -> dict:
+    """`dagster/column_lineage` metadata: each published column and the (asset, column) pairs
+    it is computed from."""
+    return {
+        "dagster/column_lineage": dg.TableColumnLineage(
+            deps_by_column={
+                column: [
+                    dg.TableColumnDep(asset_key=dg.AssetKey(a), column_name=c) for a, c in sources
+                ]
+                for column, sources in deps.items()
+            }
+        )
+    }
+
+
+def same_columns(asset: str, columns: list[str]) -> dict[str, list[tuple[str, str]]]:
+    return {c: [(asset, c)] for c in columns}

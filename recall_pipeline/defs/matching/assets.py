@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from recall_pipeline.defs.common import table_metadata, table_spec
+from recall_pipeline.defs.common import column_lineage, same_columns, table_metadata, table_spec
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
 from recall_pipeline.verify import match as m
@@ -27,6 +27,43 @@ ROLL_COLUMNS = [
 ]
 
 
+_ADDRESS_SOURCES = [
+    ("petition_lines", "residence_address"),
+    ("petition_lines", "city"),
+    ("petition_lines", "zip"),
+]
+_NAME_SOURCES = [("petition_lines", "printed_name")]
+_ROLL_SOURCES = [
+    (table, column)
+    for table in ("voter_roll", "voter_address_history")
+    for column in ("voter_id", "house_number", "street_predir", "street_name", "street_type",
+                   "street_postdir", "zip")
+] + [("voter_roll", c) for c in ("first_name", "last_name", "middle_name")]  # fmt: skip
+LINE_MATCH_LINEAGE = {
+    **same_columns("petition_lines", ["petition_id", "section_id", "page", "line"]),
+    **{
+        c: _ADDRESS_SOURCES
+        for c in ("has_address", "house", "predir", "street", "stype", "postdir", "zip5", "city")
+    },  # fmt: skip
+    **{c: _NAME_SOURCES for c in ("name_first", "name_middle", "name_last")},
+    **{
+        c: _ADDRESS_SOURCES + _NAME_SOURCES + _ROLL_SOURCES
+        for c in (
+            "voter_id",
+            "match_method",
+            "match_score",
+            "first_name_agreement",
+            "last_name_agreement",
+            "candidates_at_address",
+            "passing_candidates",
+            "roll_records_with_name",
+        )
+    },  # fmt: skip
+    "history_valid_from": [("voter_address_history", "valid_from")],
+    "history_valid_to": [("voter_address_history", "valid_to")],
+    "history_source_file": [("voter_address_history", "source_file")],
+    "history_source_row": [("voter_address_history", "source_row")],
+}
 _DEPS = ["petition_lines", "voter_roll", "voter_address_history", "petitions"]
 
 
@@ -74,6 +111,7 @@ def line_matches(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         asset_key="line_matches",
         metadata={
             **table_metadata(LINE_MATCHES, len(matches)),
+            **column_lineage(LINE_MATCH_LINEAGE),
             "lines_by_method": {k: int(v) for k, v in by_method.items()},
         },
     )

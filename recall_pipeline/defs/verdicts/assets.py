@@ -3,7 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from recall_pipeline.defs.common import table_metadata, table_spec
+from recall_pipeline.audit.manifest import verdicts_version
+from recall_pipeline.defs.common import column_lineage, same_columns, table_metadata, table_spec
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
 from recall_pipeline.verify import reconcile
@@ -21,6 +22,52 @@ from recall_pipeline.verify.schemas import (
 )
 
 VERDICTS_CODE_VERSION = "verdicts-1"
+
+_KEY = ["petition_id", "section_id", "page", "line"]
+_RULE_INPUTS = [
+    ("petition_sections", "filed_with_petition"),
+    ("petition_sections", "declaration_signed"),
+    ("petition_sections", "declaration_date"),
+    ("petition_sections", "circulator_name"),
+    ("petition_lines", "signature_present"),
+    ("petition_lines", "date_signed"),
+    ("withdrawal_requests", "voter_id"),
+    ("withdrawal_requests", "received_date"),
+    ("line_matches", "has_address"),
+    ("line_matches", "zip5"),
+    ("jurisdiction_zips", "zip5"),
+    ("line_matches", "voter_id"),
+    ("line_matches", "match_method"),
+    ("voter_roll", "status"),
+    ("voter_roll", "status_date"),
+    ("voter_roll", "registration_date"),
+    ("signature_reviews", "finding"),
+    ("petitions", "duplicates_keep"),
+    ("petitions", "registration_cutoff"),
+]
+LINE_VERDICT_LINEAGE = {
+    **same_columns("petition_lines", [*_KEY, "source_file", "source_row", "source_sha256"]),
+    "status": _RULE_INPUTS,
+    "reason_code": _RULE_INPUTS,
+    "secondary_reasons": _RULE_INPUTS,
+    "registrar_category": _RULE_INPUTS,
+    **same_columns(
+        "line_matches",
+        [
+            "voter_id",
+            "match_method",
+            "match_score",
+            "first_name_agreement",
+            "last_name_agreement",
+            "candidates_at_address",
+            "history_source_file",
+            "history_source_row",
+        ],
+    ),
+    "review_finding": [("signature_reviews", "finding")],
+    "review_source_file": [("signature_reviews", "source_file")],
+    "review_source_row": [("signature_reviews", "source_row")],
+}
 INPUTS = [
     "line_matches",
     "petition_lines",
@@ -100,6 +147,7 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         category_table = pd.concat(categories, ignore_index=True)
         store.publish(REASON_SUMMARY, reason_table)
         store.publish(REGISTRAR_SUMMARY, category_table)
+        content_version = verdicts_version(store)
         checks = {
             "one_verdict_per_line": reconcile.one_verdict_per_line(store),
             "reasons_partition_invalid": reconcile.reasons_partition_invalid(store),
@@ -109,15 +157,20 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         store.dispose()
     yield dg.MaterializeResult(
         asset_key="line_verdicts",
+        data_version=dg.DataVersion(content_version),
         metadata={
             **table_metadata(LINE_VERDICTS, len(all_verdicts)),
+            **column_lineage(LINE_VERDICT_LINEAGE),
             "by_status": {k: int(v) for k, v in all_verdicts["status"].value_counts().items()},
         },
     )
     for code in reason_codes():
         yield dg.MaterializeResult(
             asset_key=INVALID_TABLES[code.code].name,
-            metadata=table_metadata(INVALID_TABLES[code.code], published[code.code]),
+            metadata={
+                **table_metadata(INVALID_TABLES[code.code], published[code.code]),
+                **column_lineage(same_columns("line_verdicts", LINE_VERDICTS.column_names)),
+            },
         )
     yield dg.MaterializeResult(
         asset_key="reason_summary",
