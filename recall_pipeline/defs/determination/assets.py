@@ -1,5 +1,7 @@
 """The determination: raw count, statutory random sample, full count, result."""
 
+import hashlib
+
 import dagster as dg
 import pandas as pd
 
@@ -55,6 +57,9 @@ def sufficiency_determination(context: dg.AssetExecutionContext, warehouse: Ware
         store.dispose()
     yield dg.MaterializeResult(
         asset_key="sufficiency_determination",
+        data_version=dg.DataVersion(
+            hashlib.sha256(table.to_json(orient="records").encode()).hexdigest()
+        ),
         metadata={
             **table_metadata(SUFFICIENCY_DETERMINATION, len(table)),
             "results": dict(zip(table["petition_id"], table["result"], strict=True)),
