@@ -41,14 +41,14 @@ def run_manifest(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     }
     recorded_at = dt.datetime.now(dt.UTC)
     with warehouse.open() as store:
-        manifest = build_manifest(store, context.run_id, code_versions, recorded_at)
-        store.publish(RUN_MANIFEST, manifest, replace_where={"run_id": context.run_id})
+        manifest = build_manifest(store, context.run.run_id, code_versions, recorded_at)
+        store.publish(RUN_MANIFEST, manifest, replace_where={"run_id": context.run.run_id})
     determinations = manifest[manifest["kind"] == "determination"]
     code = manifest[manifest["kind"] == "code"].set_index("item")["detail"]
     return dg.MaterializeResult(
         metadata={
             **table_metadata(RUN_MANIFEST, len(manifest)),
-            "run_id": context.run_id,
+            "run_id": context.run.run_id,
             "determination_fingerprint": dict(
                 zip(determinations["item"], determinations["sha256"], strict=True)
             ),

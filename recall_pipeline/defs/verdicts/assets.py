@@ -135,7 +135,7 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             categories.append(registrar_summary(pid, verdict))
             context.log.info(f"{pid}: {verdict['status'].value_counts().to_dict()}")
         all_verdicts = pd.concat(verdicts, ignore_index=True).assign(
-            run_id=context.run_id, code_version=VERDICTS_CODE_VERSION
+            run_id=context.run.run_id, code_version=VERDICTS_CODE_VERSION
         )
         store.publish(LINE_VERDICTS, all_verdicts)
         published = {}
