@@ -16,6 +16,11 @@ import pandas as pd
 from recall_pipeline.values import plain
 from recall_pipeline.verify import match as m
 from recall_pipeline.verify.reasons import reason_codes, registrar_categories
+from recall_pipeline.verify.schemas import (
+    MATCH_EVIDENCE_COLUMNS,
+    NORMALIZED_ADDRESS_COLUMNS,
+    NORMALIZED_NAME_COLUMNS,
+)
 from recall_pipeline.warehouse import Warehouse
 
 TRACE_COLUMNS = [
@@ -111,40 +116,9 @@ def explain(store: Warehouse, petition_id: str, section_id: str, page: int, line
         "line": {"petition_id": petition_id, "section_id": section_id, "page": page, "line": line},
         "raw_record": {k: plain(v) for k, v in raw.iloc[0].to_dict().items()},
         "normalized": {
-            k: plain(v)
-            for k, v in normalized.items()
-            if k
-            in (
-                "has_address",
-                "house",
-                "predir",
-                "street",
-                "stype",
-                "postdir",
-                "zip5",
-                "city",
-                "name_first",
-                "name_middle",
-                "name_last",
-            )
+            k: plain(normalized[k]) for k in NORMALIZED_ADDRESS_COLUMNS + NORMALIZED_NAME_COLUMNS
         },
-        "match": {
-            k: plain(normalized[k])
-            for k in (
-                "voter_id",
-                "match_method",
-                "match_score",
-                "first_name_agreement",
-                "last_name_agreement",
-                "candidates_at_address",
-                "passing_candidates",
-                "roll_records_with_name",
-                "history_valid_from",
-                "history_valid_to",
-                "history_source_file",
-                "history_source_row",
-            )
-        },
+        "match": {k: plain(normalized[k]) for k in MATCH_EVIDENCE_COLUMNS},
         "candidates": _candidates(store, normalized),
         "rules": rules,
         "verdict": {
@@ -175,7 +149,7 @@ def _candidates(store: Warehouse, normalized: dict) -> list[dict]:
         near,
     )
     prepared_history = m.prepare_history(history, m.prepare_roll(everyone))
-    prepared = [*m.ADDRESS_KEY, "city", "has_address", "name_first", "name_middle", "name_last"]
+    prepared = NORMALIZED_ADDRESS_COLUMNS + NORMALIZED_NAME_COLUMNS
     line = pd.DataFrame([{**{k: normalized[k] for k in prepared}, "line_index": 0}])
     pairs = m.candidates_at_address(line, prepared_roll, prepared_history)
     if pairs.empty:

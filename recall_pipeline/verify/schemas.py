@@ -37,26 +37,29 @@ _MATCH_EVIDENCE = (
     Column("history_source_row", "integer", True, "its 1-based row"),
 )
 
+_NORMALIZED = (
+    Column("has_address", "boolean", False, "a locatable residence address was written"),
+    Column("house", "string", False),
+    Column("predir", "string", False),
+    Column("street", "string", False),
+    Column("stype", "string", False),
+    Column("postdir", "string", False),
+    Column("zip5", "string", False),
+    Column("city", "string", False),
+    Column("name_first", "string", False),
+    Column("name_middle", "string", False),
+    Column("name_last", "string", False),
+)
+NORMALIZED_ADDRESS_COLUMNS = [c.name for c in _NORMALIZED if not c.name.startswith("name_")]
+NORMALIZED_NAME_COLUMNS = [c.name for c in _NORMALIZED if c.name.startswith("name_")]
+MATCH_EVIDENCE_COLUMNS = [c.name for c in _MATCH_EVIDENCE]
+
 LINE_MATCHES = TableSchema(
     name="line_matches",
     description=(
         "Each line's normalized name and address and the registration it matched, with evidence."
     ),
-    columns=(
-        *_LINE_KEY,
-        Column("has_address", "boolean", False, "a locatable residence address was written"),
-        Column("house", "string", False),
-        Column("predir", "string", False),
-        Column("street", "string", False),
-        Column("stype", "string", False),
-        Column("postdir", "string", False),
-        Column("zip5", "string", False),
-        Column("city", "string", False),
-        Column("name_first", "string", False),
-        Column("name_middle", "string", False),
-        Column("name_last", "string", False),
-        *_MATCH_EVIDENCE,
-    ),
+    columns=(*_LINE_KEY, *_NORMALIZED, *_MATCH_EVIDENCE),
 )
 
 AMBIGUOUS_MATCHES = TableSchema(

@@ -8,7 +8,13 @@ from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
 from recall_pipeline.verify import match as m
 from recall_pipeline.verify.pipeline import match_petition
-from recall_pipeline.verify.schemas import AMBIGUOUS_MATCHES, LINE_MATCHES
+from recall_pipeline.verify.schemas import (
+    AMBIGUOUS_MATCHES,
+    LINE_MATCHES,
+    MATCH_EVIDENCE_COLUMNS,
+    NORMALIZED_ADDRESS_COLUMNS,
+    NORMALIZED_NAME_COLUMNS,
+)
 
 MATCHING_CODE_VERSION = "matching-1"
 ROLL_COLUMNS = [
@@ -39,30 +45,22 @@ _ROLL_SOURCES = [
     for column in ("voter_id", "house_number", "street_predir", "street_name", "street_type",
                    "street_postdir", "zip")
 ] + [("voter_roll", c) for c in ("first_name", "last_name", "middle_name")]  # fmt: skip
+_HISTORY_COLUMNS = {
+    "history_valid_from": "valid_from",
+    "history_valid_to": "valid_to",
+    "history_source_file": "source_file",
+    "history_source_row": "source_row",
+}
 LINE_MATCH_LINEAGE = {
     **same_columns("petition_lines", ["petition_id", "section_id", "page", "line"]),
-    **{
-        c: _ADDRESS_SOURCES
-        for c in ("has_address", "house", "predir", "street", "stype", "postdir", "zip5", "city")
-    },  # fmt: skip
-    **{c: _NAME_SOURCES for c in ("name_first", "name_middle", "name_last")},
+    **{c: _ADDRESS_SOURCES for c in NORMALIZED_ADDRESS_COLUMNS},
+    **{c: _NAME_SOURCES for c in NORMALIZED_NAME_COLUMNS},
     **{
         c: _ADDRESS_SOURCES + _NAME_SOURCES + _ROLL_SOURCES
-        for c in (
-            "voter_id",
-            "match_method",
-            "match_score",
-            "first_name_agreement",
-            "last_name_agreement",
-            "candidates_at_address",
-            "passing_candidates",
-            "roll_records_with_name",
-        )
-    },  # fmt: skip
-    "history_valid_from": [("voter_address_history", "valid_from")],
-    "history_valid_to": [("voter_address_history", "valid_to")],
-    "history_source_file": [("voter_address_history", "source_file")],
-    "history_source_row": [("voter_address_history", "source_row")],
+        for c in MATCH_EVIDENCE_COLUMNS
+        if c not in _HISTORY_COLUMNS
+    },
+    **{c: [("voter_address_history", source)] for c, source in _HISTORY_COLUMNS.items()},
 }
 _DEPS = ["petition_lines", "voter_roll", "voter_address_history", "petitions"]
 
