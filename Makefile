@@ -16,15 +16,14 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: env run test lint format postgres browser clean
+.PHONY: env run test lint format postgres browser bench clean
 
 env: $(VENV)/.synced
 
-.tools/bin/uv:
-	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet uv==$(UV_VERSION)
-
-$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+# uv from the PATH, or a pinned copy in .tools/ on a machine that has none.
+$(VENV)/.synced: uv.lock pyproject.toml
+	@command -v uv >/dev/null 2>&1 || [ -x .tools/bin/uv ] || { \
+	  $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv==$(UV_VERSION); }
 	$(UV) sync --frozen --python $(PYTHON)
 	touch $@
 
@@ -41,6 +40,11 @@ run: env
 
 test: env postgres browser
 	$(BIN)/python -m pytest -q
+
+# Times the whole pipeline per stage at each scale (generating each scenario once) and scores it.
+BENCH_SCALES ?= 0.1 0.3 1
+bench: env
+	$(BIN)/python benchmarks/bench.py $(foreach s,$(BENCH_SCALES),--scale $(s))
 
 lint: env
 	$(BIN)/ruff format --check recall_pipeline recall_pipeline_tests benchmarks

@@ -32,6 +32,8 @@ class RunOutcome:
     errors: list[str] = field(default_factory=list)
     checks: list[CheckSummary] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
+    # Wall time of each step (an asset, or a multi-asset producing several tables), in seconds.
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def load_definitions() -> dg.Definitions:
@@ -84,7 +86,11 @@ def materialize_all(
     if progress is not None:
         job = job.with_logger_defs({"progress": _progress_logger(progress)})
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    run_config = {"loggers": {"progress": {}}} if progress is not None else None
+    # Dagster's own console log is for debugging; users get the progress lines instead.
+    loggers: dict = {"console": {"config": {"log_level": "WARNING"}}}
+    if progress is not None:
+        loggers["progress"] = {}
+    run_config = {"loggers": loggers}
     if instance is None:
         with dg.DagsterInstance.ephemeral() as ephemeral:
             return _execute(job, ephemeral, run_config, asset_selection)
@@ -116,7 +122,23 @@ def _execute(job, instance, run_config, asset_selection) -> RunOutcome:
             )
         elif event.event_type_value == "ASSET_MATERIALIZATION":
             materialized.append(event.asset_key.to_user_string())
-    return RunOutcome(result.success, result.run_id, errors, checks, materialized)
+    return RunOutcome(
+        result.success, result.run_id, errors, checks, materialized, _step_seconds(instance, result)
+    )
+
+
+def _step_seconds(instance, result) -> dict[str, float]:
+    started: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for entry in instance.all_logs(result.run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            seconds[event.step_key] = round(entry.timestamp - started.get(event.step_key, 0), 3)
+    return seconds
 
 
 # Errors that describe bad input speak for themselves; others keep their class name.

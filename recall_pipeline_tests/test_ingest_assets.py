@@ -42,6 +42,7 @@ def test_every_input_is_published_with_passing_checks(data_dir: Path, store: War
     assert outcome.success, outcome.errors
     assert {spec.name for spec in INPUTS} | {"petitions"} <= set(outcome.materialized)
     assert outcome.checks and all(c.passed for c in outcome.checks)
+    assert outcome.step_seconds["voter_roll"] > 0
     assert store.row_count("voter_roll") == datadir.ROLL_ROWS
     assert store.row_count("petition_lines") == datadir.LINE_ROWS
     assert store.row_count("quarantined_rows") == 0
