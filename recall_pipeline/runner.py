@@ -86,10 +86,12 @@ def materialize_all(
     if progress is not None:
         job = job.with_logger_defs({"progress": _progress_logger(progress)})
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    # Dagster's own console log is for debugging; users get the progress lines instead.
-    loggers: dict = {"console": {"config": {"log_level": "WARNING"}}}
+    # Dagster's own console log is for debugging: with progress lines it is replaced by them,
+    # without it only warnings get through.
     if progress is not None:
-        loggers["progress"] = {}
+        loggers: dict = {"progress": {}}
+    else:
+        loggers = {"console": {"config": {"log_level": "WARNING"}}}
     run_config = {"loggers": loggers}
     if instance is None:
         with dg.DagsterInstance.ephemeral() as ephemeral:
