@@ -8,7 +8,7 @@ stage (Dagster step), the time per line, the process's peak memory and the accur
 scenario's ground truth. Figures go to a JSON file and a small table in `--out` so they can be
 compared across commits. Targets are reported, never asserted.
 
-Not yet here: the side-by-side run of Splink on the same lines (issue 6).
+Not yet here: a side-by-side run of Splink on the same lines.
 """
 
 from __future__ import annotations

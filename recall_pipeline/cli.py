@@ -217,14 +217,10 @@ def _tables(args: argparse.Namespace) -> int:
 def _print_tables(url: str) -> None:
     from recall_pipeline.warehouse import Warehouse
 
-    store = Warehouse(url)
-    try:
-        names = [n for n in store.table_names() if not n.startswith("_")]
+    with Warehouse(url) as store:
         print(f"{'table':<28} {'rows':>12}")
-        for name in sorted(names):
+        for name in store.table_names():
             print(f"{name:<28} {store.row_count(name):>12,}")
-    finally:
-        store.dispose()
 
 
 def _masked(url: str) -> str:

@@ -228,9 +228,9 @@ def _combine(spec: InputSpec, raw_files: list[tuple[str | None, RawFile]]) -> pa
         table = raw.table
         n = table.num_rows
         if spec.per_petition:
-            table = table.add_column(0, "petition_id", pa.array([petition_id] * n, pa.string()))
-        table = table.append_column("source_file", pa.array([raw.relative_path] * n, pa.string()))
-        table = table.append_column("source_sha256", pa.array([raw.sha256] * n, pa.string()))
+            table = table.add_column(0, "petition_id", _repeat(petition_id, n))
+        table = table.append_column("source_file", _repeat(raw.relative_path, n))
+        table = table.append_column("source_sha256", _repeat(raw.sha256, n))
         parts.append(table)
     if not parts:
         columns = (["petition_id"] if spec.per_petition else []) + spec.field_names
@@ -240,6 +240,10 @@ def _combine(spec: InputSpec, raw_files: list[tuple[str | None, RawFile]]) -> pa
         empty["source_sha256"] = pa.array([], pa.string())
         return pa.table(empty)
     return pa.concat_tables(parts)
+
+
+def _repeat(value: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, pa.string()), n)
 
 
 def _raise_structural(spec: InputSpec, combined: pa.Table, outcomes: list[RuleOutcome]) -> None:
