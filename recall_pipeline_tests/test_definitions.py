@@ -27,6 +27,7 @@ def test_graph_has_an_asset_per_input_with_its_checks() -> None:
         "line_verdicts",
         "reason_summary",
         "registrar_summary",
+        "verdict_fingerprints",
         "sufficiency_determination",
         "sample_lines",
         "run_manifest",

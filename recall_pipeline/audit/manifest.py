@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from recall_pipeline.tables import Column, TableSchema
@@ -53,24 +54,36 @@ FINGERPRINT_COLUMNS = [c.name for c in LINE_VERDICTS.columns if c.name not in RU
 LINE_KEY = ["petition_id", "section_id", "page", "line"]
 
 
-def verdicts_fingerprint(store: Warehouse, petition_id: str) -> str:
-    """SHA-256 of the petition's verdicts, sorted by line key and written as CSV."""
-    table = store.read(LINE_VERDICTS.name, columns=FINGERPRINT_COLUMNS)
-    frame = table.to_pandas()
-    frame = frame[frame["petition_id"] == petition_id].sort_values(LINE_KEY, kind="stable")
-    schema = pa.schema([f for f in LINE_VERDICTS.arrow_schema() if f.name in FINGERPRINT_COLUMNS])
-    ordered = pa.Table.from_pandas(frame, preserve_index=False).select(FINGERPRINT_COLUMNS)
-    ordered = ordered.cast(schema)
-    buffer = io.BytesIO()
-    pacsv.write_csv(ordered, buffer)
-    return hashlib.sha256(buffer.getvalue()).hexdigest()
+VERDICT_FINGERPRINTS = TableSchema(
+    name="verdict_fingerprints",
+    description="Per petition, the SHA-256 of its verdicts sorted by line key (run left out).",
+    columns=(
+        Column("petition_id", "string", False),
+        Column("lines", "integer", False),
+        Column("fingerprint", "string", False),
+    ),
+)
 
 
-def verdicts_version(store: Warehouse) -> str:
-    """One version for all published verdicts: the hash of every petition's fingerprint."""
-    petitions = store.query(f"SELECT DISTINCT petition_id FROM {LINE_VERDICTS.name} ORDER BY 1")
-    prints = [verdicts_fingerprint(store, pid) for pid in petitions["petition_id"]]
-    return hashlib.sha256("".join(prints).encode()).hexdigest()
+def fingerprint_verdicts(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """One row per petition: SHA-256 over its verdicts in the published column types, sorted by
+    line key and written as CSV — computed once, from the verdicts as they are published."""
+    table = LINE_VERDICTS.conform(pa.Table.from_pandas(verdicts, preserve_index=False))
+    table = table.select(FINGERPRINT_COLUMNS).sort_by([(c, "ascending") for c in LINE_KEY])
+    rows = []
+    for petition_id in sorted(set(table.column("petition_id").to_pylist())):
+        part = table.filter(pc.equal(table.column("petition_id"), petition_id))
+        buffer = io.BytesIO()
+        pacsv.write_csv(part, buffer)
+        digest = hashlib.sha256(buffer.getvalue()).hexdigest()
+        rows.append({"petition_id": petition_id, "lines": part.num_rows, "fingerprint": digest})
+    return pd.DataFrame(rows, columns=VERDICT_FINGERPRINTS.column_names)
+
+
+def content_version(fingerprints: pd.DataFrame) -> str:
+    """One version for all verdicts: the hash of every petition's fingerprint, in order."""
+    ordered = fingerprints.sort_values("petition_id")["fingerprint"]
+    return hashlib.sha256("".join(ordered).encode()).hexdigest()
 
 
 def code_identity(project_dir: Path | None = None) -> dict[str, str]:
@@ -149,11 +162,13 @@ def build_manifest(
     for component, version in {**code_identity(), **code_versions}.items():
         add("code", component, detail={"version": version})
     determinations = store.query("SELECT * FROM sufficiency_determination ORDER BY petition_id")
+    fingerprints = store.query(f"SELECT petition_id, fingerprint FROM {VERDICT_FINGERPRINTS.name}")
+    fingerprint = dict(zip(fingerprints["petition_id"], fingerprints["fingerprint"], strict=True))
     for d in determinations.to_dict("records"):
         add(
             "determination",
             d["petition_id"],
-            verdicts_fingerprint(store, d["petition_id"]),
+            fingerprint[d["petition_id"]],
             read=int(d["raw_count"]),
             detail={
                 "result": d["result"],

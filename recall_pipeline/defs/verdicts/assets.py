@@ -3,7 +3,11 @@
 import dagster as dg
 import pandas as pd
 
-from recall_pipeline.audit.manifest import verdicts_version
+from recall_pipeline.audit.manifest import (
+    VERDICT_FINGERPRINTS,
+    content_version,
+    fingerprint_verdicts,
+)
 from recall_pipeline.defs.common import column_lineage, same_columns, table_metadata, table_spec
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
@@ -85,7 +89,12 @@ INPUTS = [
         table_spec(LINE_VERDICTS, INPUTS, "verdicts", VERDICTS_CODE_VERSION),
         *[
             table_spec(schema, ["line_verdicts"], "verdicts", VERDICTS_CODE_VERSION)
-            for schema in (*INVALID_TABLES.values(), REASON_SUMMARY, REGISTRAR_SUMMARY)
+            for schema in (
+                *INVALID_TABLES.values(),
+                REASON_SUMMARY,
+                REGISTRAR_SUMMARY,
+                VERDICT_FINGERPRINTS,
+            )
         ],
     ],
     check_specs=[
@@ -147,7 +156,8 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         category_table = pd.concat(categories, ignore_index=True)
         store.publish(REASON_SUMMARY, reason_table)
         store.publish(REGISTRAR_SUMMARY, category_table)
-        content_version = verdicts_version(store)
+        fingerprints = fingerprint_verdicts(all_verdicts)
+        store.publish(VERDICT_FINGERPRINTS, fingerprints)
         checks = {
             "one_verdict_per_line": reconcile.one_verdict_per_line(store),
             "reasons_partition_invalid": reconcile.reasons_partition_invalid(store),
@@ -157,7 +167,7 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         store.dispose()
     yield dg.MaterializeResult(
         asset_key="line_verdicts",
-        data_version=dg.DataVersion(content_version),
+        data_version=dg.DataVersion(content_version(fingerprints)),
         metadata={
             **table_metadata(LINE_VERDICTS, len(all_verdicts)),
             **column_lineage(LINE_VERDICT_LINEAGE),
@@ -187,6 +197,16 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             **table_metadata(REGISTRAR_SUMMARY, len(category_table)),
             "lines_by_category": dict(
                 zip(category_table["category"], category_table["lines"].astype(int), strict=True)
+            ),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=VERDICT_FINGERPRINTS.name,
+        data_version=dg.DataVersion(content_version(fingerprints)),
+        metadata={
+            **table_metadata(VERDICT_FINGERPRINTS, len(fingerprints)),
+            "fingerprints": dict(
+                zip(fingerprints["petition_id"], fingerprints["fingerprint"], strict=True)
             ),
         },
     )
