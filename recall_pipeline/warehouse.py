@@ -586,10 +586,14 @@ class Warehouse:
             view = f"_arrow_{uuid.uuid4().hex}"
             raw.register(view, table)
             insert = f"INSERT INTO {self._q(stage)} ({cols}) SELECT {cols} FROM {self._q(view)}"
+            # Keeping the frame's row order makes DuckDB write on one thread; a table's rows
+            # have no order in SQL, and every consumer sorts by key.
+            raw.execute("SET preserve_insertion_order = false")
             try:
                 with self._driver_errors(insert):
                     raw.execute(insert)
             finally:
+                raw.execute("RESET preserve_insertion_order")
                 raw.unregister(view)
             return
         # PostgreSQL: COPY in CSV format written by Arrow's C++ CSV writer. Strings are always

@@ -328,3 +328,19 @@ def test_matches_must_line_up_with_lines(bad_key: str) -> None:
             NO_WITHDRAWALS,
             ZIPS,
         )
+
+
+def test_in_jurisdiction_keeps_the_county_roll_and_its_voters_history() -> None:
+    roll = pd.DataFrame(
+        [
+            voter("V1", "MARIA", "GARCIA", "100", "MAIN"),
+            voter("V9", "JOHN", "DOE", "5", "ELM", jurisdiction_code="30"),
+        ]
+    ).astype({"voter_id": "str", "jurisdiction_code": "str"})
+    history = pd.DataFrame(
+        {"voter_id": pd.array(["V9", "V1", None, "V1", "V7"], dtype="str"), "row": range(5)}
+    )
+    here, past = m.in_jurisdiction(roll, history, "19")
+    assert here["voter_id"].tolist() == ["V1"]
+    assert past["row"].tolist() == [1, 3]
+    assert m.in_jurisdiction(roll, history.iloc[:0], "19")[1].empty

@@ -106,9 +106,13 @@ def read_input_file(
 def _read_csv(content: bytes, relative: str) -> tuple[pa.Table, list[InvalidRow]]:
     if content.startswith(UTF8_BOM):
         content = content[len(UTF8_BOM) :]
-    _check_utf8(content, relative)
     header = _csv_header(content, relative)
-    table, invalid = _parse_csv(content, header, use_threads=True)
+    try:
+        table, invalid = _parse_csv(content, header, use_threads=True)
+    except pa.ArrowInvalid:
+        # Arrow validates UTF-8 as it converts, but cannot say where; find the byte and row.
+        _check_utf8(content, relative)
+        raise
     if invalid:
         # The threaded reader does not know where a bad row sits; read once more in order to
         # find out. Only files with bad rows pay for this.
@@ -199,8 +203,11 @@ def _blank_to_null(table: pa.Table) -> pa.Table:
     for name in table.column_names:
         column = table.column(name)
         if pa.types.is_string(column.type):
-            trimmed = pc.utf8_trim_whitespace(column)
-            column = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+            column = pc.utf8_trim_whitespace(column)
+            blank = pc.equal(column, "")
+            # Rebuilding a string column costs far more than finding out it has no blank cell.
+            if pc.any(blank).as_py():
+                column = pc.if_else(blank, pa.scalar(None, pa.string()), column)
         columns.append(column)
     return pa.table(columns, names=table.column_names)
 

@@ -23,10 +23,15 @@ listed in `ambiguous_matches` so an examiner can look.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from recall_pipeline.verify import normalize as nz
+from recall_pipeline.verify.frames import isin
 
 ADDRESS_KEY = ["house", "predir", "street", "stype", "postdir", "zip5"]
 LOOSE_KEY = ["house", "street", "zip5"]
@@ -43,61 +48,81 @@ _ADDRESS_SCORE = 0.15
 _MIDDLE_SCORE = 0.05
 
 
+def in_jurisdiction(
+    roll: pd.DataFrame, history: pd.DataFrame, code: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The roll rows registered in `code`, and the address history of those voters."""
+    here = (roll["jurisdiction_code"] == code).to_numpy()
+    if here.all():  # a county's own roll: nothing to filter
+        return roll, history
+    roll = roll[here]
+    return roll, history[isin(history["voter_id"], roll["voter_id"])]
+
+
 def prepare_roll(roll: pd.DataFrame) -> pd.DataFrame:
-    """Canonical names and addresses of roll rows, with voter_id."""
-    out = pd.concat([nz.roll_address(roll), nz.roll_name(roll)], axis=1)
+    """Each roll row's voter_id, dwelling keys and canonical names: all that blocking and name
+    comparison read, so millions of rows carry no more columns than needed."""
+    out = pd.concat([dwelling_keys(nz.roll_address(roll)), nz.roll_name(roll)], axis=1)
     out.insert(0, "voter_id", roll["voter_id"].astype("str").to_numpy())
     return out
 
 
 def prepare_history(history: pd.DataFrame, roll_names: pd.DataFrame) -> pd.DataFrame:
-    out = nz.roll_address(history)
+    out = dwelling_keys(nz.roll_address(history))
     out.insert(0, "voter_id", history["voter_id"].astype("str").to_numpy())
     out["valid_from"] = history["valid_from"].to_numpy()
     out["valid_to"] = history["valid_to"].to_numpy()
     for column in ("source_file", "source_row"):
         if column in history:
             out[f"history_{column}"] = history[column].to_numpy()
-    names = roll_names.set_index("voter_id")[["first", "middle", "last"]]
+    # Names of the voters with a history only: indexing the whole roll costs seconds.
+    holders = roll_names[isin(roll_names["voter_id"], out["voter_id"])]
+    names = holders.set_index("voter_id")[["first", "middle", "last"]]
     return out.join(names, on="voter_id", how="inner")
 
 
 def prepare_lines(lines: pd.DataFrame) -> pd.DataFrame:
     address = nz.written_address(lines["residence_address"], lines["city"], lines["zip"])
     names = nz.printed_name(lines["printed_name"])
-    out = pd.concat([address, names.add_prefix("name_")], axis=1)
+    out = pd.concat([address, dwelling_keys(address), names.add_prefix("name_")], axis=1)
     out.insert(0, "line_index", np.arange(len(lines)))
     return out
 
 
 def compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
     """Agreement levels of line names (name_*) against candidate names, and a pass flag."""
-    lf, ll = pairs["name_first"].to_numpy(str), pairs["name_last"].to_numpy(str)
-    vf, vl = pairs["first"].to_numpy(str), pairs["last"].to_numpy(str)
-    last_exact = ll == vl
-    first_exact = lf == vf
-    last_typo = np.zeros(len(pairs), dtype=bool)
-    first_typo = np.zeros(len(pairs), dtype=bool)
-    last_typo[~last_exact] = nz.one_edit_apart(ll[~last_exact], vl[~last_exact])
-    first_typo[~first_exact] = nz.one_edit_apart(lf[~first_exact], vf[~first_exact])
+    lf, ll = _arrow(pairs["name_first"]), _arrow(pairs["name_last"])
+    vf, vl = _arrow(pairs["first"]), _arrow(pairs["last"])
+    last_exact = _flags(pc.equal(ll, vl))
+    first_exact = _flags(pc.equal(lf, vf))
     # A one-letter slip only counts on names long enough for one letter not to be the name.
-    last_typo &= np.char.str_len(vl) >= 4
-    first_typo &= np.char.str_len(vf) >= 4
+    last_typo = _one_edit(ll, vl, ~last_exact) & (_flags(pc.utf8_length(vl)) >= 4)
+    first_typo = _one_edit(lf, vf, ~first_exact) & (_flags(pc.utf8_length(vf)) >= 4)
     nick = _nickname_related(lf, vf) & ~first_exact
     first_level = np.select(
         [first_exact, nick, first_typo], ["exact", "nickname", "typo"], default="none"
     )
     last_level = np.select([last_exact, last_typo], ["exact", "typo"], default="none")
     passed = (last_exact & (first_exact | nick | first_typo)) | (last_typo & first_exact)
-    score = (
-        pd.Series(first_level).map(_FIRST_SCORE).to_numpy()
-        + pd.Series(last_level).map(_LAST_SCORE).to_numpy()
-        + _ADDRESS_SCORE
+    line_initial = pc.utf8_slice_codeunits(_arrow(pairs["name_middle"]), 0, 1)
+    voter_initial = pc.utf8_slice_codeunits(_arrow(pairs["middle"]), 0, 1)
+    middle_agrees = _flags(pc.not_equal(line_initial, "")) & _flags(
+        pc.equal(line_initial, voter_initial)
     )
-    line_initial = pairs["name_middle"].astype("str").str.slice(0, 1).to_numpy(str)
-    voter_initial = pairs["middle"].astype("str").str.slice(0, 1).to_numpy(str)
-    middle_agrees = (line_initial != "") & (line_initial == voter_initial)
-    score = score + np.where(middle_agrees, _MIDDLE_SCORE, 0.0)
+    score = (
+        np.select(
+            [first_exact, nick, first_typo],
+            [_FIRST_SCORE["exact"], _FIRST_SCORE["nickname"], _FIRST_SCORE["typo"]],
+            default=_FIRST_SCORE["none"],
+        )
+        + np.select(
+            [last_exact, last_typo],
+            [_LAST_SCORE["exact"], _LAST_SCORE["typo"]],
+            default=_LAST_SCORE["none"],
+        )
+        + _ADDRESS_SCORE
+        + np.where(middle_agrees, _MIDDLE_SCORE, 0.0)
+    )
     return pairs.assign(
         first_level=first_level,
         last_level=last_level,
@@ -107,7 +132,28 @@ def compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _nickname_related(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _arrow(values: pd.Series) -> pa.Array:
+    return pa.array(values.fillna(""), type=pa.string(), from_pandas=True)
+
+
+def _flags(values: pa.Array) -> np.ndarray:
+    return values.to_numpy(zero_copy_only=False)
+
+
+def _one_edit(a: pa.Array, b: pa.Array, where: np.ndarray) -> np.ndarray:
+    """one_edit_apart on the pairs `where` selects (the rest are False)."""
+    out = np.zeros(len(a), dtype=bool)
+    rows = pa.array(np.flatnonzero(where))
+    out[where] = nz.one_edit_apart(
+        a.take(rows).to_numpy(zero_copy_only=False).astype(str),
+        b.take(rows).to_numpy(zero_copy_only=False).astype(str),
+    )
+    return out
+
+
+@lru_cache(maxsize=1)
+def _nickname_keys() -> pa.Array:
+    """'NAME\x1fNAME' for every related pair of first names, in both directions."""
     pairs = nz.nickname_pairs()
     keys = set(zip(pairs["nickname"], pairs["given_name"], strict=True))
     keys |= {(g, n) for n, g in keys}
@@ -115,32 +161,58 @@ def _nickname_related(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     by_given = pairs.groupby("given_name")["nickname"].apply(list)
     for names in by_given:
         keys |= {(x, y) for x in names for y in names if x != y}
-    if not len(a):
-        return np.zeros(0, dtype=bool)
-    probe = pd.MultiIndex.from_arrays([a, b])
-    known = pd.MultiIndex.from_tuples(sorted(keys))
-    return probe.isin(known)
+    return pa.array(sorted(f"{x}\x1f{y}" for x, y in keys), type=pa.string())
+
+
+def _nickname_related(a: pa.Array, b: pa.Array) -> np.ndarray:
+    probe = pc.binary_join_element_wise(a, b, "\x1f")
+    return _flags(pc.is_in(probe, value_set=_nickname_keys()))
+
+
+def dwelling_keys(address: pd.DataFrame) -> pd.DataFrame:
+    """Each row's dwelling as one text key (the full canonical address) and its loose key
+    (house number, street and ZIP5 only), so blocking joins on one column instead of six."""
+    return pd.DataFrame(
+        {"dwelling": _joined(address, ADDRESS_KEY), "loose_dwelling": _joined(address, LOOSE_KEY)},
+        index=address.index,
+    )
+
+
+def _joined(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    parts = [pa.array(frame[c], type=pa.string(), from_pandas=True) for c in columns]
+    # The unit separator never occurs in a canonical part, so distinct addresses keep distinct
+    # keys.
+    return pd.Series(pc.binary_join_element_wise(*parts, "\x1f"), index=frame.index, dtype="str")
+
+
+_PERSON_COLUMNS = ["voter_id", "first", "middle", "last"]
+_HISTORY_EXTRA = ["valid_from", "valid_to", "history_source_file", "history_source_row"]
 
 
 def candidates_at_address(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame):
     """Every (line, person) pair sharing a dwelling, from the current roll and the history."""
     addressed = lines[lines["has_address"]]
-    current = addressed.merge(roll, on=ADDRESS_KEY, how="inner", suffixes=("", "_roll"))
-    current["source"] = METHOD_CURRENT
-    past = addressed.merge(history, on=ADDRESS_KEY, how="inner", suffixes=("", "_roll"))
-    past["source"] = METHOD_HISTORY
-    found = set(current["line_index"]) | set(past["line_index"])
-    loose_lines = addressed[~addressed["line_index"].isin(found)]
-    loose = []
-    if len(loose_lines):
-        for frame, source in ((roll, METHOD_CURRENT), (history, METHOD_HISTORY)):
-            part = loose_lines.drop(columns=[c for c in ADDRESS_KEY if c not in LOOSE_KEY]).merge(
-                frame, on=LOOSE_KEY, how="inner", suffixes=("", "_roll")
-            )
-            part["source"] = source
-            loose.append(part)
-    pairs = pd.concat([current, past, *loose], ignore_index=True)
-    return pairs
+    sources = (
+        (roll, METHOD_CURRENT, _PERSON_COLUMNS),
+        (history, METHOD_HISTORY, _PERSON_COLUMNS + [c for c in _HISTORY_EXTRA if c in history]),
+    )
+
+    def block(on: str, these: pd.DataFrame) -> list[pd.DataFrame]:
+        found = []
+        for frame, source, columns in sources:
+            # Only registrations at a dwelling some line names take part in the join: a hash
+            # semi-join first keeps the merge to thousands of rows instead of millions.
+            near = frame.loc[isin(frame[on], these[on]), [on, *columns]]
+            pairs = these.merge(near, on=on, how="inner", suffixes=("", "_roll"))
+            pairs["source"] = source
+            found.append(pairs)
+        return found
+
+    exact = block("dwelling", addressed)
+    matched = np.union1d(exact[0]["line_index"], exact[1]["line_index"])
+    # A line whose written address lacks a suffix or direction falls back to house + street.
+    loose = block("loose_dwelling", addressed[~np.isin(addressed["line_index"], matched)])
+    return pd.concat([*exact, *loose], ignore_index=True)
 
 
 def match_lines(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
@@ -151,8 +223,12 @@ def match_lines(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame) 
 
     passed = compared[compared["name_passed"]].copy()
     passed["source_rank"] = (passed["source"] != METHOD_CURRENT).astype(int)
+    # A voter listed twice at one past address (moved away and back) is decided by the earlier
+    # history row, so the choice never depends on the order rows were read in.
+    ties = [c for c in ("history_source_file", "history_source_row") if c in passed]
     passed = passed.sort_values(
-        ["line_index", "score", "source_rank", "voter_id"], ascending=[True, False, True, True]
+        ["line_index", "score", "source_rank", "voter_id", *ties],
+        ascending=[True, False, True, True, *[True] * len(ties)],
     )
     distinct = passed.groupby("line_index")["voter_id"].nunique()
     best = passed.drop_duplicates("line_index", keep="first").set_index("line_index")

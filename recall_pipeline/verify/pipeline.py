@@ -33,6 +33,18 @@ def config_from_row(row: dict) -> PetitionConfig:
     return PetitionConfig(**values)
 
 
+def prepare_rolls(
+    roll: pd.DataFrame, history: pd.DataFrame, jurisdictions: set[str]
+) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """Each jurisdiction's prepared roll and address history (see `match.prepare_roll`)."""
+    prepared = {}
+    for code in sorted(jurisdictions):
+        roll_here, history_here = m.in_jurisdiction(roll, history, code)
+        names = m.prepare_roll(roll_here)
+        prepared[code] = (names, m.prepare_history(history_here, names))
+    return prepared
+
+
 def match_petition(
     petition_id: str, lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -43,7 +55,9 @@ def match_petition(
     out = pd.concat(
         [
             lines[LINE_KEY].reset_index(drop=True),
-            prepared.drop(columns=["line_index"]).reset_index(drop=True),
+            prepared.drop(columns=["line_index", "dwelling", "loose_dwelling"]).reset_index(
+                drop=True
+            ),
             result.reset_index(drop=True),
         ],
         axis=1,

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
+from recall_pipeline.verify.frames import isin
 from recall_pipeline.verify.match import METHOD_HISTORY, METHOD_NAME
 from recall_pipeline.verify.reasons import INVALID, PENDING, VALID, reason_codes
 
@@ -56,10 +57,13 @@ def decide(
 
     voter_id = matches["voter_id"].astype(object).where(matches["voter_id"].notna(), None)
     registered = voter_id.notna().to_numpy()
-    voter = roll.set_index("voter_id")
-    status = voter_id.map(voter["status"])
-    status_date = _dates(voter_id.map(voter["status_date"]).to_numpy())
-    registration_date = _dates(voter_id.map(voter["registration_date"]).to_numpy())
+    # Only the matched voters' registrations, looked up once for all three columns: indexing
+    # the whole roll costs seconds per lookup on millions of rows.
+    voter = roll[isin(roll["voter_id"], voter_id.dropna().unique())].reset_index(drop=True)
+    at = pd.Index(voter["voter_id"]).get_indexer(voter_id)
+    status = _take(voter["status"], at)
+    status_date = _dates(_take(voter["status_date"], at).to_numpy())
+    registration_date = _dates(_take(voter["registration_date"], at).to_numpy())
 
     withdrawn_voters = withdrawals.loc[
         _dates(withdrawals["received_date"].to_numpy()).le(filed).to_numpy(), "voter_id"
@@ -121,6 +125,14 @@ def decide(
     return verdicts.drop(columns=["date_signed"])
 
 
+def _take(values: pd.Series, at: np.ndarray) -> pd.Series:
+    """values[at], missing where `at` is -1 (not found)."""
+    out = np.full(len(at), None, dtype=object)
+    found = at >= 0
+    out[found] = values.astype(object).to_numpy()[at[found]]
+    return pd.Series(out)
+
+
 def _line_keys(frame: pd.DataFrame) -> pd.Series:
     return (
         frame["section_id"].astype("str")
@@ -138,7 +150,11 @@ def _latest_findings(lines: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame
     found = pd.DataFrame(index=lines.index, columns=columns, dtype=object)
     if reviews.empty:
         return found
-    latest = reviews.sort_values("reviewed_at").drop_duplicates(LINE_KEY, keep="last")
+    # Two findings with one timestamp: the later row of the later file wins, whatever the
+    # order the rows were read in.
+    latest = reviews.sort_values(["reviewed_at", "source_file", "source_row"]).drop_duplicates(
+        LINE_KEY, keep="last"
+    )
     by_key = latest.set_index(_line_keys(latest))
     keys = _line_keys(lines)
     for column in columns:

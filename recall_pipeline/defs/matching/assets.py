@@ -6,8 +6,7 @@ import pandas as pd
 from recall_pipeline.defs.common import column_lineage, same_columns, table_metadata, table_spec
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
-from recall_pipeline.verify import match as m
-from recall_pipeline.verify.pipeline import match_petition
+from recall_pipeline.verify.pipeline import match_petition, prepare_rolls
 from recall_pipeline.verify.schemas import (
     AMBIGUOUS_MATCHES,
     LINE_MATCHES,
@@ -74,21 +73,17 @@ _DEPS = ["petition_lines", "voter_roll", "voter_address_history", "petitions"]
 def line_matches(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     store = warehouse.open()
     try:
-        roll_raw = read_frame(store, "voter_roll", ROLL_COLUMNS)
-        history_raw = read_frame(store, "voter_address_history")
+        configs = petition_configs(store)
+        # The raw roll lives only inside this call: gigabytes at a county's scale.
+        prepared_rolls = prepare_rolls(
+            read_frame(store, "voter_roll", ROLL_COLUMNS),
+            read_frame(store, "voter_address_history"),
+            {config.jurisdiction_code for config in configs},
+        )
         lines_all = read_frame(store, "petition_lines")
         matched, ambiguous = [], []
-        prepared_rolls: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
-        for config in petition_configs(store):
-            code = config.jurisdiction_code
-            if code not in prepared_rolls:
-                in_jurisdiction = roll_raw[roll_raw["jurisdiction_code"] == code]
-                roll = m.prepare_roll(in_jurisdiction)
-                history = m.prepare_history(
-                    history_raw[history_raw["voter_id"].isin(in_jurisdiction["voter_id"])], roll
-                )
-                prepared_rolls[code] = (roll, history)
-            roll, history = prepared_rolls[code]
+        for config in configs:
+            roll, history = prepared_rolls[config.jurisdiction_code]
             lines = lines_all[lines_all["petition_id"] == config.petition_id]
             found, amb = match_petition(config.petition_id, lines, roll, history)
             matched.append(found)
