@@ -211,9 +211,21 @@ _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], d
 
 def _calendar_failures(column: pa.ChunkedArray) -> np.ndarray:
     """Rows whose value looks like an ISO date but names no real day (2022-02-30, 2023-02-29);
-    the format rule reports the rest. Day-of-month arithmetic on the digits, column-wide."""
-    well_formed = pc.fill_null(pc.match_substring_regex(column, ISO_DATE_PATTERN), False)
-    text = pc.if_else(well_formed, column, pa.scalar("2000-01-01"))
+    the format rule reports the rest. Day-of-month arithmetic on the digits, once per distinct
+    value (a roll of millions holds some tens of thousands of dates)."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    bad = _impossible_dates(encoded.dictionary)
+    if not bad.any():
+        return np.zeros(0, dtype=np.int64)
+    codes = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False)
+    valid = encoded.indices.is_valid().to_numpy(zero_copy_only=False)
+    return np.flatnonzero(valid & bad[codes])
+
+
+def _impossible_dates(values: pa.Array) -> np.ndarray:
+    """Per value: well-formed as YYYY-MM-DD, yet no such day."""
+    well_formed = pc.fill_null(pc.match_substring_regex(values, ISO_DATE_PATTERN), False)
+    text = pc.if_else(well_formed, values, pa.scalar("2000-01-01"))
 
     def number(start: int, stop: int) -> np.ndarray:
         part = pc.utf8_slice_codeunits(text, start, stop)
@@ -222,7 +234,7 @@ def _calendar_failures(column: pa.ChunkedArray) -> np.ndarray:
     year, month, day = number(0, 4), number(5, 7), number(8, 10)
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     limit = _DAYS_IN_MONTH[month] - ((month == 2) & ~leap)
-    return np.flatnonzero(day > limit)
+    return day > limit
 
 
 def parse_dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
