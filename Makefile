@@ -41,10 +41,14 @@ run: env
 test: env postgres browser
 	$(BIN)/python -m pytest -q
 
-# Times the whole pipeline per stage at each scale (generating each scenario once) and scores it.
+# Times the whole pipeline per stage at each scale (generating each scenario once) and scores it,
+# with Splink on the same data beside it (the `bench` dependency group; BENCH_ARGS=--no-splink
+# skips it).
 BENCH_SCALES ?= 0.1 0.3 1
+BENCH_ARGS ?=
 bench: env
-	$(BIN)/python benchmarks/bench.py $(foreach s,$(BENCH_SCALES),--scale $(s))
+	$(UV) sync --frozen --group bench --python $(PYTHON)
+	$(BIN)/python benchmarks/bench.py $(foreach s,$(BENCH_SCALES),--scale $(s)) $(BENCH_ARGS)
 
 lint: env
 	$(BIN)/ruff format --check recall_pipeline recall_pipeline_tests benchmarks

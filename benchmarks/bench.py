@@ -8,7 +8,11 @@ stage (Dagster step), the time per line, the process's peak memory and the accur
 scenario's ground truth. Figures go to a JSON file and a small table in `--out` so they can be
 compared across commits. Targets are reported, never asserted.
 
-Not yet here: a side-by-side run of Splink on the same lines.
+Beside it, unless `--no-splink`: Splink (DuckDB backend, `benchmarks/splink_compare.py`) links
+the same lines to the same roll in its own process, and the table shows its time, peak memory
+and best-threshold link accuracy next to ours, with the time ratios against our matching stage
+and our whole run. Link accuracy is the share of lines linked to the voter who truly signed them
+(or to nobody when no registered voter did); see that module for the exact definition.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from benchmarks.accuracy import compare  # noqa: E402
+from benchmarks.splink_compare import compare_in_subprocess, pipeline_link_accuracy  # noqa: E402
 from recall_pipeline import settings  # noqa: E402
 
 STAGES = {
@@ -41,6 +46,8 @@ STAGES = {
 }  # fmt: skip
 TARGET_SECONDS = 60
 TARGET_RSS_GIB = 4
+MATCH_STAGE = "match (normalize, block, compare)"
+TARGET_SPLINK_SPEEDUP = 3
 
 
 def scenario(scale: float, seed: int) -> tuple[Path, Path]:
@@ -58,7 +65,7 @@ def scenario(scale: float, seed: int) -> tuple[Path, Path]:
     return data, truth
 
 
-def measure(scale: float, seed: int, work: Path) -> dict:
+def measure(scale: float, seed: int, work: Path, splink: bool = True) -> dict:
     from recall_pipeline.runner import materialize_all
     from recall_pipeline.warehouse import Warehouse
 
@@ -81,7 +88,7 @@ def measure(scale: float, seed: int, work: Path) -> dict:
         stage: round(sum(outcome.step_seconds.get(step, 0.0) for step in steps), 2)
         for stage, steps in STAGES.items()
     }
-    return {
+    result = {
         "scale": scale,
         "lines": lines,
         "wall_seconds": round(wall, 2),
@@ -90,6 +97,30 @@ def measure(scale: float, seed: int, work: Path) -> dict:
         "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
         "status_accuracy": float((joined["status"] == joined["true_status"]).mean()),
         "reason_accuracy": float((joined["got_reason"] == joined["true_reason"]).mean()),
+        "link": pipeline_link_accuracy(f"duckdb:///{warehouse}", truth),
+    }
+    if splink:
+        result["splink"] = splink_side_by_side(result, data, truth)
+    return result
+
+
+def splink_side_by_side(ours: dict, data: Path, truth: Path) -> dict:
+    """Splink on the same lines and roll, in its own process, with the ratios against ours."""
+    run = compare_in_subprocess(data, truth)
+    seconds = run["seconds"]["total"]
+    match = ours["stages_seconds"].get(MATCH_STAGE, 0.0)
+    return {
+        "version": run["splink_version"],
+        "options": run["options"],
+        "seconds": seconds,
+        "process_seconds": run["process_seconds"],
+        "seconds_by_phase": run["seconds"],
+        "peak_rss_gib": run["peak_rss_gib"],
+        "link": run["best"],
+        "model": run["model"],
+        "seconds_vs_our_match": round(seconds / match, 2) if match else None,
+        "seconds_vs_our_wall": round(seconds / ours["wall_seconds"], 2),
+        "rss_vs_ours": round(run["peak_rss_gib"] / ours["peak_rss_gib"], 2),
     }
 
 
@@ -98,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, action="append")
     parser.add_argument("--seed", type=int, default=20220706)
     parser.add_argument("--out", type=Path, default=PROJECT / "benchmarks" / "results")
+    parser.add_argument("--no-splink", action="store_true", help="skip the Splink comparison")
     args = parser.parse_args(argv)
     scales = args.scale or [1.0]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -107,12 +139,12 @@ def main(argv: list[str] | None = None) -> int:
         for scale in scales:
             subprocess.run(
                 [sys.executable, __file__, "--scale", str(scale), "--seed", str(args.seed),
-                 "--out", str(args.out)],
+                 "--out", str(args.out), *(["--no-splink"] if args.no_splink else [])],
                 check=True,
             )  # fmt: skip
             results.append(json.loads((args.out / f"scale-{scale:g}.json").read_text()))
     else:
-        results = [measure(scales[0], args.seed, args.out)]
+        results = [measure(scales[0], args.seed, args.out, splink=not args.no_splink)]
         (args.out / f"scale-{scales[0]:g}.json").write_text(json.dumps(results[0], indent=2))
     table = render(results)
     (args.out / "latest.md").write_text(table + "\n")
@@ -140,7 +172,49 @@ def render(results: list[dict]) -> str:
     lines.append(
         f"\ntargets at scale 1: ≤ {TARGET_SECONDS} s wall, ≤ {TARGET_RSS_GIB} GiB peak RSS"
     )
+    lines += render_splink(results)
     return "\n".join(lines)
+
+
+def render_splink(results: list[dict]) -> list[str]:
+    header = [
+        "scale", "our link acc.", "Splink link acc.", "Splink P / R", "Splink s",
+        "Splink s / our match s", "Splink s / our wall s", "Splink peak RSS GiB",
+        "Splink RSS / ours",
+    ]  # fmt: skip
+    rows, versions = [], set()
+    for r in results:
+        if "link" not in r:
+            continue
+        row = [f"{r['scale']:g}", f"{r['link']['accuracy']:.3%}"] + ["–"] * (len(header) - 2)
+        theirs = r.get("splink")
+        if theirs:
+            versions.add(theirs["version"])
+            best = theirs["link"]
+            speedup = theirs["seconds_vs_our_match"]
+            row[2:] = [
+                f"{best['accuracy']:.3%}",
+                f"{best['precision']:.3f} / {best['recall']:.3f}",
+                f"{theirs['seconds']:.1f}",
+                f"{speedup:.1f}×" if speedup else "–",
+                f"{theirs['seconds_vs_our_wall']:.2f}×",
+                f"{theirs['peak_rss_gib']:.2f}",
+                f"{theirs['rss_vs_ours']:.2f}×",
+            ]
+        rows.append(row)
+    if not rows:
+        return []
+    title = "Link accuracy (Splink not run)"
+    if versions:
+        title = f"Link accuracy, and Splink {', '.join(sorted(versions))} (DuckDB) on the same data"
+    out = ["", f"{title}:"]
+    out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    out.append(
+        f"target: our matching stage ≥ {TARGET_SPLINK_SPEEDUP}× faster than Splink, with link"
+        " accuracy ≥ Splink's best-threshold accuracy"
+    )
+    return out
 
 
 if __name__ == "__main__":
