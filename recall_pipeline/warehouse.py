@@ -35,6 +35,7 @@ the staged ones. The table is created first if absent. Every published row must 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
@@ -368,10 +369,16 @@ class Warehouse:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def read(self, table: str | TableSchema, columns: list[str] | None = None) -> pa.Table:
-        """Read a whole table (or some `columns`) into Arrow.
+    def read(
+        self,
+        table: str | TableSchema,
+        columns: list[str] | None = None,
+        where: Mapping[str, object] | None = None,
+    ) -> pa.Table:
+        """Read a whole table (or some `columns`, or the rows matching `where`) into Arrow.
 
-        Given a `TableSchema` instead of a name, the result is conformed to that schema.
+        `where` maps columns to a value or a list of values (as `replace_where` does). Given a
+        `TableSchema` instead of a name, the result is conformed to that schema.
         """
         schema = table if isinstance(table, TableSchema) else None
         name = schema.name if schema else str(table)
@@ -381,12 +388,24 @@ class Warehouse:
             if columns is None:
                 columns = self._column_names(conn, name)
             stmt = f"SELECT {self._cols(columns)} FROM {self._q(name)}"
+            if where:
+                stmt += f" WHERE {self._where_sql(where)}"
             if self._dialect == "duckdb":
                 result = self._read_duckdb(conn, stmt)
             else:
                 result = self._read_postgres(conn, stmt, columns)
         result = _normalize_arrow(result)
         return schema.conform(result) if schema else result
+
+    def _where_sql(self, where: Mapping[str, object]) -> str:
+        # The bulk read paths (DuckDB's Arrow fetch, PostgreSQL's COPY) take no bound
+        # parameters, so values are rendered as literals by the dialect's own quoting.
+        condition = sa.and_(
+            *(_matches(sa.column(sa.quoted_name(c, quote=True)), v) for c, v in where.items())
+        )
+        return str(
+            condition.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True})
+        )
 
     def _read_duckdb(self, conn: Connection, stmt: str) -> pa.Table:
         with self._driver_errors(stmt):
@@ -504,13 +523,17 @@ class Warehouse:
             values = table[col]
             if value is None:
                 ok = values.null_count == len(values)
+            elif _is_many(value):
+                allowed = pa.array(list(value), type=arrow_schema.field(col).type)
+                ok = pc.all(pc.is_in(values, value_set=allowed)).as_py() and not values.null_count
             else:
                 scalar = pa.scalar(value, type=arrow_schema.field(col).type)
                 ok = pc.all(pc.fill_null(pc.equal(values, scalar), False)).as_py()
             if not ok:
                 raise ValueError(
                     f"table {schema.name}: rows being published do not all have "
-                    f"{col} == {value!r}, so they are outside the replace_where slice"
+                    f"{col} {'in' if _is_many(value) else '=='} {value!r}, so they are outside "
+                    "the replace_where slice"
                 )
 
         name = schema.name
@@ -518,7 +541,7 @@ class Warehouse:
         metadata = sa.MetaData()
         target = sqlalchemy_table(schema, metadata, pk_name=f"{name}_pkey" if is_pg else None)
         cols = self._cols(schema.column_names)
-        condition = sa.and_(*(target.c[col] == value for col, value in where.items()))
+        condition = sa.and_(*(_matches(target.c[col], value) for col, value in where.items()))
         with self._connect() as conn:
             self._ensure_table(conn, target, schema)
             with conn.begin():
@@ -593,8 +616,12 @@ class Warehouse:
                 with self._driver_errors(insert):
                     raw.execute(insert)
             finally:
-                raw.execute("RESET preserve_insertion_order")
                 raw.unregister(view)
+                # After a failed insert the transaction refuses statements until rolled back;
+                # the setting then stays on this connection, where it only leaves unordered
+                # reads unordered.
+                with contextlib.suppress(self.engine.dialect.loaded_dbapi.Error):
+                    raw.execute("RESET preserve_insertion_order")
             return
         # PostgreSQL: COPY in CSV format written by Arrow's C++ CSV writer. Strings are always
         # quoted by Arrow and nulls are written as an unquoted empty field, which is exactly
@@ -613,6 +640,17 @@ class Warehouse:
                 sink = io.BytesIO()
                 pacsv.write_csv(_pg_csv_ready(batch), sink, options)
                 copy.write(sink.getbuffer())
+
+
+def _is_many(value: object) -> bool:
+    return isinstance(value, list | tuple | set | frozenset)
+
+
+def _matches(column: sa.ColumnElement, value: object) -> sa.ColumnElement[bool]:
+    """`column = value`, `column IS NULL`, or `column IN (values)` for a list of values."""
+    if _is_many(value):
+        return column.in_(sorted(value))
+    return column.is_(None) if value is None else column == value
 
 
 def _pg_csv_ready(batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -298,6 +298,27 @@ def test_replace_where_replaces_only_its_slice(warehouse: Warehouse) -> None:
     assert staging_tables(warehouse) == []
 
 
+def test_slices_and_reads_by_a_list_of_values(warehouse: Warehouse) -> None:
+    """Scan batches replace their own files' rows: `replace_where` and `read(where=)` take a
+    list of values as well as one value."""
+    first = checks("batch", ["f1", "f2", "f3"], True)
+    warehouse.publish(SHARED, first, replace_where={"input_name": "batch"})
+    again = checks("batch", ["f2", "f4"], False)
+    warehouse.publish(SHARED, again, replace_where={"input_name": "batch", "check": ["f2", "f4"]})
+    assert rows(warehouse.read(SHARED), "check") == rows(
+        pa.concat_tables([first.slice(0, 1), again.slice(0, 1), first.slice(2), again.slice(1)]),
+        "check",
+    )
+    picked = warehouse.read("checks", columns=["check", "passed"], where={"check": ["f1", "f4"]})
+    assert sorted(picked.to_pylist(), key=lambda r: r["check"]) == [
+        {"check": "f1", "passed": True},
+        {"check": "f4", "passed": False},
+    ]
+    assert warehouse.read(SHARED, where={"check": "it's"}).num_rows == 0
+    with pytest.raises(ValueError, match="outside the replace_where slice"):
+        warehouse.publish(SHARED, again, replace_where={"check": ["f2"]})
+
+
 def test_replace_where_then_full_publish(warehouse: Warehouse) -> None:
     warehouse.publish(
         SHARED, checks("voter_roll", ["a"], True), replace_where={"input_name": "voter_roll"}
