@@ -1,0 +1,1 @@
+"""Operations: what happens around a run — recording and announcing failures."""
