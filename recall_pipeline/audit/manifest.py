@@ -147,7 +147,11 @@ def build_manifest(
         settings = {k: v for k, v in p.items() if k not in ("settings_sha256", "source_sha256")}
         add("petition_settings", p["petition_id"], p["settings_sha256"], detail=settings)
     if store.table_exists("expectation_results"):
-        results = store.query("SELECT * FROM expectation_results ORDER BY input_name, rule_id")
+        results = store.query(
+            "SELECT input_name, rule_id, min(engine) AS engine,"
+            " sum(rows_evaluated) AS rows_evaluated, sum(rows_failing) AS rows_failing"
+            " FROM expectation_results GROUP BY input_name, rule_id ORDER BY input_name, rule_id"
+        )
         for r in results.itertuples(index=False):
             add(
                 "expectation",

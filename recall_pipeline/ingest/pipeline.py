@@ -66,9 +66,13 @@ INGESTED_FILES = TableSchema(
 
 EXPECTATION_RESULTS = TableSchema(
     name="expectation_results",
-    description="Each input's data-quality rules and how many rows broke each, from the last run.",
+    description=(
+        "Each input file's data-quality rules and how many of its rows broke each, from the run "
+        "that last ingested the file."
+    ),
     columns=(
         Column("input_name", "string", False),
+        Column("source_file", "string", False, "input file, relative to the data directory"),
         Column("rule_id", "string", False, "column.rule, e.g. zip.format"),
         Column("problem", "string", False, "what a failing row is quarantined (or rejected) for"),
         Column("engine", "string", False, "great_expectations, or arrow for the calendar check"),
@@ -113,24 +117,34 @@ class IngestResult:
     outcomes: list[RuleOutcome] = field(default_factory=list)
     # Problems that are not rule failures (rows the parser could not split), by reason.
     parse_failures: dict[str, int] = field(default_factory=dict)
+    # The file of each validated row, in the order the rules saw them.
+    row_files: pa.ChunkedArray = field(default_factory=lambda: pa.chunked_array([], pa.string()))
 
     @property
     def rows_read(self) -> int:
         return int(pc.sum(self.files.column("rows_read")).as_py() or 0)
 
     def expectation_results(self) -> pa.Table:
-        rows = [
-            {
-                "input_name": self.spec.name,
-                "rule_id": o.rule.rule_id,
-                "problem": o.rule.problem,
-                "engine": o.rule.engine,
-                "structural": o.rule.structural,
-                "rows_evaluated": o.evaluated,
-                "rows_failing": o.failing_count,
-            }
-            for o in self.outcomes
-        ]
+        """One row per file and rule (a file's rows are validated together with the rest of
+        the input, and counted back to their file)."""
+        files = self.files.column("source_file").to_pylist()
+        evaluated = _count(self.row_files)
+        rows = []
+        for o in self.outcomes:
+            failing = _count(self.row_files.take(pa.array(o.failing_positions, pa.int64())))
+            for file in files:
+                rows.append(
+                    {
+                        "input_name": self.spec.name,
+                        "source_file": file,
+                        "rule_id": o.rule.rule_id,
+                        "problem": o.rule.problem,
+                        "engine": o.rule.engine,
+                        "structural": o.rule.structural,
+                        "rows_evaluated": evaluated.get(file, 0),
+                        "rows_failing": failing.get(file, 0),
+                    }
+                )
         return pa.Table.from_pylist(rows, schema=EXPECTATION_RESULTS.arrow_schema())
 
     def content_version(self) -> str:
@@ -143,6 +157,10 @@ class IngestResult:
             )
         )
         return hashlib.sha256(json.dumps(digests).encode()).hexdigest()
+
+
+def _count(values: pa.ChunkedArray) -> dict[str, int]:
+    return {item["values"]: item["counts"] for item in pc.value_counts(values).to_pylist()}
 
 
 def petition_folders(data_dir: Path) -> list[Path]:
@@ -176,9 +194,10 @@ def petitions_table(loaded: list[tuple[PetitionConfig, str, str]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=PETITIONS.arrow_schema())
 
 
-def ingest_input(spec: InputSpec, data_dir: Path) -> IngestResult:
-    """Read every file of `spec`, run its rules, and split rows into accepted and quarantined."""
-    raw_files = _read_all(spec, data_dir)
+def ingest_input(spec: InputSpec, data_dir: Path, only: set[str] | None = None) -> IngestResult:
+    """Read every file of `spec` (or `only` those relative paths), run its rules, and split
+    rows into accepted and quarantined."""
+    raw_files = _read_all(spec, data_dir, only)
     combined = _combine(spec, raw_files)
     outcomes = validate(spec, combined)
     _raise_structural(spec, combined, outcomes)
@@ -198,10 +217,13 @@ def ingest_input(spec: InputSpec, data_dir: Path) -> IngestResult:
         files=_ledger(spec, raw_files, accepted, quarantined),
         outcomes=outcomes,
         parse_failures=parse_failures,
+        row_files=combined.column("source_file"),
     )
 
 
-def _read_all(spec: InputSpec, data_dir: Path) -> list[tuple[str | None, RawFile]]:
+def _read_all(
+    spec: InputSpec, data_dir: Path, only: set[str] | None = None
+) -> list[tuple[str | None, RawFile]]:
     if spec.per_petition:
         folders = [(folder.name, folder) for folder in petition_folders(data_dir)]
     else:
@@ -216,6 +238,8 @@ def _read_all(spec: InputSpec, data_dir: Path) -> list[tuple[str | None, RawFile
                 f"no input files for {spec.name} in {where}",
             )
         for path in paths:
+            if only is not None and relative_to(path, data_dir) not in only:
+                continue
             raw = read_input_file(path, data_dir, spec.field_names, spec.required_columns)
             raw_files.append((petition_id, raw))
     return raw_files

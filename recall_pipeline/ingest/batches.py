@@ -1,0 +1,63 @@
+"""Scan batches: one file under `petitions/<petition_id>/scans/` is one batch of keyed lines.
+
+A batch is named `<petition_id>/<file stem>` — the key of its partition in Dagster and the unit
+a newly arrived file is verified in. Files are identified by their SHA-256, so a file is
+processed again only when its content changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from recall_pipeline.contract import PETITION_LINES, SIGNATURE_REVIEWS, InputSpec
+from recall_pipeline.ingest.files import list_input_files, relative_to
+from recall_pipeline.ingest.pipeline import petition_folders
+
+
+@dataclass(frozen=True)
+class InputFile:
+    key: str  # batch key for scans; the relative path for other inputs
+    petition_id: str
+    relative_path: str
+    sha256: str
+
+
+def batch_key(petition_id: str, path: Path) -> str:
+    return f"{petition_id}/{path.stem}"
+
+
+def _files(spec: InputSpec, data_dir: Path, keyed) -> dict[str, InputFile]:
+    found: dict[str, InputFile] = {}
+    for folder in petition_folders(data_dir):
+        for path in list_input_files(folder, spec.pattern):
+            relative = relative_to(path, data_dir)
+            key = keyed(folder.name, path, relative)
+            if key in found:
+                raise ValueError(
+                    f"{relative}: batch {key} is also {found[key].relative_path}; "
+                    "one batch name, one file"
+                )
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[key] = InputFile(key, folder.name, relative, digest)
+    return found
+
+
+def scan_batches(data_dir: Path) -> dict[str, InputFile]:
+    """Every scan batch in the data directory, by batch key."""
+    return _files(PETITION_LINES, data_dir, lambda pid, path, _: batch_key(pid, path))
+
+
+def review_files(data_dir: Path) -> dict[str, InputFile]:
+    """Every examiners' review file, by relative path."""
+    return _files(SIGNATURE_REVIEWS, data_dir, lambda _pid, _path, relative: relative)
+
+
+def batch_files(data_dir: Path, keys: list[str]) -> list[str]:
+    """The relative paths of the files behind `keys` (each must exist)."""
+    batches = scan_batches(data_dir)
+    missing = [k for k in keys if k not in batches]
+    if missing:
+        raise ValueError(f"no scan file for batch(es) {', '.join(missing)} in {data_dir}")
+    return [batches[k].relative_path for k in keys]
