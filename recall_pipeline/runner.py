@@ -15,6 +15,14 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 from dagster._core.log_manager import get_log_record_event, has_log_record_event
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from recall_pipeline.ingest.errors import StructuralError
+
+SCAN_BATCHES_NAME = "scan_batches"
 
 
 @dataclass
@@ -76,10 +84,14 @@ def _progress_logger(progress: Callable[[str], None]) -> dg.LoggerDefinition:
 
 
 def materialize_all(
-    progress: Callable[[str], None] | None = None, selection: list[str] | None = None
+    progress: Callable[[str], None] | None = None,
+    selection: list[str] | None = None,
+    batches: list[str] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> RunOutcome:
-    """Materialize every asset (or the `selection` of asset names) and their checks; return
-    what happened instead of raising."""
+    """Materialize every asset (or the `selection` of asset names) and their checks, for every
+    scan batch in the data directory (or only `batches`); return what happened instead of
+    raising."""
     defs = load_definitions()
     job = defs.resolve_implicit_global_asset_job_def()
     asset_selection = [dg.AssetKey(name) for name in selection] if selection else None
@@ -93,18 +105,63 @@ def materialize_all(
     else:
         loggers = {"console": {"config": {"log_level": "WARNING"}}}
     run_config = {"loggers": loggers}
+    partitioned = selection is None or bool(set(selection) & _BATCH_ASSETS)
+
+    def run(on) -> RunOutcome:
+        try:
+            batch_tags = _batch_tags(on, batches, partitioned)
+        except (StructuralError, ValueError) as exc:
+            return RunOutcome(False, "", errors=[f"scan batches: {exc}"])
+        return _execute(job, on, run_config, asset_selection, {**(tags or {}), **batch_tags})
+
     if instance is None:
         with dg.DagsterInstance.ephemeral() as ephemeral:
-            return _execute(job, ephemeral, run_config, asset_selection)
-    return _execute(job, instance, run_config, asset_selection)
+            return run(ephemeral)
+    return run(instance)
 
 
-def _execute(job, instance, run_config, asset_selection) -> RunOutcome:
+# Assets partitioned by scan batch (see defs.common.SCAN_BATCHES).
+_BATCH_ASSETS = {"petition_lines", "line_matches", "ambiguous_matches"}
+
+
+def _batch_tags(instance, batches: list[str] | None, partitioned: bool) -> dict[str, str]:
+    """Register the data directory's scan batches as partitions (dropping those whose file is
+    gone) and the tags that make one run cover `batches`, or all of them."""
+    from recall_pipeline import settings
+    from recall_pipeline.ingest.batches import scan_batches
+
+    present = list(scan_batches(settings.data_dir()))
+    known = instance.get_dynamic_partitions(SCAN_BATCHES_NAME)
+    for gone in set(known) - set(present):
+        instance.delete_dynamic_partition(SCAN_BATCHES_NAME, gone)
+    instance.add_dynamic_partitions(SCAN_BATCHES_NAME, [k for k in present if k not in known])
+    if not partitioned:
+        return {}
+    wanted = batches if batches is not None else present
+    unknown = sorted(set(wanted) - set(present))
+    if unknown:
+        raise StructuralError("petitions/", f"no scan file for batch(es) {', '.join(unknown)}")
+    if not wanted:
+        raise StructuralError("petitions/*/scans/", "no scan batch files found")
+    if len(wanted) == 1:
+        return {"dagster/partition": wanted[0]}
+    order = instance.get_dynamic_partitions(SCAN_BATCHES_NAME)
+    positions = sorted(order.index(k) for k in wanted)
+    if positions != list(range(positions[0], positions[-1] + 1)):
+        raise ValueError("batches must be a contiguous run of the registered scan batches")
+    return {
+        ASSET_PARTITION_RANGE_START_TAG: order[positions[0]],
+        ASSET_PARTITION_RANGE_END_TAG: order[positions[-1]],
+    }
+
+
+def _execute(job, instance, run_config, asset_selection, tags) -> RunOutcome:
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
         run_config=run_config,
         asset_selection=asset_selection,
+        tags=tags,
     )
     errors = []
     checks = []

@@ -4,6 +4,22 @@ import dagster as dg
 
 from recall_pipeline.tables import TableSchema
 
+# One partition per scan batch file, keyed "<petition_id>/<file stem>" (see ingest.batches).
+# Petitions are the first part of every key, so a statewide backfill fans out per petition and
+# batch over Dagster's run launcher and executor.
+SCAN_BATCHES = dg.DynamicPartitionsDefinition(name="scan_batches")
+# A backfill of many batches runs as few runs of many batches: matching prepares the roll once
+# per run, which costs far more than matching one batch.
+BATCH_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=1000)
+
+
+def batch_scope(context: dg.AssetExecutionContext) -> tuple[list[str], bool]:
+    """The scan batches a partitioned step covers, and whether they are all of them (then the
+    step republishes whole tables, which also drops batches whose file is gone)."""
+    keys = list(context.partition_keys)
+    every = SCAN_BATCHES.get_partition_keys(dynamic_partitions_store=context.instance)
+    return keys, set(keys) >= set(every)
+
 
 def table_metadata(schema: TableSchema, rows: int) -> dict:
     """What the UI shows of a published table: its name, row count and column schema."""

@@ -6,8 +6,12 @@ identifying keys only — never a name, an address or a birth date.
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from recall_pipeline.checks import CheckOutcome
-from recall_pipeline.contract import InputSpec
+from recall_pipeline.contract import PETITION_LINES, InputSpec
+from recall_pipeline.ingest.errors import StructuralError
 from recall_pipeline.ingest.pipeline import INGESTED_FILES, QUARANTINED_ROWS, IngestResult
 
 FAILING_ROWS_SHOWN = 50
@@ -99,4 +103,32 @@ def conservation_report(store, spec: InputSpec) -> CheckOutcome:
             "rows_landed": int(per_file["rows_landed"].sum()),
             "problems": problems,
         },
+    )
+
+
+def check_line_keys_unique(store, accepted: pa.Table, files: list[str]) -> None:
+    """A scan batch ingested on its own must not repeat a line key that another batch of the
+    petition already holds (within the batch the contract's uniqueness rule has run)."""
+    table = PETITION_LINES.table_name
+    if accepted.num_rows == 0 or not store.table_exists(table):
+        return
+    key = list(PETITION_LINES.unique_key)
+    petitions = pc.unique(accepted.column("petition_id")).to_pylist()
+    held = store.read(
+        table, columns=[*key, "source_file", "source_row"], where={"petition_id": petitions}
+    )
+    held = held.filter(pc.invert(pc.is_in(held.column("source_file"), pa.array(files))))
+    clash = accepted.select([*key, "source_file", "source_row"]).join(
+        held, keys=key, join_type="inner", right_suffix="_held"
+    )
+    if clash.num_rows == 0:
+        return
+    first = clash.sort_by([("source_file", "ascending"), ("source_row", "ascending")]).slice(0, 1)
+    row = first.to_pylist()[0]
+    raise StructuralError(
+        row["source_file"],
+        f"{clash.num_rows} line key(s) already held by another scan batch, e.g. section "
+        f"{row['section_id']} page {row['page']} line {row['line']} is also "
+        f"{row['source_file_held']} row {row['source_row_held']}",
+        row=row["source_row"],
     )

@@ -63,6 +63,7 @@ def match_petition(
         axis=1,
     )
     out.insert(0, "petition_id", petition_id)
+    out["source_file"] = lines["source_file"].to_numpy()
     chosen = result["voter_id"]
     amb = pd.DataFrame(
         {
@@ -78,6 +79,7 @@ def match_petition(
                 == ambiguous["voter_id"].to_numpy()
             ),
             "rule": "highest score, then current over past address, then lowest voter_id",
+            "source_file": lines["source_file"].to_numpy()[ambiguous["line_index"].to_numpy()],
         }
     )
     return out, amb

@@ -13,6 +13,9 @@ _LINE_KEY = (
     Column("line", "integer", False),
 )
 
+# The scan file a line came from: matches are replaced batch by batch.
+_BATCH_FILE = Column("source_file", "string", False, "scan batch file of the line")
+
 _MATCH_EVIDENCE = (
     Column("voter_id", "string", True, "matched registration, empty when none"),
     Column(
@@ -59,7 +62,7 @@ LINE_MATCHES = TableSchema(
     description=(
         "Each line's normalized name and address and the registration it matched, with evidence."
     ),
-    columns=(*_LINE_KEY, *_NORMALIZED, *_MATCH_EVIDENCE),
+    columns=(*_LINE_KEY, *_NORMALIZED, *_MATCH_EVIDENCE, _BATCH_FILE),
 )
 
 AMBIGUOUS_MATCHES = TableSchema(
@@ -72,6 +75,7 @@ AMBIGUOUS_MATCHES = TableSchema(
         Column("score", "float", False),
         Column("chosen", "boolean", False, "the candidate the documented rule picked"),
         Column("rule", "string", False),
+        _BATCH_FILE,
     ),
 )
 

@@ -10,10 +10,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from recall_pipeline.contract import INPUTS, InputSpec
-from recall_pipeline.defs.common import table_metadata
+from recall_pipeline.contract import INPUTS, PETITION_LINES, InputSpec
+from recall_pipeline.defs.common import BATCH_BACKFILL, SCAN_BATCHES, batch_scope, table_metadata
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
-from recall_pipeline.ingest.ledger import conservation_report, expectation_report
+from recall_pipeline.ingest.batches import batch_files
+from recall_pipeline.ingest.ledger import (
+    check_line_keys_unique,
+    conservation_report,
+    expectation_report,
+)
 from recall_pipeline.ingest.pipeline import (
     EXPECTATION_RESULTS,
     INGESTED_FILES,
@@ -34,6 +39,7 @@ CONSERVATION_CHECK = "rows_conserved"
 
 def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
     deps = ["petitions"] if spec.per_petition else []
+    batched = spec is PETITION_LINES
 
     @dg.asset(
         name=spec.name,
@@ -42,6 +48,8 @@ def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
         code_version=INGEST_CODE_VERSION,
         deps=deps,
         kinds={"pandas", "great_expectations"},
+        partitions_def=SCAN_BATCHES if batched else None,
+        backfill_policy=BATCH_BACKFILL if batched else None,
         check_specs=[
             dg.AssetCheckSpec(
                 EXPECTATIONS_CHECK,
@@ -61,18 +69,25 @@ def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
         input_data: InputDataResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
-        result: IngestResult = ingest_input(spec, Path(input_data.data_dir))
+        data_dir = Path(input_data.data_dir)
+        only, table_slice, input_slice = None, None, {"input_name": spec.name}
+        if batched:
+            keys, every = batch_scope(context)
+            if not every:
+                # Some batches only: their files' rows are replaced, the others' kept.
+                only = batch_files(data_dir, keys)
+                table_slice = {"source_file": only}
+                input_slice = {**input_slice, "source_file": only}
+        result: IngestResult = ingest_input(spec, data_dir, set(only) if only else None)
         store = warehouse.open()
         try:
-            store.publish(spec.table_schema(), result.accepted)
+            if only:
+                check_line_keys_unique(store, result.accepted, only)
+            store.publish(spec.table_schema(), result.accepted, replace_where=table_slice)
+            store.publish(QUARANTINED_ROWS, result.quarantined, replace_where=input_slice)
+            store.publish(INGESTED_FILES, result.files, replace_where=input_slice)
             store.publish(
-                QUARANTINED_ROWS, result.quarantined, replace_where={"input_name": spec.name}
-            )
-            store.publish(INGESTED_FILES, result.files, replace_where={"input_name": spec.name})
-            store.publish(
-                EXPECTATION_RESULTS,
-                result.expectation_results(),
-                replace_where={"input_name": spec.name},
+                EXPECTATION_RESULTS, result.expectation_results(), replace_where=input_slice
             )
             conservation = conservation_report(store, spec)
         finally:

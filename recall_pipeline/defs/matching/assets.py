@@ -1,11 +1,22 @@
 """Matching: each petition line linked to the registration behind it, with evidence."""
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 
-from recall_pipeline.defs.common import column_lineage, same_columns, table_metadata, table_spec
-from recall_pipeline.defs.resources import WarehouseResource
+from recall_pipeline.defs.common import (
+    BATCH_BACKFILL,
+    SCAN_BATCHES,
+    batch_scope,
+    column_lineage,
+    same_columns,
+    table_metadata,
+    table_spec,
+)
+from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
+from recall_pipeline.ingest.batches import batch_files
 from recall_pipeline.verify.pipeline import match_petition, prepare_rolls
 from recall_pipeline.verify.schemas import (
     AMBIGUOUS_MATCHES,
@@ -51,7 +62,7 @@ _HISTORY_COLUMNS = {
     "history_source_row": "source_row",
 }
 LINE_MATCH_LINEAGE = {
-    **same_columns("petition_lines", ["petition_id", "section_id", "page", "line"]),
+    **same_columns("petition_lines", ["petition_id", "section_id", "page", "line", "source_file"]),
     **{c: _ADDRESS_SOURCES for c in NORMALIZED_ADDRESS_COLUMNS},
     **{c: _NAME_SOURCES for c in NORMALIZED_NAME_COLUMNS},
     **{
@@ -69,18 +80,29 @@ _DEPS = ["petition_lines", "voter_roll", "voter_address_history", "petitions"]
         table_spec(LINE_MATCHES, _DEPS, "matching", MATCHING_CODE_VERSION),
         table_spec(AMBIGUOUS_MATCHES, _DEPS, "matching", MATCHING_CODE_VERSION),
     ],
+    partitions_def=SCAN_BATCHES,
+    backfill_policy=BATCH_BACKFILL,
 )
-def line_matches(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def line_matches(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    input_data: InputDataResource,
+):
+    keys, every = batch_scope(context)
+    files = None if every else batch_files(Path(input_data.data_dir), keys)
+    # Some batches only: their lines are matched and their rows replaced, the others' kept.
+    where = {"source_file": files} if files else None
     store = warehouse.open()
     try:
-        configs = petition_configs(store)
+        lines_all = store.read("petition_lines", where=where).to_pandas()
+        present = set(lines_all["petition_id"])
+        configs = [c for c in petition_configs(store) if c.petition_id in present or every]
         # The raw roll lives only inside this call: gigabytes at a county's scale.
         prepared_rolls = prepare_rolls(
             read_frame(store, "voter_roll", ROLL_COLUMNS),
             read_frame(store, "voter_address_history"),
             {config.jurisdiction_code for config in configs},
         )
-        lines_all = read_frame(store, "petition_lines")
         matched, ambiguous = [], []
         for config in configs:
             roll, history = prepared_rolls[config.jurisdiction_code]
@@ -93,10 +115,11 @@ def line_matches(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 f"{int(found['voter_id'].notna().sum())} matched, "
                 f"{amb['line'].count()} ambiguous candidate rows"
             )
-        matches = pd.concat(matched, ignore_index=True)
-        ambiguous_all = pd.concat(ambiguous, ignore_index=True)
-        store.publish(LINE_MATCHES, matches)
-        store.publish(AMBIGUOUS_MATCHES, ambiguous_all)
+        # A batch whose every line was quarantined leaves nothing to match.
+        matches = _concat(matched, LINE_MATCHES.column_names)
+        ambiguous_all = _concat(ambiguous, AMBIGUOUS_MATCHES.column_names)
+        store.publish(LINE_MATCHES, matches, replace_where=where)
+        store.publish(AMBIGUOUS_MATCHES, ambiguous_all, replace_where=where)
     finally:
         store.dispose()
     by_method = matches["match_method"].value_counts().to_dict()
@@ -119,3 +142,7 @@ def line_matches(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             ),
         },
     )
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
