@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -65,7 +66,11 @@ def test_manifest_records_inputs_settings_expectations_and_code(
         (row,) = files[files["item"] == path.relative_to(SAMPLE).as_posix()].itertuples()
         assert row.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
         assert row.rows_read == row.rows_accepted + row.rows_quarantined
+    (trigger,) = rows[rows["kind"] == "trigger"].itertuples()
+    assert trigger.item == "run started by hand"
+    assert json.loads(trigger.detail) == {"previous_run": None}
     assert set(rows["kind"]) == {
+        "trigger",
         "input_file",
         "petition_settings",
         "expectation",

@@ -36,7 +36,7 @@ RUN_MANIFEST = TableSchema(
             "kind",
             "string",
             False,
-            "input_file, petition_settings, expectation, code, determination",
+            "trigger, input_file, petition_settings, expectation, code, determination",
         ),
         Column("item", "string", False, "file path, petition, input:rule, or code component"),
         Column("sha256", "string", True, "file hash, settings hash or determination fingerprint"),
@@ -111,8 +111,40 @@ def code_identity(project_dir: Path | None = None) -> dict[str, str]:
     return identity
 
 
+def _changes_since_last_run(store: Warehouse, run_id: str, files: pd.DataFrame) -> dict:
+    """Which input files are new, changed or gone since the previous run's manifest: why this
+    run's verdicts may differ from the last ones."""
+    if not store.table_exists(RUN_MANIFEST.name):
+        return {"previous_run": None}
+    previous = store.query(
+        f"SELECT run_id FROM {RUN_MANIFEST.name} WHERE run_id <> :run_id"
+        " ORDER BY recorded_at DESC LIMIT 1",
+        {"run_id": run_id},
+    )
+    if previous.empty:
+        return {"previous_run": None}
+    last = previous["run_id"].iloc[0]
+    before = store.query(
+        f"SELECT item, sha256 FROM {RUN_MANIFEST.name}"
+        " WHERE run_id = :run_id AND kind = 'input_file'",
+        {"run_id": last},
+    )
+    then = dict(zip(before["item"], before["sha256"], strict=True))
+    now = dict(zip(files["source_file"], files["source_sha256"], strict=True))
+    return {
+        "previous_run": last,
+        "new_files": sorted(set(now) - set(then)),
+        "changed_files": sorted(f for f in set(now) & set(then) if now[f] != then[f]),
+        "removed_files": sorted(set(then) - set(now)),
+    }
+
+
 def build_manifest(
-    store: Warehouse, run_id: str, code_versions: dict[str, str], recorded_at: dt.datetime
+    store: Warehouse,
+    run_id: str,
+    code_versions: dict[str, str],
+    recorded_at: dt.datetime,
+    reason: str = "run started by hand",
 ) -> pd.DataFrame:
     rows: list[dict] = []
 
@@ -132,6 +164,7 @@ def build_manifest(
         )
 
     files = store.query("SELECT * FROM ingested_files ORDER BY input_name, source_file")
+    add("trigger", reason, detail=_changes_since_last_run(store, run_id, files))
     for f in files.itertuples(index=False):
         add(
             "input_file",

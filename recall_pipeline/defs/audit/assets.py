@@ -41,7 +41,13 @@ def run_manifest(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     }
     recorded_at = dt.datetime.now(dt.UTC)
     with warehouse.open() as store:
-        manifest = build_manifest(store, context.run.run_id, code_versions, recorded_at)
+        manifest = build_manifest(
+            store,
+            context.run.run_id,
+            code_versions,
+            recorded_at,
+            reason=context.run.tags.get("recall/reason", "run started by hand"),
+        )
         store.publish(RUN_MANIFEST, manifest, replace_where={"run_id": context.run.run_id})
     determinations = manifest[manifest["kind"] == "determination"]
     code = manifest[manifest["kind"] == "code"].set_index("item")["detail"]

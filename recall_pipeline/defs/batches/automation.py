@@ -1,0 +1,83 @@
+"""Runs that start themselves: a sensor for scan batches and review files as they arrive, and
+the nightly refresh against the latest voter-roll extract."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from recall_pipeline.defs.common import SCAN_BATCHES
+from recall_pipeline.defs.resources import InputDataResource
+from recall_pipeline.ingest.arrivals import arrivals
+
+# A batch's own lines and matches, then everything computed from all batches.
+BATCH_RUN = dg.AssetSelection.assets("petition_lines").downstream()
+# New examiner findings change verdicts, not matches.
+REVIEW_RUN = dg.AssetSelection.assets("signature_reviews").downstream()
+# A new roll extract: every match and verdict is recomputed against it.
+ROLL_RUN = dg.AssetSelection.assets(
+    "voter_roll", "voter_address_history"
+).downstream() | dg.AssetSelection.assets("jurisdiction_zips")
+REASON_TAG = "recall/reason"
+BATCH_TAG = "recall/batch"
+
+
+@dg.sensor(
+    target=BATCH_RUN | REVIEW_RUN,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Launches one run per new or changed scan batch or review file.",
+)
+def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataResource):
+    found, cursor = arrivals(Path(input_data.data_dir), context.cursor)
+    known = set(context.instance.get_dynamic_partitions(SCAN_BATCHES.name))
+    new_batches = sorted(
+        {a.file.key for a in found if a.kind == "scan_batch" and a.file.key not in known}
+    )
+    requests = []
+    for arrival in found:
+        tags = {REASON_TAG: arrival.reason}
+        if arrival.kind == "scan_batch":
+            requests.append(
+                dg.RunRequest(
+                    run_key=arrival.run_key,
+                    partition_key=arrival.file.key,
+                    asset_selection=list(BATCH_RUN.resolve(context.repository_def.asset_graph)),
+                    tags={**tags, BATCH_TAG: arrival.file.key},
+                )
+            )
+        else:
+            requests.append(
+                dg.RunRequest(
+                    run_key=arrival.run_key,
+                    asset_selection=list(REVIEW_RUN.resolve(context.repository_def.asset_graph)),
+                    tags=tags,
+                )
+            )
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[SCAN_BATCHES.build_add_request(new_batches)]
+        if new_batches
+        else [],
+        cursor=cursor,
+    )
+
+
+@dg.schedule(
+    cron_schedule="30 2 * * *",
+    execution_timezone="America/Los_Angeles",
+    target=ROLL_RUN,
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Nightly: re-verify every line against the latest voter-roll extract.",
+)
+def nightly_roll_refresh(context: dg.ScheduleEvaluationContext):
+    batches = context.instance.get_dynamic_partitions(SCAN_BATCHES.name)
+    if not batches:
+        return dg.SkipReason("no scan batches registered yet")
+    return dg.RunRequest(
+        run_key=None,
+        tags={
+            REASON_TAG: "nightly refresh against the latest voter-roll extract",
+            "dagster/asset_partition_range_start": batches[0],
+            "dagster/asset_partition_range_end": batches[-1],
+        },
+    )

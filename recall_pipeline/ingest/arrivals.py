@@ -1,0 +1,46 @@
+"""What changed in the data directory since the last look: new or changed scan batches and
+review files, each named by its content hash so a file is processed once per content."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from recall_pipeline.ingest.batches import InputFile, review_files, scan_batches
+
+
+@dataclass(frozen=True)
+class Arrival:
+    kind: str  # "scan_batch" or "review_file"
+    file: InputFile
+    new: bool  # False: a file seen before whose content changed
+
+    @property
+    def run_key(self) -> str:
+        # Dagster never launches two runs with one run key from a sensor: the content hash
+        # makes an unchanged file's key repeat, and a changed file's key new.
+        return f"{self.kind}:{self.file.key}@{self.file.sha256}"
+
+    @property
+    def reason(self) -> str:
+        what = "new" if self.new else "changed"
+        noun = "scan batch" if self.kind == "scan_batch" else "review file"
+        return f"{what} {noun} {self.file.relative_path}"
+
+
+def arrivals(data_dir: Path, cursor: str | None) -> tuple[list[Arrival], str]:
+    """Files whose content the cursor has not seen, and the cursor that has seen them all."""
+    seen: dict[str, str] = json.loads(cursor) if cursor else {}
+    found: list[Arrival] = []
+    current: dict[str, str] = {}
+    for kind, files in (
+        ("scan_batch", scan_batches(data_dir)),
+        ("review_file", review_files(data_dir)),
+    ):
+        for key, file in sorted(files.items()):
+            slot = f"{kind}:{key}"
+            current[slot] = file.sha256
+            if seen.get(slot) != file.sha256:
+                found.append(Arrival(kind, file, new=slot not in seen))
+    return found, json.dumps(current, sort_keys=True)

@@ -1,0 +1,242 @@
+"""Scan batches as they arrive: the sensor, incremental runs equal to full runs, idempotent
+re-runs, and the nightly refresh against a new roll extract."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from recall_pipeline import settings
+from recall_pipeline.definitions import defs
+from recall_pipeline.defs.batches.automation import BATCH_RUN, data_arrivals, nightly_roll_refresh
+from recall_pipeline.defs.resources import InputDataResource
+from recall_pipeline.runner import materialize_all
+from recall_pipeline.warehouse import Warehouse
+
+PROJECT = Path(__file__).resolve().parents[1]
+SAMPLE = PROJECT / "data"
+PETITION = "la-2022-da-recall"
+SCANS = Path("petitions") / PETITION / "scans"
+# Columns that name the run that wrote a row, not what the row says.
+RUN_COLUMNS = {"run_id", "recorded_at"}
+# Tables each run adds its own rows to, by design.
+PER_RUN_TABLES = {"run_manifest", "determination_certificates"}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(SAMPLE, target)
+    return target
+
+
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A persistent Dagster instance, as a deployment has: partitions and runs outlive a run."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as found:
+        yield found
+
+
+def use(monkeypatch: pytest.MonkeyPatch, data_dir: Path, url: str) -> None:
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(data_dir))
+    monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, url)
+
+
+def tables(url: str) -> dict[str, pd.DataFrame]:
+    """Every published table, without run identifiers, in a canonical row order."""
+    found = {}
+    with Warehouse(url) as store:
+        for name in store.table_names():
+            if name in PER_RUN_TABLES:
+                continue
+            frame = store.read(name).to_pandas()
+            frame = frame.drop(columns=[c for c in frame if c in RUN_COLUMNS])
+            frame = frame.astype(str).sort_values(list(frame.columns)).reset_index(drop=True)
+            found[name] = frame
+    return found
+
+
+def sensor_context(instance, data_dir: Path, cursor: str | None = None):
+    return dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"input_data": InputDataResource(data_dir=str(data_dir))},
+        repository_def=defs().get_repository_def(),
+    )
+
+
+def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
+    data_dir: Path, instance
+) -> None:
+    first = data_arrivals(sensor_context(instance, data_dir))
+    batches = sorted(r.partition_key for r in first.run_requests if r.partition_key)
+    assert batches == [f"{PETITION}/batch_0001", f"{PETITION}/batch_0002", f"{PETITION}/batch_0003"]
+    reviews = [r for r in first.run_requests if r.partition_key is None]
+    assert len(reviews) == 1 and "review file" in reviews[0].tags["recall/reason"]
+    (added,) = first.dynamic_partitions_requests
+    assert sorted(added.partition_keys) == batches
+    keys = {r.run_key for r in first.run_requests}
+    assert len(keys) == len(first.run_requests)
+    instance.add_dynamic_partitions("scan_batches", batches)
+
+    # The same files again: nothing to do.
+    again = data_arrivals(sensor_context(instance, data_dir, first.cursor))
+    assert again.run_requests == [] and again.dynamic_partitions_requests == []
+
+    # A new batch: one run, for its partition only, with the batch's assets and what follows.
+    shutil.copy(data_dir / SCANS / "batch_0003.csv", data_dir / SCANS / "batch_0004.csv")
+    new = data_arrivals(sensor_context(instance, data_dir, again.cursor))
+    (request,) = new.run_requests
+    assert request.partition_key == f"{PETITION}/batch_0004"
+    assert request.tags["recall/reason"] == f"new scan batch {SCANS.as_posix()}/batch_0004.csv"
+    assert {k.to_user_string() for k in request.asset_selection} >= {
+        "petition_lines",
+        "line_matches",
+        "line_verdicts",
+        "sufficiency_determination",
+        "run_manifest",
+    }
+    assert "voter_roll" not in {k.to_user_string() for k in request.asset_selection}
+    assert new.dynamic_partitions_requests[0].partition_keys == [f"{PETITION}/batch_0004"]
+
+    # A changed batch: a new content hash, a new run key, one run.
+    path = data_dir / SCANS / "batch_0002.csv"
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    changed = data_arrivals(sensor_context(instance, data_dir, new.cursor))
+    (request,) = changed.run_requests
+    assert request.partition_key == f"{PETITION}/batch_0002"
+    assert request.tags["recall/reason"].startswith("changed scan batch")
+    assert request.run_key not in keys
+    assert changed.dynamic_partitions_requests == []
+
+
+def test_adding_a_batch_incrementally_equals_a_full_run(
+    data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full_url = f"duckdb:///{tmp_path / 'full.duckdb'}"
+    use(monkeypatch, data_dir, full_url)
+    assert materialize_all().success
+
+    held_back = data_dir / SCANS / "batch_0003.csv"
+    late = tmp_path / "batch_0003.csv"
+    shutil.move(held_back, late)
+    step_url = f"duckdb:///{tmp_path / 'incremental.duckdb'}"
+    use(monkeypatch, data_dir, step_url)
+    assert materialize_all().success
+    shutil.move(late, held_back)
+    assets = sorted(k.to_user_string() for k in BATCH_RUN.resolve(defs().resolve_asset_graph()))
+    outcome = materialize_all(selection=assets, batches=[f"{PETITION}/batch_0003"])
+    assert outcome.success, outcome.errors
+    assert "voter_roll" not in outcome.materialized
+
+    full, incremental = tables(full_url), tables(step_url)
+    assert set(full) == set(incremental)
+    for name in full:
+        pd.testing.assert_frame_equal(incremental[name], full[name], obj=name)
+    with Warehouse(step_url) as store:
+        duplicates = store.query(
+            "SELECT count(*) AS n FROM line_verdicts WHERE reason_code = 'DUPLICATE'"
+        )
+    assert int(duplicates["n"].iloc[0]) > 0  # the duplicate rule ran across batches
+
+
+def test_rerunning_gives_identical_tables_and_no_duplicated_rows(
+    data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    use(monkeypatch, data_dir, url)
+    first_run = materialize_all()
+    assert first_run.success
+    before = tables(url)
+    # A batch re-run, then the whole run again.
+    assets = sorted(k.to_user_string() for k in BATCH_RUN.resolve(defs().resolve_asset_graph()))
+    assert materialize_all(selection=assets, batches=[f"{PETITION}/batch_0002"]).success
+    second_run = materialize_all()
+    assert second_run.success
+    after = tables(url)
+    for name in before:
+        pd.testing.assert_frame_equal(after[name], before[name], obj=name)
+    with Warehouse(url) as store:
+        runs = store.query("SELECT DISTINCT run_id FROM run_manifest")
+        per_run = store.query(
+            "SELECT run_id, count(*) AS n FROM run_manifest WHERE kind = 'input_file'"
+            " GROUP BY run_id"
+        )
+    assert len(runs) == 3 and per_run["n"].nunique() == 1
+
+
+def test_a_run_that_failed_midway_completes_the_same_when_run_again(
+    data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recall_pipeline.warehouse as warehouse_module
+
+    clean_url = f"duckdb:///{tmp_path / 'clean.duckdb'}"
+    use(monkeypatch, data_dir, clean_url)
+    assert materialize_all().success
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    use(monkeypatch, data_dir, url)
+
+    def crash(table: str, stage: str) -> None:
+        if table == "line_verdicts":
+            raise RuntimeError("the machine went down")
+
+    monkeypatch.setattr(warehouse_module, "after_staging_hook", crash)
+    failed = materialize_all()
+    assert not failed.success and any("machine went down" in e for e in failed.errors)
+    monkeypatch.undo()
+    use(monkeypatch, data_dir, url)
+    monkeypatch.setenv("DAGSTER_HOME", str(instance.root_directory))
+    again = materialize_all()
+    assert again.success, again.errors
+    clean, recovered = tables(clean_url), tables(url)
+    for name in clean:
+        pd.testing.assert_frame_equal(recovered[name], clean[name], obj=name)
+
+
+def test_nightly_refresh_records_the_new_roll_extract_as_the_reason(
+    data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    use(monkeypatch, data_dir, url)
+    assert materialize_all().success
+    schedule_run = nightly_roll_refresh(dg.build_schedule_context(instance=instance))
+    assert schedule_run.tags["dagster/asset_partition_range_end"] == f"{PETITION}/batch_0003"
+    assert nightly_roll_refresh.execution_timezone == "America/Los_Angeles"
+
+    # The new extract cancels one voter who signed a valid line.
+    with Warehouse(url) as store:
+        signer = store.query(
+            "SELECT voter_id FROM line_verdicts WHERE status = 'VALID' ORDER BY voter_id LIMIT 1"
+        )["voter_id"].iloc[0]
+    roll_file = next((data_dir / "voter_roll").glob("*.csv"))
+    roll = pd.read_csv(roll_file, dtype=str, keep_default_na=False)
+    at = roll["voter_id"] == signer
+    roll.loc[at, ["status", "status_reason", "status_date"]] = ["CANCELLED", "MOVED", "2022-01-02"]
+    roll.to_csv(roll_file, index=False)
+
+    outcome = materialize_all(tags=schedule_run.tags)
+    assert outcome.success, outcome.errors
+    with Warehouse(url) as store:
+        verdict = store.query(
+            "SELECT reason_code FROM line_verdicts WHERE voter_id = :v", {"v": signer}
+        )
+        trigger = store.query(
+            "SELECT item, detail FROM run_manifest WHERE run_id = :r AND kind = 'trigger'",
+            {"r": outcome.run_id},
+        )
+    assert "CANCELLED" in set(verdict["reason_code"])
+    (row,) = trigger.itertuples()
+    assert row.item == "nightly refresh against the latest voter-roll extract"
+    changes = json.loads(row.detail)
+    assert changes["changed_files"] == [roll_file.relative_to(data_dir).as_posix()]
+    assert changes["new_files"] == [] and changes["removed_files"] == []
