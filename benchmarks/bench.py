@@ -13,14 +13,19 @@ the same lines to the same roll in its own process, and the table shows its time
 and best-threshold link accuracy next to ours, with the time ratios against our matching stage
 and our whole run. Link accuracy is the share of lines linked to the voter who truly signed them
 (or to nobody when no registered voter did); see that module for the exact definition.
+
+Then the incremental cost: 1 % of the lines sit in a scan batch of their own, and that batch is
+verified again on the finished warehouse — the run a new day's batch triggers.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -70,6 +75,7 @@ def measure(scale: float, seed: int, work: Path, splink: bool = True) -> dict:
     from recall_pipeline.warehouse import Warehouse
 
     data, truth = scenario(scale, seed)
+    data, late_batch, late_lines = with_late_batch(data, work / f"data-scale-{scale:g}")
     warehouse = work / f"bench-scale-{scale:g}.duckdb"
     for leftover in work.glob(f"{warehouse.name}*"):
         leftover.unlink()
@@ -99,9 +105,62 @@ def measure(scale: float, seed: int, work: Path, splink: bool = True) -> dict:
         "reason_accuracy": float((joined["got_reason"] == joined["true_reason"]).mean()),
         "link": pipeline_link_accuracy(f"duckdb:///{warehouse}", truth),
     }
+    result["incremental"] = incremental(late_batch, late_lines, lines, wall)
     if splink:
         result["splink"] = splink_side_by_side(result, data, truth)
     return result
+
+
+LATE_SHARE = 0.01
+
+
+def with_late_batch(data: Path, copy: Path) -> tuple[Path, str, int]:
+    """The scenario with 1 % of its lines moved out of the last scan file into a batch of their
+    own (hard links for every other file): the same lines, so the same truth, and a batch of
+    the size a day's scanning adds."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(data, copy, copy_function=os.link)
+    petition = sorted((copy / "petitions").iterdir())[0]
+    scans = sorted((petition / "scans").glob("*.csv"))
+    total = sum(pacsv.read_csv(p).num_rows for p in scans)
+    with scans[-1].open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle))
+    as_text = pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()))
+    last = pacsv.read_csv(scans[-1], convert_options=as_text)
+    take = min(max(1, round(LATE_SHARE * total)), last.num_rows - 1)
+    keep, late = last.slice(0, last.num_rows - take), last.slice(last.num_rows - take)
+    scans[-1].unlink()  # a hard link: the generated scenario must stay as it is
+    pacsv.write_csv(keep, scans[-1])
+    late_path = petition / "scans" / "late_batch.csv"
+    pacsv.write_csv(late, late_path)
+    return copy, f"{petition.name}/{late_path.stem}", take
+
+
+def incremental(batch: str, lines: int, total_lines: int, full_wall: float) -> dict:
+    """Re-verify one 1 % batch on the warehouse the full run left: exactly the work of that
+    batch arriving (its lines ingested and matched, every verdict and the determination
+    recomputed from all batches)."""
+    from recall_pipeline.definitions import defs
+    from recall_pipeline.defs.batches.automation import BATCH_RUN
+    from recall_pipeline.runner import materialize_all
+
+    assets = sorted(k.to_user_string() for k in BATCH_RUN.resolve(defs().resolve_asset_graph()))
+    started = time.perf_counter()
+    outcome = materialize_all(selection=assets, batches=[batch])
+    seconds = time.perf_counter() - started
+    if not outcome.success:
+        raise SystemExit(f"incremental run failed: {outcome.errors}")
+    return {
+        "batch_lines": lines,
+        "batch_share": round(lines / total_lines, 4),
+        "seconds": round(seconds, 2),
+        "seconds_vs_full": round(seconds / full_wall, 3),
+        "steps_seconds": {k: round(v, 2) for k, v in outcome.step_seconds.items()},
+    }
 
 
 def splink_side_by_side(ours: dict, data: Path, truth: Path) -> dict:
@@ -173,7 +232,28 @@ def render(results: list[dict]) -> str:
         f"\ntargets at scale 1: ≤ {TARGET_SECONDS} s wall, ≤ {TARGET_RSS_GIB} GiB peak RSS"
     )
     lines += render_splink(results)
+    lines += render_incremental(results)
     return "\n".join(lines)
+
+
+def render_incremental(results: list[dict]) -> list[str]:
+    rows = [
+        f"| {r['scale']:g} | {r['incremental']['batch_lines']:,} "
+        f"({r['incremental']['batch_share']:.1%}) | {r['incremental']['seconds']:.1f} "
+        f"| {r['wall_seconds']:.1f} | {r['incremental']['seconds_vs_full']:.0%} |"
+        for r in results
+        if "incremental" in r
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "Adding one scan batch to a verified petition (its lines ingested and matched, verdicts "
+        "and determination recomputed):",
+        "| scale | batch lines | batch run s | full run s | batch / full |",
+        "|---|---|---|---|---|",
+        *rows,
+    ]
 
 
 def render_splink(results: list[dict]) -> list[str]:
