@@ -240,3 +240,22 @@ def test_nightly_refresh_records_the_new_roll_extract_as_the_reason(
     changes = json.loads(row.detail)
     assert changes["changed_files"] == [roll_file.relative_to(data_dir).as_posix()]
     assert changes["new_files"] == [] and changes["removed_files"] == []
+
+
+def test_a_batch_repeating_another_batchs_line_keys_is_refused(
+    data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    use(monkeypatch, data_dir, url)
+    assert materialize_all().success
+    with Warehouse(url) as store:
+        before = store.row_count("petition_lines")
+    shutil.copy(data_dir / SCANS / "batch_0002.csv", data_dir / SCANS / "batch_0009.csv")
+    assets = sorted(k.to_user_string() for k in BATCH_RUN.resolve(defs().resolve_asset_graph()))
+    outcome = materialize_all(selection=assets, batches=[f"{PETITION}/batch_0009"])
+    assert not outcome.success
+    (error,) = outcome.errors
+    assert f"{SCANS.as_posix()}/batch_0009.csv, row 1:" in error
+    assert f"also {SCANS.as_posix()}/batch_0002.csv row 1" in error
+    with Warehouse(url) as store:
+        assert store.row_count("petition_lines") == before
