@@ -215,3 +215,9 @@ def _user_message(error) -> str:
         if prefix.endswith(original.cls_name):
             return rest
     return message
+
+
+def verify_all_job() -> dg.JobDefinition:
+    """The `verify_all` job, importable by name: what a run in its own processes (launched by
+    the daemon, or on the multiprocess executor) reconstructs."""
+    return load_definitions().get_job_def("verify_all")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -77,16 +79,20 @@ def sensor_context(instance, data_dir: Path, cursor: str | None = None):
 def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
     data_dir: Path, instance
 ) -> None:
+    # Nothing verified yet: one run loads every input and verifies every batch.
     first = data_arrivals(sensor_context(instance, data_dir))
-    batches = sorted(r.partition_key for r in first.run_requests if r.partition_key)
-    assert batches == [f"{PETITION}/batch_0001", f"{PETITION}/batch_0002", f"{PETITION}/batch_0003"]
-    reviews = [r for r in first.run_requests if r.partition_key is None]
-    assert len(reviews) == 1 and "review file" in reviews[0].tags["recall/reason"]
+    batches = [f"{PETITION}/batch_0001", f"{PETITION}/batch_0002", f"{PETITION}/batch_0003"]
+    (initial,) = first.run_requests
+    assert initial.tags["dagster/asset_partition_range_start"] == batches[0]
+    assert initial.tags["dagster/asset_partition_range_end"] == batches[-1]
+    assert {"voter_roll", "petition_lines", "run_manifest"} <= {
+        k.to_user_string() for k in initial.asset_selection
+    }
     (added,) = first.dynamic_partitions_requests
     assert sorted(added.partition_keys) == batches
-    keys = {r.run_key for r in first.run_requests}
-    assert len(keys) == len(first.run_requests)
     instance.add_dynamic_partitions("scan_batches", batches)
+    instance.report_runless_asset_event(dg.AssetMaterialization("voter_roll"))
+    keys = {initial.run_key}
 
     # The same files again: nothing to do.
     again = data_arrivals(sensor_context(instance, data_dir, first.cursor))
@@ -106,6 +112,7 @@ def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
         "run_manifest",
     }
     assert "voter_roll" not in {k.to_user_string() for k in request.asset_selection}
+    assert request.tags["recall/petition"] == PETITION
     assert new.dynamic_partitions_requests[0].partition_keys == [f"{PETITION}/batch_0004"]
 
     # A changed batch: a new content hash, a new run key, one run.
@@ -117,6 +124,19 @@ def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
     assert request.tags["recall/reason"].startswith("changed scan batch")
     assert request.run_key not in keys
     assert changed.dynamic_partitions_requests == []
+
+    # A new review file: the verdicts are recomputed, no batch is matched again.
+    reviews = data_dir / "petitions" / PETITION / "reviews"
+    shutil.copy(reviews / "reviews_001.csv", reviews / "reviews_002.csv")
+    reviewed = data_arrivals(sensor_context(instance, data_dir, changed.cursor))
+    (request,) = reviewed.run_requests
+    assert request.partition_key is None
+    assert request.tags["recall/reason"] == (
+        f"new review file petitions/{PETITION}/reviews/reviews_002.csv"
+    )
+    selected = {k.to_user_string() for k in request.asset_selection}
+    assert {"signature_reviews", "line_verdicts"} <= selected
+    assert not selected & {"petition_lines", "line_matches"}
 
 
 def test_adding_a_batch_incrementally_equals_a_full_run(
@@ -259,3 +279,25 @@ def test_a_batch_repeating_another_batchs_line_keys_is_refused(
     assert f"also {SCANS.as_posix()}/batch_0002.csv row 1" in error
     with Warehouse(url) as store:
         assert store.row_count("petition_lines") == before
+
+
+def test_a_launched_run_on_the_multiprocess_executor_gives_the_same_verdicts(
+    data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_process = f"duckdb:///{tmp_path / 'in_process.duckdb'}"
+    use(monkeypatch, data_dir, in_process)
+    assert materialize_all().success
+    launched = f"duckdb:///{tmp_path / 'launched.duckdb'}"
+    use(monkeypatch, data_dir, launched)
+    done = subprocess.run(
+        [sys.executable, "-m", "recall_pipeline_tests.multiprocess_run"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    processes = int(done.stdout.split("step_processes=")[1].split()[0])
+    assert processes > 1  # the steps really ran in their own processes
+    for name in ("line_verdicts", "verdict_fingerprints", "sufficiency_determination"):
+        pd.testing.assert_frame_equal(tables(launched)[name], tables(in_process)[name], obj=name)

@@ -19,6 +19,11 @@ ROLL_RUN = dg.AssetSelection.assets(
 ).downstream() | dg.AssetSelection.assets("jurisdiction_zips")
 REASON_TAG = "recall/reason"
 BATCH_TAG = "recall/batch"
+# deploy/dagster.yaml lets one run per petition verify at a time.
+PETITION_TAG = "recall/petition"
+# Dagster's tags for one run covering a range of partitions.
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 @dg.sensor(
@@ -33,9 +38,33 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
     new_batches = sorted(
         {a.file.key for a in found if a.kind == "scan_batch" and a.file.key not in known}
     )
+    add = [SCAN_BATCHES.build_add_request(new_batches)] if new_batches else []
+    if found and not _loaded(context.instance):
+        # Nothing verified yet: one run loads every input and verifies every batch (a batch
+        # alone has no roll to be matched against).
+        every = sorted(known | set(new_batches))
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(
+                    run_key=f"initial:{cursor}",
+                    asset_selection=list(
+                        dg.AssetSelection.all().resolve(context.repository_def.asset_graph)
+                    ),
+                    tags={
+                        REASON_TAG: f"first verification ({len(found)} files arrived)",
+                        RANGE_START_TAG: every[0],
+                        RANGE_END_TAG: every[-1],
+                    },
+                )
+            ]
+            if every
+            else [],
+            dynamic_partitions_requests=add,
+            cursor=cursor,
+        )
     requests = []
     for arrival in found:
-        tags = {REASON_TAG: arrival.reason}
+        tags = {REASON_TAG: arrival.reason, PETITION_TAG: arrival.file.petition_id}
         if arrival.kind == "scan_batch":
             requests.append(
                 dg.RunRequest(
@@ -53,13 +82,12 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
                     tags=tags,
                 )
             )
-    return dg.SensorResult(
-        run_requests=requests,
-        dynamic_partitions_requests=[SCAN_BATCHES.build_add_request(new_batches)]
-        if new_batches
-        else [],
-        cursor=cursor,
-    )
+    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=add, cursor=cursor)
+
+
+def _loaded(instance: dg.DagsterInstance) -> bool:
+    """Whether the roll has been published: batch runs match against it."""
+    return instance.get_latest_materialization_event(dg.AssetKey("voter_roll")) is not None
 
 
 @dg.schedule(
@@ -77,7 +105,7 @@ def nightly_roll_refresh(context: dg.ScheduleEvaluationContext):
         run_key=None,
         tags={
             REASON_TAG: "nightly refresh against the latest voter-roll extract",
-            "dagster/asset_partition_range_start": batches[0],
-            "dagster/asset_partition_range_end": batches[-1],
+            RANGE_START_TAG: batches[0],
+            RANGE_END_TAG: batches[-1],
         },
     )

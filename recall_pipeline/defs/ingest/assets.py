@@ -12,6 +12,7 @@ import dagster as dg
 
 from recall_pipeline.contract import INPUTS, PETITION_LINES, InputSpec
 from recall_pipeline.defs.common import BATCH_BACKFILL, SCAN_BATCHES, batch_scope, table_metadata
+from recall_pipeline.defs.execution import HEAVY
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
 from recall_pipeline.ingest.batches import batch_files
 from recall_pipeline.ingest.ledger import (
@@ -35,6 +36,7 @@ INGEST_CODE_VERSION = "ingest-1"
 GROUP = "ingest"
 EXPECTATIONS_CHECK = "expectations"
 CONSERVATION_CHECK = "rows_conserved"
+_HEAVY_INPUTS = {"voter_roll", "voter_address_history"}
 
 
 def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
@@ -50,6 +52,7 @@ def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
         kinds={"pandas", "great_expectations"},
         partitions_def=SCAN_BATCHES if batched else None,
         backfill_policy=BATCH_BACKFILL if batched else None,
+        op_tags=HEAVY if spec.name in _HEAVY_INPUTS else None,
         check_specs=[
             dg.AssetCheckSpec(
                 EXPECTATIONS_CHECK,

@@ -14,6 +14,7 @@ from recall_pipeline.defs.common import (
     table_metadata,
     table_spec,
 )
+from recall_pipeline.defs.execution import HEAVY
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
 from recall_pipeline.ingest.batches import batch_files
@@ -82,6 +83,7 @@ _DEPS = ["petition_lines", "voter_roll", "voter_address_history", "petitions"]
     ],
     partitions_def=SCAN_BATCHES,
     backfill_policy=BATCH_BACKFILL,
+    op_tags=HEAVY,
 )
 def line_matches(
     context: dg.AssetExecutionContext,

@@ -9,6 +9,7 @@ from recall_pipeline.audit.manifest import (
     fingerprint_verdicts,
 )
 from recall_pipeline.defs.common import column_lineage, same_columns, table_metadata, table_spec
+from recall_pipeline.defs.execution import HEAVY
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
 from recall_pipeline.verify import reconcile
@@ -85,6 +86,7 @@ INPUTS = [
 
 
 @dg.multi_asset(
+    op_tags=HEAVY,
     specs=[
         table_spec(LINE_VERDICTS, INPUTS, "verdicts", VERDICTS_CODE_VERSION),
         *[
