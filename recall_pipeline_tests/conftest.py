@@ -101,3 +101,17 @@ def pytest_configure(config: pytest.Config) -> None:
     from recall_pipeline import settings
 
     os.environ.setdefault(settings.REPORTS_DIR_ENV, tempfile.mkdtemp(prefix="recall-reports-"))
+
+
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A persistent Dagster instance, as a deployment has (and `materialize_all` uses when
+    DAGSTER_HOME names it): partitions, runs and events outlive a run."""
+    import dagster as dg
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as found:
+        yield found

@@ -37,20 +37,19 @@ def data_dir(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture
-def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A persistent Dagster instance, as a deployment has: partitions and runs outlive a run."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with dg.DagsterInstance.get() as found:
-        yield found
-
-
 def use(monkeypatch: pytest.MonkeyPatch, data_dir: Path, url: str) -> None:
     monkeypatch.setenv(settings.DATA_DIR_ENV, str(data_dir))
     monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, url)
+
+
+def verify_all(monkeypatch: pytest.MonkeyPatch, data_dir: Path, url: str) -> None:
+    use(monkeypatch, data_dir, url)
+    outcome = materialize_all()
+    assert outcome.success, outcome.errors
+
+
+def batch_assets() -> list[str]:
+    return sorted(k.to_user_string() for k in BATCH_RUN.resolve(defs().resolve_asset_graph()))
 
 
 def tables(url: str) -> dict[str, pd.DataFrame]:
@@ -143,17 +142,15 @@ def test_adding_a_batch_incrementally_equals_a_full_run(
     data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     full_url = f"duckdb:///{tmp_path / 'full.duckdb'}"
-    use(monkeypatch, data_dir, full_url)
-    assert materialize_all().success
+    verify_all(monkeypatch, data_dir, full_url)
 
     held_back = data_dir / SCANS / "batch_0003.csv"
     late = tmp_path / "batch_0003.csv"
     shutil.move(held_back, late)
     step_url = f"duckdb:///{tmp_path / 'incremental.duckdb'}"
-    use(monkeypatch, data_dir, step_url)
-    assert materialize_all().success
+    verify_all(monkeypatch, data_dir, step_url)
     shutil.move(late, held_back)
-    assets = sorted(k.to_user_string() for k in BATCH_RUN.resolve(defs().resolve_asset_graph()))
+    assets = batch_assets()
     outcome = materialize_all(selection=assets, batches=[f"{PETITION}/batch_0003"])
     assert outcome.success, outcome.errors
     assert "voter_roll" not in outcome.materialized
@@ -178,7 +175,7 @@ def test_rerunning_gives_identical_tables_and_no_duplicated_rows(
     assert first_run.success
     before = tables(url)
     # A batch re-run, then the whole run again.
-    assets = sorted(k.to_user_string() for k in BATCH_RUN.resolve(defs().resolve_asset_graph()))
+    assets = batch_assets()
     assert materialize_all(selection=assets, batches=[f"{PETITION}/batch_0002"]).success
     second_run = materialize_all()
     assert second_run.success
@@ -200,8 +197,7 @@ def test_a_run_that_failed_midway_completes_the_same_when_run_again(
     import recall_pipeline.warehouse as warehouse_module
 
     clean_url = f"duckdb:///{tmp_path / 'clean.duckdb'}"
-    use(monkeypatch, data_dir, clean_url)
-    assert materialize_all().success
+    verify_all(monkeypatch, data_dir, clean_url)
 
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     use(monkeypatch, data_dir, url)
@@ -227,8 +223,7 @@ def test_nightly_refresh_records_the_new_roll_extract_as_the_reason(
     data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    use(monkeypatch, data_dir, url)
-    assert materialize_all().success
+    verify_all(monkeypatch, data_dir, url)
     schedule_run = nightly_roll_refresh(dg.build_schedule_context(instance=instance))
     assert schedule_run.tags["dagster/asset_partition_range_end"] == f"{PETITION}/batch_0003"
     assert nightly_roll_refresh.execution_timezone == "America/Los_Angeles"
@@ -266,12 +261,11 @@ def test_a_batch_repeating_another_batchs_line_keys_is_refused(
     data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    use(monkeypatch, data_dir, url)
-    assert materialize_all().success
+    verify_all(monkeypatch, data_dir, url)
     with Warehouse(url) as store:
         before = store.row_count("petition_lines")
     shutil.copy(data_dir / SCANS / "batch_0002.csv", data_dir / SCANS / "batch_0009.csv")
-    assets = sorted(k.to_user_string() for k in BATCH_RUN.resolve(defs().resolve_asset_graph()))
+    assets = batch_assets()
     outcome = materialize_all(selection=assets, batches=[f"{PETITION}/batch_0009"])
     assert not outcome.success
     (error,) = outcome.errors
@@ -285,8 +279,7 @@ def test_a_launched_run_on_the_multiprocess_executor_gives_the_same_verdicts(
     data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     in_process = f"duckdb:///{tmp_path / 'in_process.duckdb'}"
-    use(monkeypatch, data_dir, in_process)
-    assert materialize_all().success
+    verify_all(monkeypatch, data_dir, in_process)
     launched = f"duckdb:///{tmp_path / 'launched.duckdb'}"
     use(monkeypatch, data_dir, launched)
     done = subprocess.run(

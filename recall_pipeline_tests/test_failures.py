@@ -190,18 +190,6 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A persistent instance, as under `dagster dev` / the daemon: `materialize_all` runs on the
-    instance DAGSTER_HOME names."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with dg.DagsterInstance.get() as instance:
-        yield instance
-
-
-@pytest.fixture
 def alert_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     out = tmp_path / "alert.json"
     monkeypatch.setenv(ALERT_COMMAND_ENV, f"cat > {shlex.quote(str(out))}")
