@@ -19,7 +19,7 @@ from recall_pipeline.defs.verdicts.assets import VERDICTS_CODE_VERSION
 from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.verify.report import petition_ids
 
-AUDIT_CODE_VERSION = "audit-1"
+AUDIT_CODE_VERSION = "audit-2"
 
 
 @dg.asset(

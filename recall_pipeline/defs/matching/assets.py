@@ -27,7 +27,7 @@ from recall_pipeline.verify.schemas import (
     NORMALIZED_NAME_COLUMNS,
 )
 
-MATCHING_CODE_VERSION = "matching-1"
+MATCHING_CODE_VERSION = "matching-2"
 ROLL_COLUMNS = [
     "voter_id",
     "jurisdiction_code",

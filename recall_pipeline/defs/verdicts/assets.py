@@ -26,7 +26,7 @@ from recall_pipeline.verify.schemas import (
     REGISTRAR_SUMMARY,
 )
 
-VERDICTS_CODE_VERSION = "verdicts-1"
+VERDICTS_CODE_VERSION = "verdicts-2"
 
 _KEY = ["petition_id", "section_id", "page", "line"]
 _RULE_INPUTS = [
