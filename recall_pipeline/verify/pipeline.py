@@ -45,17 +45,28 @@ def prepare_rolls(
     return prepared
 
 
-def match_petition(
-    petition_id: str, lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`line_matches` rows (normalized forms + evidence) and `ambiguous_matches` rows."""
+def prepare_petition_lines(lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One petition's lines in line-key order, and their normalized forms (`prepare_lines`)."""
     lines = lines.sort_values(LINE_KEY, kind="stable").reset_index(drop=True)
-    prepared = m.prepare_lines(lines)
-    result, ambiguous = m.match_lines(prepared, roll, history)
+    return lines, m.prepare_lines(lines)
+
+
+def match_petition(
+    petition_id: str,
+    lines: pd.DataFrame,
+    roll: pd.DataFrame,
+    history: pd.DataFrame,
+    prepared: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`line_matches` rows (normalized forms + evidence) and `ambiguous_matches` rows.
+
+    `prepared` is `prepare_petition_lines(lines)` when it was computed beforehand."""
+    lines, normalized = prepared or prepare_petition_lines(lines)
+    result, ambiguous = m.match_lines(normalized, roll, history)
     out = pd.concat(
         [
             lines[LINE_KEY].reset_index(drop=True),
-            prepared.drop(columns=["line_index", "dwelling", "loose_dwelling"]).reset_index(
+            normalized.drop(columns=["line_index", "dwelling", "loose_dwelling"]).reset_index(
                 drop=True
             ),
             result.reset_index(drop=True),

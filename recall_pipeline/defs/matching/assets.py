@@ -1,5 +1,6 @@
 """Matching: each petition line linked to the registration behind it, with evidence."""
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +19,11 @@ from recall_pipeline.defs.execution import HEAVY
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
 from recall_pipeline.ingest.batches import batch_files
-from recall_pipeline.verify.pipeline import match_petition, prepare_rolls
+from recall_pipeline.verify.pipeline import (
+    match_petition,
+    prepare_petition_lines,
+    prepare_rolls,
+)
 from recall_pipeline.verify.schemas import (
     AMBIGUOUS_MATCHES,
     LINE_MATCHES,
@@ -99,17 +104,29 @@ def line_matches(
         lines_all = store.read("petition_lines", where=where).to_pandas()
         present = set(lines_all["petition_id"])
         configs = [c for c in petition_configs(store) if c.petition_id in present or every]
-        # The raw roll lives only inside this call: gigabytes at a county's scale.
-        prepared_rolls = prepare_rolls(
-            read_frame(store, "voter_roll", ROLL_COLUMNS),
-            read_frame(store, "voter_address_history"),
-            {config.jurisdiction_code for config in configs},
-        )
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            # Preparing the roll and normalizing the lines are mostly Arrow kernels, which
+            # release the GIL: on two cores the two overlap. The raw roll lives only inside
+            # that call: gigabytes at a county's scale.
+            rolls = pool.submit(
+                lambda: prepare_rolls(
+                    read_frame(store, "voter_roll", ROLL_COLUMNS),
+                    read_frame(store, "voter_address_history"),
+                    {config.jurisdiction_code for config in configs},
+                )
+            )
+            prepared_lines = {
+                c.petition_id: prepare_petition_lines(
+                    lines_all[lines_all["petition_id"] == c.petition_id]
+                )
+                for c in configs
+            }
+            prepared_rolls = rolls.result()
         matched, ambiguous = [], []
         for config in configs:
             roll, history = prepared_rolls[config.jurisdiction_code]
-            lines = lines_all[lines_all["petition_id"] == config.petition_id]
-            found, amb = match_petition(config.petition_id, lines, roll, history)
+            lines, prepared = prepared_lines.pop(config.petition_id)
+            found, amb = match_petition(config.petition_id, lines, roll, history, (lines, prepared))
             matched.append(found)
             ambiguous.append(amb)
             context.log.info(
