@@ -151,6 +151,7 @@ def _candidates(store: Warehouse, normalized: dict) -> list[dict]:
     prepared_history = m.prepare_history(history, m.prepare_roll(everyone))
     prepared = NORMALIZED_ADDRESS_COLUMNS + NORMALIZED_NAME_COLUMNS
     line = pd.DataFrame([{**{k: normalized[k] for k in prepared}, "line_index": 0}])
+    line = pd.concat([line, m.dwelling_keys(line)], axis=1)
     pairs = m.candidates_at_address(line, prepared_roll, prepared_history)
     if pairs.empty:
         return []
