@@ -66,6 +66,28 @@ def tables(url: str) -> dict[str, pd.DataFrame]:
     return found
 
 
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
+    """The tables of one clean full run of the sample: what every other way of getting there
+    must equal."""
+    root = tmp_path_factory.mktemp("reference")
+    data = root / "data"
+    shutil.copytree(SAMPLE, data)
+    url = f"duckdb:///{root / 'w.duckdb'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DAGSTER_HOME", raising=False)
+        patch.setenv(settings.REPORTS_DIR_ENV, str(root / "reports"))
+        verify_all(patch, data, url)
+    return tables(url)
+
+
+def same_tables(url: str, reference: dict[str, pd.DataFrame], only=None) -> None:
+    found = tables(url)
+    assert set(found) == set(reference)
+    for name in only or reference:
+        pd.testing.assert_frame_equal(found[name], reference[name], obj=name)
+
+
 def sensor_context(instance, data_dir: Path, cursor: str | None = None):
     return dg.build_sensor_context(
         instance=instance,
@@ -139,11 +161,8 @@ def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
 
 
 def test_adding_a_batch_incrementally_equals_a_full_run(
-    data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, tmp_path: Path, instance, reference, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    full_url = f"duckdb:///{tmp_path / 'full.duckdb'}"
-    verify_all(monkeypatch, data_dir, full_url)
-
     held_back = data_dir / SCANS / "batch_0003.csv"
     late = tmp_path / "batch_0003.csv"
     shutil.move(held_back, late)
@@ -155,10 +174,7 @@ def test_adding_a_batch_incrementally_equals_a_full_run(
     assert outcome.success, outcome.errors
     assert "voter_roll" not in outcome.materialized
 
-    full, incremental = tables(full_url), tables(step_url)
-    assert set(full) == set(incremental)
-    for name in full:
-        pd.testing.assert_frame_equal(incremental[name], full[name], obj=name)
+    same_tables(step_url, reference)
     with Warehouse(step_url) as store:
         duplicates = store.query(
             "SELECT count(*) AS n FROM line_verdicts WHERE reason_code = 'DUPLICATE'"
@@ -192,12 +208,9 @@ def test_rerunning_gives_identical_tables_and_no_duplicated_rows(
 
 
 def test_a_run_that_failed_midway_completes_the_same_when_run_again(
-    data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, tmp_path: Path, instance, reference, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import recall_pipeline.warehouse as warehouse_module
-
-    clean_url = f"duckdb:///{tmp_path / 'clean.duckdb'}"
-    verify_all(monkeypatch, data_dir, clean_url)
 
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     use(monkeypatch, data_dir, url)
@@ -214,9 +227,7 @@ def test_a_run_that_failed_midway_completes_the_same_when_run_again(
     monkeypatch.setenv("DAGSTER_HOME", str(instance.root_directory))
     again = materialize_all()
     assert again.success, again.errors
-    clean, recovered = tables(clean_url), tables(url)
-    for name in clean:
-        pd.testing.assert_frame_equal(recovered[name], clean[name], obj=name)
+    same_tables(url, reference)
 
 
 def test_nightly_refresh_records_the_new_roll_extract_as_the_reason(
@@ -276,10 +287,8 @@ def test_a_batch_repeating_another_batchs_line_keys_is_refused(
 
 
 def test_a_launched_run_on_the_multiprocess_executor_gives_the_same_verdicts(
-    data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, tmp_path: Path, instance, reference, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    in_process = f"duckdb:///{tmp_path / 'in_process.duckdb'}"
-    verify_all(monkeypatch, data_dir, in_process)
     launched = f"duckdb:///{tmp_path / 'launched.duckdb'}"
     use(monkeypatch, data_dir, launched)
     done = subprocess.run(
@@ -292,5 +301,4 @@ def test_a_launched_run_on_the_multiprocess_executor_gives_the_same_verdicts(
     assert done.returncode == 0, done.stderr[-3000:]
     processes = int(done.stdout.split("step_processes=")[1].split()[0])
     assert processes > 1  # the steps really ran in their own processes
-    for name in ("line_verdicts", "verdict_fingerprints", "sufficiency_determination"):
-        pd.testing.assert_frame_equal(tables(launched)[name], tables(in_process)[name], obj=name)
+    same_tables(launched, reference)
