@@ -15,14 +15,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 from dagster._core.log_manager import get_log_record_event, has_log_record_event
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from recall_pipeline.ingest.errors import StructuralError
-
-SCAN_BATCHES_NAME = "scan_batches"
 
 
 @dataclass
@@ -105,7 +99,13 @@ def materialize_all(
     else:
         loggers = {"console": {"config": {"log_level": "WARNING"}}}
     run_config = {"loggers": loggers}
-    partitioned = selection is None or bool(set(selection) & _BATCH_ASSETS)
+    # The assets partitioned by scan batch, as the definitions declare them.
+    batch_assets = {
+        spec.key.to_user_string()
+        for spec in defs.resolve_all_asset_specs()
+        if spec.partitions_def is not None
+    }
+    partitioned = selection is None or bool(set(selection) & batch_assets)
 
     def run(on) -> RunOutcome:
         try:
@@ -120,21 +120,18 @@ def materialize_all(
     return run(instance)
 
 
-# Assets partitioned by scan batch (see defs.common.SCAN_BATCHES).
-_BATCH_ASSETS = {"petition_lines", "line_matches", "ambiguous_matches"}
-
-
 def _batch_tags(instance, batches: list[str] | None, partitioned: bool) -> dict[str, str]:
     """Register the data directory's scan batches as partitions (dropping those whose file is
     gone) and the tags that make one run cover `batches`, or all of them."""
     from recall_pipeline import settings
+    from recall_pipeline.defs.common import RANGE_END_TAG, RANGE_START_TAG, SCAN_BATCHES
     from recall_pipeline.ingest.batches import scan_batches
 
-    present = list(scan_batches(settings.data_dir()))
-    known = instance.get_dynamic_partitions(SCAN_BATCHES_NAME)
+    present = list(scan_batches(settings.data_dir(), hashed=False))
+    known = instance.get_dynamic_partitions(SCAN_BATCHES.name)
     for gone in set(known) - set(present):
-        instance.delete_dynamic_partition(SCAN_BATCHES_NAME, gone)
-    instance.add_dynamic_partitions(SCAN_BATCHES_NAME, [k for k in present if k not in known])
+        instance.delete_dynamic_partition(SCAN_BATCHES.name, gone)
+    instance.add_dynamic_partitions(SCAN_BATCHES.name, [k for k in present if k not in known])
     if not partitioned:
         return {}
     wanted = batches if batches is not None else present
@@ -145,13 +142,13 @@ def _batch_tags(instance, batches: list[str] | None, partitioned: bool) -> dict[
         raise StructuralError("petitions/*/scans/", "no scan batch files found")
     if len(wanted) == 1:
         return {"dagster/partition": wanted[0]}
-    order = instance.get_dynamic_partitions(SCAN_BATCHES_NAME)
+    order = instance.get_dynamic_partitions(SCAN_BATCHES.name)
     positions = sorted(order.index(k) for k in wanted)
     if positions != list(range(positions[0], positions[-1] + 1)):
         raise ValueError("batches must be a contiguous run of the registered scan batches")
     return {
-        ASSET_PARTITION_RANGE_START_TAG: order[positions[0]],
-        ASSET_PARTITION_RANGE_END_TAG: order[positions[-1]],
+        RANGE_START_TAG: order[positions[0]],
+        RANGE_END_TAG: order[positions[-1]],
     }
 
 

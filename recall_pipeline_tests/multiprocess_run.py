@@ -10,20 +10,18 @@ import sys
 import dagster as dg
 
 from recall_pipeline import runner, settings
+from recall_pipeline.defs.common import RANGE_END_TAG, RANGE_START_TAG
 from recall_pipeline.ingest.batches import scan_batches
 
 
 def main() -> int:
     with dg.DagsterInstance.get() as instance:
-        keys = list(scan_batches(settings.data_dir()))
+        keys = list(scan_batches(settings.data_dir(), hashed=False))
         instance.add_dynamic_partitions("scan_batches", keys)
         result = dg.execute_job(
             dg.reconstructable(runner.verify_all_job),
             instance=instance,
-            tags={
-                "dagster/asset_partition_range_start": keys[0],
-                "dagster/asset_partition_range_end": keys[-1],
-            },
+            tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]},
         )
         steps = {e.step_key: e.pid for e in result.all_events if e.event_type_value == "STEP_START"}
         print(f"success={result.success} step_processes={len(set(steps.values()))}")

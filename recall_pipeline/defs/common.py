@@ -11,6 +11,9 @@ SCAN_BATCHES = dg.DynamicPartitionsDefinition(name="scan_batches")
 # A backfill of many batches runs as few runs of many batches: matching prepares the roll once
 # per run, which costs far more than matching one batch.
 BATCH_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=1000)
+# Dagster's run tags for one run covering a range of partitions.
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def batch_scope(context: dg.AssetExecutionContext) -> tuple[list[str], bool]:

@@ -28,7 +28,7 @@ def batch_key(petition_id: str, path: Path) -> str:
     return f"{petition_id}/{path.stem}"
 
 
-def _files(spec: InputSpec, data_dir: Path, keyed) -> dict[str, InputFile]:
+def _files(spec: InputSpec, data_dir: Path, keyed, hashed: bool) -> dict[str, InputFile]:
     found: dict[str, InputFile] = {}
     for folder in petition_folders(data_dir):
         for path in list_input_files(folder, spec.pattern):
@@ -39,24 +39,25 @@ def _files(spec: InputSpec, data_dir: Path, keyed) -> dict[str, InputFile]:
                     f"{relative}: batch {key} is also {found[key].relative_path}; "
                     "one batch name, one file"
                 )
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            # Only what notices changed content needs the hash; listing needs names.
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if hashed else ""
             found[key] = InputFile(key, folder.name, relative, digest)
     return found
 
 
-def scan_batches(data_dir: Path) -> dict[str, InputFile]:
-    """Every scan batch in the data directory, by batch key."""
-    return _files(PETITION_LINES, data_dir, lambda pid, path, _: batch_key(pid, path))
+def scan_batches(data_dir: Path, hashed: bool = True) -> dict[str, InputFile]:
+    """Every scan batch in the data directory, by batch key (`hashed=False`: sha256 empty)."""
+    return _files(PETITION_LINES, data_dir, lambda pid, path, _: batch_key(pid, path), hashed)
 
 
 def review_files(data_dir: Path) -> dict[str, InputFile]:
     """Every examiners' review file, by relative path."""
-    return _files(SIGNATURE_REVIEWS, data_dir, lambda _pid, _path, relative: relative)
+    return _files(SIGNATURE_REVIEWS, data_dir, lambda _pid, _path, relative: relative, True)
 
 
 def batch_files(data_dir: Path, keys: list[str]) -> list[str]:
     """The relative paths of the files behind `keys` (each must exist)."""
-    batches = scan_batches(data_dir)
+    batches = scan_batches(data_dir, hashed=False)
     missing = [k for k in keys if k not in batches]
     if missing:
         raise ValueError(f"no scan file for batch(es) {', '.join(missing)} in {data_dir}")

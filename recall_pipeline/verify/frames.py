@@ -8,7 +8,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def _strings(values) -> pa.Array | pa.ChunkedArray:
+def strings(values) -> pa.Array | pa.ChunkedArray:
+    """A column (pandas, numpy or Arrow) as Arrow strings, missing kept missing."""
     if isinstance(values, pa.Array | pa.ChunkedArray):
         return values
     return pa.array(values, type=pa.string(), from_pandas=True)
@@ -20,5 +21,5 @@ def isin(values: pd.Series, allowed) -> np.ndarray:
     pandas' isin on Arrow strings turns the value set into Python objects one by one, which
     costs tens of seconds when the set is a roll of millions; Arrow builds a hash set in C++.
     """
-    found = pc.is_in(_strings(values), value_set=_strings(allowed))
+    found = pc.is_in(strings(values), value_set=strings(allowed))
     return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)

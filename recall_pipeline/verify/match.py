@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.verify import normalize as nz
-from recall_pipeline.verify.frames import isin
+from recall_pipeline.verify.frames import isin, strings
 
 ADDRESS_KEY = ["house", "predir", "street", "stype", "postdir", "zip5"]
 LOOSE_KEY = ["house", "street", "zip5"]
@@ -133,7 +133,7 @@ def compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _arrow(values: pd.Series) -> pa.Array:
-    return pa.array(values.fillna(""), type=pa.string(), from_pandas=True)
+    return strings(values.fillna(""))
 
 
 def _flags(values: pa.Array) -> np.ndarray:
@@ -179,7 +179,7 @@ def dwelling_keys(address: pd.DataFrame) -> pd.DataFrame:
 
 
 def _joined(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    parts = [pa.array(frame[c], type=pa.string(), from_pandas=True) for c in columns]
+    parts = [strings(frame[c]) for c in columns]
     # The unit separator never occurs in a canonical part, so distinct addresses keep distinct
     # keys.
     return pd.Series(pc.binary_join_element_wise(*parts, "\x1f"), index=frame.index, dtype="str")

@@ -13,6 +13,7 @@ import pandas as pd
 from recall_pipeline.ingest.petition_config import PetitionConfig
 from recall_pipeline.verify import match as m
 from recall_pipeline.verify.reasons import INVALID, VALID, reason_codes, registrar_categories
+from recall_pipeline.verify.schemas import VERDICT_MATCH_COLUMNS
 from recall_pipeline.verify.verdicts import decide
 
 LINE_KEY = ["section_id", "page", "line"]
@@ -115,15 +116,7 @@ def verdicts_for_petition(
     )
     category = {c.code: c.registrar_category for c in reason_codes()}
     verdicts["registrar_category"] = verdicts["reason_code"].map(category)
-    for column in (
-        "match_method",
-        "match_score",
-        "first_name_agreement",
-        "last_name_agreement",
-        "candidates_at_address",
-        "history_source_file",
-        "history_source_row",
-    ):
+    for column in VERDICT_MATCH_COLUMNS:
         verdicts[column] = matches[column].to_numpy()
     for column in ("source_file", "source_row", "source_sha256"):
         verdicts[column] = lines[column].to_numpy()

@@ -56,6 +56,16 @@ _NORMALIZED = (
 NORMALIZED_ADDRESS_COLUMNS = [c.name for c in _NORMALIZED if not c.name.startswith("name_")]
 NORMALIZED_NAME_COLUMNS = [c.name for c in _NORMALIZED if c.name.startswith("name_")]
 MATCH_EVIDENCE_COLUMNS = [c.name for c in _MATCH_EVIDENCE]
+# The match evidence each verdict carries beside voter_id (copied from line_matches).
+VERDICT_MATCH_COLUMNS = [
+    "match_method",
+    "match_score",
+    "first_name_agreement",
+    "last_name_agreement",
+    "candidates_at_address",
+    "history_source_file",
+    "history_source_row",
+]
 
 LINE_MATCHES = TableSchema(
     name="line_matches",

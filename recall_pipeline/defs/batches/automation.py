@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from recall_pipeline.defs.common import SCAN_BATCHES
+from recall_pipeline.defs.common import RANGE_END_TAG, RANGE_START_TAG, SCAN_BATCHES
 from recall_pipeline.defs.resources import InputDataResource
 from recall_pipeline.ingest.arrivals import arrivals
 
@@ -21,9 +21,6 @@ REASON_TAG = "recall/reason"
 BATCH_TAG = "recall/batch"
 # deploy/dagster.yaml lets one run per petition verify at a time.
 PETITION_TAG = "recall/petition"
-# Dagster's tags for one run covering a range of partitions.
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 @dg.sensor(

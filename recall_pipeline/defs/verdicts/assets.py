@@ -24,6 +24,7 @@ from recall_pipeline.verify.schemas import (
     LINE_VERDICTS,
     REASON_SUMMARY,
     REGISTRAR_SUMMARY,
+    VERDICT_MATCH_COLUMNS,
 )
 
 VERDICTS_CODE_VERSION = "verdicts-2"
@@ -56,19 +57,7 @@ LINE_VERDICT_LINEAGE = {
     "reason_code": _RULE_INPUTS,
     "secondary_reasons": _RULE_INPUTS,
     "registrar_category": _RULE_INPUTS,
-    **same_columns(
-        "line_matches",
-        [
-            "voter_id",
-            "match_method",
-            "match_score",
-            "first_name_agreement",
-            "last_name_agreement",
-            "candidates_at_address",
-            "history_source_file",
-            "history_source_row",
-        ],
-    ),
+    **same_columns("line_matches", ["voter_id", *VERDICT_MATCH_COLUMNS]),
     "review_finding": [("signature_reviews", "finding")],
     "review_source_file": [("signature_reviews", "source_file")],
     "review_source_row": [("signature_reviews", "source_row")],
