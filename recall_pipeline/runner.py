@@ -46,6 +46,7 @@ def load_definitions() -> dg.Definitions:
 
 def _progress_logger(progress: Callable[[str], None]) -> dg.LoggerDefinition:
     started: dict[str, float] = {}
+    shown: set = set()
 
     class ProgressHandler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -57,6 +58,10 @@ def _progress_logger(progress: Callable[[str], None]) -> dg.LoggerDefinition:
                 started[event.step_key] = time.perf_counter()
                 progress(f"  … {event.step_key}")
             elif kind == "ASSET_MATERIALIZATION":
+                # A step over many scan batches reports one materialization per batch.
+                if (event.step_key, event.asset_key) in shown:
+                    return
+                shown.add((event.step_key, event.asset_key))
                 elapsed = time.perf_counter() - started.get(event.step_key, time.perf_counter())
                 progress(f"  ✓ {event.asset_key.to_user_string()}  ({elapsed:.1f} s)")
             elif kind == "ASSET_CHECK_EVALUATION":
@@ -109,10 +114,10 @@ def materialize_all(
 
     def run(on) -> RunOutcome:
         try:
-            batch_tags = _batch_tags(on, batches, partitioned)
+            partition_tags = batch_tags(on, batches, partitioned)
         except (StructuralError, ValueError) as exc:
             return RunOutcome(False, "", errors=[f"scan batches: {exc}"])
-        return _execute(job, on, run_config, asset_selection, {**(tags or {}), **batch_tags})
+        return _execute(job, on, run_config, asset_selection, {**(tags or {}), **partition_tags})
 
     if instance is None:
         with dg.DagsterInstance.ephemeral() as ephemeral:
@@ -120,11 +125,18 @@ def materialize_all(
     return run(instance)
 
 
-def _batch_tags(instance, batches: list[str] | None, partitioned: bool) -> dict[str, str]:
+def batch_tags(
+    instance, batches: list[str] | None = None, partitioned: bool = True
+) -> dict[str, str]:
     """Register the data directory's scan batches as partitions (dropping those whose file is
     gone) and the tags that make one run cover `batches`, or all of them."""
     from recall_pipeline import settings
-    from recall_pipeline.defs.common import RANGE_END_TAG, RANGE_START_TAG, SCAN_BATCHES
+    from recall_pipeline.defs.common import (
+        PARTITION_TAG,
+        RANGE_END_TAG,
+        RANGE_START_TAG,
+        SCAN_BATCHES,
+    )
     from recall_pipeline.ingest.batches import scan_batches
 
     present = list(scan_batches(settings.data_dir(), hashed=False))
@@ -141,7 +153,7 @@ def _batch_tags(instance, batches: list[str] | None, partitioned: bool) -> dict[
     if not wanted:
         raise StructuralError("petitions/*/scans/", "no scan batch files found")
     if len(wanted) == 1:
-        return {"dagster/partition": wanted[0]}
+        return {PARTITION_TAG: wanted[0]}
     order = instance.get_dynamic_partitions(SCAN_BATCHES.name)
     positions = sorted(order.index(k) for k in wanted)
     if positions != list(range(positions[0], positions[-1] + 1)):

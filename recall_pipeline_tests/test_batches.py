@@ -17,7 +17,10 @@ from recall_pipeline import settings
 from recall_pipeline.definitions import defs
 from recall_pipeline.defs.batches.automation import BATCH_RUN, data_arrivals, nightly_roll_refresh
 from recall_pipeline.defs.resources import InputDataResource
-from recall_pipeline.runner import materialize_all
+from recall_pipeline.defs.warehouse_io import petition_configs
+from recall_pipeline.runner import batch_tags, materialize_all, verify_all_job
+from recall_pipeline.verify import roll_cache
+from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
 from recall_pipeline.warehouse import Warehouse
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -179,7 +182,40 @@ def test_adding_a_batch_incrementally_equals_a_full_run(
         duplicates = store.query(
             "SELECT count(*) AS n FROM line_verdicts WHERE reason_code = 'DUPLICATE'"
         )
+        verdicts = store.read("line_verdicts", columns=["source_file", "voter_id", "run_id"])
     assert int(duplicates["n"].iloc[0]) > 0  # the duplicate rule ran across batches
+
+    # Only the batch's lines and the lines of the voters they name were decided again; every
+    # other verdict is the one the first run published.
+    verdicts = verdicts.to_pandas()
+    redone = verdicts["run_id"] == outcome.run_id
+    in_batch = verdicts["source_file"] == (SCANS / "batch_0003.csv").as_posix()
+    assert in_batch.any() and redone[in_batch].all()
+    assert redone.sum() < len(verdicts) / 2
+    batch_voters = set(verdicts.loc[in_batch, "voter_id"].dropna())
+    assert set(verdicts.loc[redone & ~in_batch, "voter_id"]) <= batch_voters
+    assert (redone & ~in_batch).any()  # the sample has voters who signed in two batches
+
+
+def test_a_batch_is_matched_against_only_the_registrations_its_lines_can_reach(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    verify_all(monkeypatch, data_dir, url)
+    with Warehouse(url) as store:
+        config = petition_configs(store)[0]
+        lines = store.read("petition_lines", where={"petition_id": PETITION}).to_pandas()
+        batch = lines[lines["source_file"] == (SCANS / "batch_0003.csv").as_posix()]
+        prepared = prepare_petition_lines(batch)
+        code = config.jurisdiction_code
+        assert code in roll_cache.current_jurisdictions(store, roll_cache.roll_version(store))
+        whole = roll_cache.kept(store, code)
+        near = roll_cache.reachable(store, code, prepared[1])
+    assert len(near[0]) < len(whole[0]) / 5
+    against_whole = match_petition(PETITION, *prepared[:1], *whole, prepared)
+    against_near = match_petition(PETITION, *prepared[:1], *near, prepared)
+    for got, expected in zip(against_near, against_whole, strict=True):
+        pd.testing.assert_frame_equal(got, expected)
 
 
 def test_rerunning_gives_identical_tables_and_no_duplicated_rows(
@@ -227,6 +263,73 @@ def test_a_run_that_failed_midway_completes_the_same_when_run_again(
     monkeypatch.setenv("DAGSTER_HOME", str(instance.root_directory))
     again = materialize_all()
     assert again.success, again.errors
+    same_tables(url, reference)
+
+
+def verify_all_in_one_process() -> dg.JobDefinition:
+    """`verify_all` on the in-process executor: the fault below is patched into this process,
+    and the multiprocess executor's subprocesses cannot start inside pytest."""
+    return verify_all_job().with_executor_def(dg.in_process_executor)
+
+
+# line_matches fails, so it and everything after it are left to re-execute.
+MATCHED_ONWARD = {
+    "line_matches",
+    "line_verdicts",
+    "sufficiency_determination",
+    "run_manifest",
+    "determination_certificate",
+}
+
+
+def step_events(instance, run_id: str, kind: str) -> set[str]:
+    return {
+        entry.dagster_event.step_key
+        for entry in instance.all_logs(run_id)
+        if entry.dagster_event is not None and entry.dagster_event.event_type_value == kind
+    }
+
+
+def test_a_run_killed_midway_and_reexecuted_from_failure_completes_the_same(
+    data_dir: Path, tmp_path: Path, instance, reference, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recall_pipeline.warehouse as warehouse_module
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    use(monkeypatch, data_dir, url)
+    job = dg.reconstructable(verify_all_in_one_process)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    tags = batch_tags(instance)
+
+    # Killed inside line_matches after its first table was published, before its second.
+    def crash(table: str, stage: str) -> None:
+        if table == "ambiguous_matches":
+            raise RuntimeError("the machine went down")
+
+    monkeypatch.setattr(warehouse_module, "after_staging_hook", crash)
+    failed = dg.execute_job(job, instance=instance, run_config=quiet, tags=tags)
+    assert not failed.success
+    assert step_events(instance, failed.run_id, "STEP_FAILURE") == {"line_matches"}
+    ingested = step_events(instance, failed.run_id, "STEP_SUCCESS")
+    assert {"petitions", "voter_roll", "petition_lines"} <= ingested
+    assert not ingested & MATCHED_ONWARD
+    with Warehouse(url) as store:
+        assert store.table_exists("line_matches") and not store.table_exists("line_verdicts")
+
+    monkeypatch.setattr(warehouse_module, "after_staging_hook", warehouse_module._no_op_hook)
+    # As the UI's re-execution does, the run keeps its parent's scan batches.
+    again = dg.execute_job(
+        job,
+        instance=instance,
+        tags=tags,
+        reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance),
+    )
+    assert again.success
+    run = instance.get_run_by_id(again.run_id)
+    assert run.parent_run_id == failed.run_id
+    assert {k: run.tags.get(k) for k in tags} == tags
+    assert step_events(instance, again.run_id, "STEP_START") == MATCHED_ONWARD
+    assert step_events(instance, again.run_id, "STEP_SUCCESS") == MATCHED_ONWARD
     same_tables(url, reference)
 
 

@@ -14,6 +14,7 @@ BATCH_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=1000)
 # Dagster's run tags for one run covering a range of partitions.
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
 
 
 def batch_scope(context: dg.AssetExecutionContext) -> tuple[list[str], bool]:
@@ -21,6 +22,22 @@ def batch_scope(context: dg.AssetExecutionContext) -> tuple[list[str], bool]:
     step republishes whole tables, which also drops batches whose file is gone)."""
     keys = list(context.partition_keys)
     every = SCAN_BATCHES.get_partition_keys(dynamic_partitions_store=context.instance)
+    return keys, set(keys) >= set(every)
+
+
+def run_batch_scope(context: dg.AssetExecutionContext) -> tuple[list[str], bool]:
+    """For a step not partitioned by batch: the scan batches its run covers (from the run's
+    partition or range tags, as `batch_scope` reads them for partitioned steps), and whether
+    they are all of them. A run without those tags covers every batch."""
+    every = SCAN_BATCHES.get_partition_keys(dynamic_partitions_store=context.instance)
+    tags = context.run.tags
+    if PARTITION_TAG in tags:
+        keys = [tags[PARTITION_TAG]]
+    elif tags.get(RANGE_START_TAG) in every and tags.get(RANGE_END_TAG) in every:
+        first, last = every.index(tags[RANGE_START_TAG]), every.index(tags[RANGE_END_TAG])
+        keys = every[first : last + 1]
+    else:
+        return every, True
     return keys, set(keys) >= set(every)
 
 

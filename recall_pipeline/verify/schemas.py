@@ -201,3 +201,47 @@ SUFFICIENCY_DETERMINATION = TableSchema(
         Column("sample_result", "string", True),
     ),
 )
+
+# Matching's prepared roll: what blocking and name comparison read of each registration, kept
+# so that a run for one new scan batch reads the few registrations it needs instead of
+# normalizing millions again. Rebuilt whenever the roll, the address history or the
+# normalization changes (`match_key_versions`).
+_KEY_PERSON = (
+    Column("voter_id", "string", False),
+    Column("jurisdiction_code", "string", False),
+    Column("dwelling", "string", False, "canonical address as one key (blocking)"),
+    Column("loose_dwelling", "string", False, "house number, street and ZIP5 only"),
+    Column("first", "string", False, "normalized first name"),
+    Column("middle", "string", False, "normalized middle name"),
+    Column("last", "string", False, "normalized last name"),
+)
+ROLL_MATCH_KEYS = TableSchema(
+    name="roll_match_keys",
+    description="Each registration's dwelling keys and normalized names, as matching reads them.",
+    columns=_KEY_PERSON,
+)
+HISTORY_MATCH_KEYS = TableSchema(
+    name="history_match_keys",
+    description="Each past address's dwelling keys and its voter's normalized names.",
+    columns=(
+        *_KEY_PERSON,
+        Column("valid_from", "date", True),
+        Column("valid_to", "date", True),
+        Column("history_source_file", "string", True, "address-history file of the row"),
+        Column("history_source_row", "integer", True, "its 1-based row"),
+    ),
+)
+MATCH_KEY_VERSIONS = TableSchema(
+    name="match_key_versions",
+    description=(
+        "Which roll the match keys of each jurisdiction were built from: the hash of the roll "
+        "and address-history files and of the normalization code."
+    ),
+    columns=(
+        Column("jurisdiction_code", "string", False),
+        Column("roll_version", "string", False),
+        Column("roll_rows", "integer", False),
+        Column("history_rows", "integer", False),
+    ),
+    primary_key=("jurisdiction_code",),
+)

@@ -17,13 +17,10 @@ from recall_pipeline.defs.common import (
 )
 from recall_pipeline.defs.execution import HEAVY
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
-from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
+from recall_pipeline.defs.warehouse_io import petition_configs
 from recall_pipeline.ingest.batches import batch_files
-from recall_pipeline.verify.pipeline import (
-    match_petition,
-    prepare_petition_lines,
-    prepare_rolls,
-)
+from recall_pipeline.verify import roll_cache
+from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
 from recall_pipeline.verify.schemas import (
     AMBIGUOUS_MATCHES,
     LINE_MATCHES,
@@ -33,20 +30,6 @@ from recall_pipeline.verify.schemas import (
 )
 
 MATCHING_CODE_VERSION = "matching-2"
-ROLL_COLUMNS = [
-    "voter_id",
-    "jurisdiction_code",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "house_number",
-    "street_predir",
-    "street_name",
-    "street_type",
-    "street_postdir",
-    "city",
-    "zip",
-]
 
 
 _ADDRESS_SOURCES = [
@@ -104,35 +87,42 @@ def line_matches(
         lines_all = store.read("petition_lines", where=where).to_pandas()
         present = set(lines_all["petition_id"])
         configs = [c for c in petition_configs(store) if c.petition_id in present or every]
+        codes = {config.jurisdiction_code for config in configs}
+        version = roll_cache.roll_version(store)
+        current = roll_cache.current_jurisdictions(store, version)
         with ThreadPoolExecutor(max_workers=2) as pool:
             # Preparing the roll and normalizing the lines are mostly Arrow kernels, which
             # release the GIL: on two cores the two overlap. The raw roll lives only inside
             # that call: gigabytes at a county's scale.
-            rolls = pool.submit(
-                lambda: prepare_rolls(
-                    read_frame(store, "voter_roll", ROLL_COLUMNS),
-                    read_frame(store, "voter_address_history"),
-                    {config.jurisdiction_code for config in configs},
-                )
-            )
+            rolls = pool.submit(roll_cache.prepare_all, store, codes - current)
             prepared_lines = {
                 c.petition_id: prepare_petition_lines(
                     lines_all[lines_all["petition_id"] == c.petition_id]
                 )
                 for c in configs
             }
-            prepared_rolls = rolls.result()
+            built = rolls.result()
+        if built:
+            roll_cache.publish(store, built, version)
         matched, ambiguous = [], []
         for config in configs:
-            roll, history = prepared_rolls[config.jurisdiction_code]
+            code = config.jurisdiction_code
             lines, prepared = prepared_lines.pop(config.petition_id)
+            if code in built:
+                roll, history = built[code]
+            elif every:
+                roll, history = roll_cache.kept(store, code)
+            else:
+                # A few batches: only the registrations their lines can reach.
+                roll, history = roll_cache.reachable(store, code, prepared)
             found, amb = match_petition(config.petition_id, lines, roll, history, (lines, prepared))
             matched.append(found)
             ambiguous.append(amb)
             context.log.info(
                 f"{config.petition_id}: {len(found)} lines, "
                 f"{int(found['voter_id'].notna().sum())} matched, "
-                f"{amb['line'].count()} ambiguous candidate rows"
+                f"{amb['line'].count()} ambiguous candidate rows, "
+                f"{len(roll)} registrations read"
             )
         # A batch whose every line was quarantined leaves nothing to match.
         matches = _concat(matched, LINE_MATCHES.column_names)

@@ -8,11 +8,17 @@ from recall_pipeline.audit.manifest import (
     content_version,
     fingerprint_verdicts,
 )
-from recall_pipeline.defs.common import column_lineage, same_columns, table_metadata, table_spec
+from recall_pipeline.defs.common import (
+    column_lineage,
+    run_batch_scope,
+    same_columns,
+    table_metadata,
+    table_spec,
+)
 from recall_pipeline.defs.execution import HEAVY
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
-from recall_pipeline.verify import reconcile
+from recall_pipeline.verify import incremental, reconcile
 from recall_pipeline.verify.pipeline import (
     reason_summary,
     registrar_summary,
@@ -62,6 +68,7 @@ LINE_VERDICT_LINEAGE = {
     "review_source_file": [("signature_reviews", "source_file")],
     "review_source_row": [("signature_reviews", "source_row")],
 }
+_ROLL_COLUMNS = ["voter_id", "status", "status_date", "registration_date"]
 INPUTS = [
     "line_matches",
     "petition_lines",
@@ -85,6 +92,7 @@ INPUTS = [
                 REASON_SUMMARY,
                 REGISTRAR_SUMMARY,
                 VERDICT_FINGERPRINTS,
+                incremental.VERDICT_INPUTS,
             )
         ],
     ],
@@ -104,39 +112,64 @@ INPUTS = [
     ],
 )
 def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    _, every = run_batch_scope(context)
     store = warehouse.open()
     try:
-        lines_all = read_frame(store, "petition_lines")
-        matches_all = read_frame(store, "line_matches")
-        roll = read_frame(
-            store,
-            "voter_roll",
-            ["voter_id", "status", "status_date", "registration_date"],
-        )
+        inputs_now = incremental.snapshot(store, VERDICTS_CODE_VERSION)
+        # A run for some scan batches decides again only what their lines can change.
+        files = None if every else incremental.changed_scan_files(store, inputs_now)
+        affected = None if files is None else incremental.affected_lines(store, files)
+        if affected is None:
+            lines_all = read_frame(store, "petition_lines")
+            matches_all = read_frame(store, "line_matches")
+            voters = None
+        else:
+            lines_all = incremental.rows_of(store, "petition_lines", affected)
+            matches_all = incremental.rows_of(store, "line_matches", affected)
+            voters = {"voter_id": sorted(set(matches_all["voter_id"].dropna()))}
+        roll = store.read("voter_roll", columns=_ROLL_COLUMNS, where=voters).to_pandas()
         sections_all = read_frame(store, "petition_sections")
         reviews_all = read_frame(store, "signature_reviews")
         withdrawals_all = read_frame(store, "withdrawal_requests")
         zips = read_frame(store, "jurisdiction_zips")
-        verdicts, reasons, categories = [], [], []
-        for config in petition_configs(store):
+        configs = petition_configs(store)
+        decided = []
+        for config in configs:
             pid = config.petition_id
-            verdict = verdicts_for_petition(
-                config,
-                lines_all[lines_all["petition_id"] == pid],
-                matches_all[matches_all["petition_id"] == pid],
-                roll,
-                sections_all[sections_all["petition_id"] == pid],
-                reviews_all[reviews_all["petition_id"] == pid],
-                withdrawals_all[withdrawals_all["petition_id"] == pid],
-                set(zips.loc[zips["jurisdiction_code"] == config.jurisdiction_code, "zip5"]),
+            lines = lines_all[lines_all["petition_id"] == pid]
+            if affected is not None and lines.empty:
+                continue
+            decided.append(
+                verdicts_for_petition(
+                    config,
+                    lines,
+                    matches_all[matches_all["petition_id"] == pid],
+                    roll,
+                    sections_all[sections_all["petition_id"] == pid],
+                    reviews_all[reviews_all["petition_id"] == pid],
+                    withdrawals_all[withdrawals_all["petition_id"] == pid],
+                    set(zips.loc[zips["jurisdiction_code"] == config.jurisdiction_code, "zip5"]),
+                )
             )
-            verdicts.append(verdict)
-            reasons.append(reason_summary(pid, verdict))
-            categories.append(registrar_summary(pid, verdict))
-            context.log.info(f"{pid}: {verdict['status'].value_counts().to_dict()}")
-        all_verdicts = pd.concat(verdicts, ignore_index=True).assign(
-            run_id=context.run.run_id, code_version=VERDICTS_CODE_VERSION
-        )
+        redone = pd.concat(
+            decided or [pd.DataFrame(columns=LINE_VERDICTS.column_names)], ignore_index=True
+        ).assign(run_id=context.run.run_id, code_version=VERDICTS_CODE_VERSION)
+        if affected is None:
+            all_verdicts = redone
+        else:
+            kept = read_frame(store, "line_verdicts")
+            all_verdicts = incremental.merge(kept, files, redone)
+            context.log.info(
+                f"{len(files)} changed scan file(s): {len(redone)} of {len(all_verdicts)} "
+                "lines decided again"
+            )
+        reasons, categories = [], []
+        for config in configs:
+            verdict = all_verdicts[all_verdicts["petition_id"] == config.petition_id]
+            reasons.append(reason_summary(config.petition_id, verdict))
+            categories.append(registrar_summary(config.petition_id, verdict))
+            counts = verdict["status"].value_counts().to_dict()
+            context.log.info(f"{config.petition_id}: {counts}")
         store.publish(LINE_VERDICTS, all_verdicts)
         published = {}
         for code in reason_codes():
@@ -149,6 +182,8 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         store.publish(REGISTRAR_SUMMARY, category_table)
         fingerprints = fingerprint_verdicts(all_verdicts)
         store.publish(VERDICT_FINGERPRINTS, fingerprints)
+        # Last: verdicts published without their snapshot are decided again in full next time.
+        store.publish(incremental.VERDICT_INPUTS, inputs_now)
         checks = {
             "one_verdict_per_line": reconcile.one_verdict_per_line(store),
             "reasons_partition_invalid": reconcile.reasons_partition_invalid(store),
@@ -200,6 +235,10 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                 zip(fingerprints["petition_id"], fingerprints["fingerprint"], strict=True)
             ),
         },
+    )
+    yield dg.MaterializeResult(
+        asset_key=incremental.VERDICT_INPUTS.name,
+        metadata=table_metadata(incremental.VERDICT_INPUTS, len(inputs_now)),
     )
     for name, outcome in checks.items():
         yield dg.AssetCheckResult(

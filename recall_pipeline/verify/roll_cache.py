@@ -1,0 +1,167 @@
+"""The prepared roll, kept in the warehouse between runs.
+
+Matching a line needs only the registrations at its dwelling and the count of registrations
+holding its full name, but finding those means normalizing the whole roll: millions of rows,
+most of a run's matching time. A full run publishes the prepared roll it built anyway
+(`roll_match_keys`, `history_match_keys`); a run for a few new scan batches then reads just
+the registrations its lines can reach. The keys carry the version of the roll and address
+history files and of the normalization code they were built from, and are rebuilt whenever
+that version is not the current one, so a stale key is never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+import pyarrow as pa
+
+from recall_pipeline.verify.pipeline import prepare_rolls
+from recall_pipeline.verify.schemas import HISTORY_MATCH_KEYS, MATCH_KEY_VERSIONS, ROLL_MATCH_KEYS
+from recall_pipeline.warehouse import Warehouse
+
+# Bump with any change to normalization (verify/normalize.py) or to what prepare_roll and
+# prepare_history produce: keys built by other code must not be reused.
+KEYS_CODE_VERSION = "roll-keys-1"
+ROLL_INPUTS = ("voter_roll", "voter_address_history")
+ROLL_COLUMNS = [
+    "voter_id",
+    "jurisdiction_code",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "house_number",
+    "street_predir",
+    "street_name",
+    "street_type",
+    "street_postdir",
+    "city",
+    "zip",
+]
+_NAME_COLUMNS = ["first", "middle", "last"]
+
+Prepared = dict[str, tuple[pd.DataFrame, pd.DataFrame]]
+
+
+def roll_version(store: Warehouse) -> str:
+    """The version of the roll as ingested: the hash of its files' hashes (from the ledger)
+    and of the normalization code."""
+    ledger = store.read(
+        "ingested_files",
+        columns=["input_name", "source_file", "source_sha256"],
+        where={"input_name": list(ROLL_INPUTS)},
+    ).to_pylist()
+    files = sorted((r["input_name"], r["source_file"], r["source_sha256"]) for r in ledger)
+    return hashlib.sha256(json.dumps([KEYS_CODE_VERSION, files]).encode()).hexdigest()
+
+
+def prepare_all(store: Warehouse, jurisdictions: set[str]) -> Prepared:
+    """Each jurisdiction's prepared roll and history, from the whole published roll."""
+    if not jurisdictions:
+        return {}
+    return prepare_rolls(
+        store.read("voter_roll", columns=ROLL_COLUMNS).to_pandas(),
+        store.read("voter_address_history").to_pandas(),
+        jurisdictions,
+    )
+
+
+def publish(store: Warehouse, prepared: Prepared, version: str) -> None:
+    """Keep the prepared roll of each jurisdiction, then record the version it was built from
+    (last: a run that stops in between leaves a version that does not match, not stale keys
+    marked current)."""
+    for code, (roll, history) in prepared.items():
+        where = {"jurisdiction_code": code}
+        store.publish(
+            ROLL_MATCH_KEYS, _keys_table(ROLL_MATCH_KEYS, roll, code), replace_where=where
+        )
+        store.publish(
+            HISTORY_MATCH_KEYS, _keys_table(HISTORY_MATCH_KEYS, history, code), replace_where=where
+        )
+        row = {"jurisdiction_code": code, "roll_rows": len(roll), "history_rows": len(history)}
+        store.publish(
+            MATCH_KEY_VERSIONS,
+            pa.Table.from_pylist([{**row, "roll_version": version}]),
+            replace_where=where,
+        )
+
+
+def kept(store: Warehouse, code: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All kept keys of `code`: for a run over most lines, one narrow read beats many lookups."""
+    where = {"jurisdiction_code": code}
+    return _as_prepared(
+        store.read(ROLL_MATCH_KEYS, where=where).to_pandas(),
+        store.read(HISTORY_MATCH_KEYS, where=where).to_pandas(),
+    )
+
+
+def current_jurisdictions(store: Warehouse, version: str) -> set[str]:
+    """The jurisdictions whose kept keys were built from the roll as it is now."""
+    if MATCH_KEY_VERSIONS.name not in store.table_names():
+        return set()
+    rows = store.read(MATCH_KEY_VERSIONS).to_pylist()
+    return {r["jurisdiction_code"] for r in rows if r["roll_version"] == version}
+
+
+def reachable(
+    store: Warehouse, code: str, lines: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The kept registrations (and past addresses) of `code` that prepared `lines` can match:
+    everyone at one of their dwellings, exact or loose, and — for the name-alone rule, which
+    counts the holders of a full name — everyone holding one of their full names.
+
+    Matching these lines against this subset gives exactly what matching them against the
+    whole roll gives: every candidate block is complete, and so is every name count.
+    """
+    addressed = lines[lines["has_address"]]
+    dwellings = sorted(set(addressed["dwelling"]))
+    loose = sorted(set(addressed["loose_dwelling"]))
+    first = sorted(set(lines["name_first"]))
+    last = sorted(set(lines["name_last"]))
+    here = {"jurisdiction_code": code}
+
+    def read(schema, where) -> pd.DataFrame:
+        return store.read(schema, where={**here, **where}).to_pandas()
+
+    roll_parts = [read(ROLL_MATCH_KEYS, {"dwelling": dwellings}) if dwellings else None]
+    roll_parts.append(read(ROLL_MATCH_KEYS, {"loose_dwelling": loose}) if loose else None)
+    if first and last:
+        named = read(ROLL_MATCH_KEYS, {"last": last, "first": first})
+        wanted = pd.MultiIndex.from_frame(lines[["name_first", "name_last"]])
+        roll_parts.append(named[pd.MultiIndex.from_frame(named[["first", "last"]]).isin(wanted)])
+    roll = _union([p for p in roll_parts if p is not None], ROLL_MATCH_KEYS, ["voter_id"])
+    history_parts = [
+        read(HISTORY_MATCH_KEYS, {"dwelling": dwellings}) if dwellings else None,
+        read(HISTORY_MATCH_KEYS, {"loose_dwelling": loose}) if loose else None,
+    ]
+    history = _union(
+        [p for p in history_parts if p is not None],
+        HISTORY_MATCH_KEYS,
+        ["history_source_file", "history_source_row", "voter_id"],
+    )
+    return _as_prepared(roll, history)
+
+
+def _union(parts: list[pd.DataFrame], schema, key: list[str]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in schema.column_names})
+    frame = pd.concat(parts, ignore_index=True).drop_duplicates(key)
+    # One order whatever order the reads came back in (matching itself breaks ties by key).
+    return frame.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def _keys_table(schema, prepared: pd.DataFrame, code: str) -> pa.Table:
+    frame = prepared.assign(jurisdiction_code=code)
+    return pa.Table.from_pandas(frame[schema.column_names], preserve_index=False)
+
+
+def _as_prepared(roll: pd.DataFrame, history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Kept keys in the shape `prepare_roll` and `prepare_history` return."""
+    roll = roll.drop(columns=["jurisdiction_code"])
+    history = history.drop(columns=["jurisdiction_code"])
+    history_columns = ["voter_id", "dwelling", "loose_dwelling", "valid_from", "valid_to"]
+    history_columns += ["history_source_file", "history_source_row", *_NAME_COLUMNS]
+    return roll[["voter_id", "dwelling", "loose_dwelling", *_NAME_COLUMNS]], history[
+        history_columns
+    ]
