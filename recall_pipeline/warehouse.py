@@ -31,6 +31,11 @@ those equalities: in one transaction it stages the data (PostgreSQL: a session-p
 table loaded by COPY; DuckDB: the registered Arrow table), deletes the matching rows and inserts
 the staged ones. The table is created first if absent. Every published row must itself match
 ``replace_where``, so producers owning disjoint slices of one table cannot overwrite each other.
+With ``replace_keys=[columns]`` the rows whose key occurs in the data are replaced as well, and
+the data may then hold rows outside the slice: an update of scattered rows.
+
+``publish_selection(schema, source, where)`` replaces a whole table, as ``publish`` does, with
+the rows of another table matching ``where``, selected inside the warehouse (no data leaves it).
 """
 
 from __future__ import annotations
@@ -72,6 +77,8 @@ SQL_TYPES: dict[str, Callable[[], sa.types.TypeEngine]] = {
 }
 
 STAGE_PREFIX = "_stage_"
+# Oldest DuckDB able to read the files this writes; no newer than the lowest supported duckdb.
+DUCKDB_STORAGE_VERSION = "v1.3.0"
 _PG_MAX_IDENTIFIER = 63
 _COPY_BATCH_ROWS = 100_000
 
@@ -241,7 +248,15 @@ class Warehouse:
         if not database or database == ":memory:":
             return sa.create_engine(self._url, poolclass=StaticPool)
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(self._url, poolclass=NullPool)
+        # A file DuckDB creates is otherwise written in the v0.10.2 format, whose string
+        # compression analyzes every segment for dictionary and FSST separately; the v1.3 format
+        # (DICT_FSST, readable by every supported DuckDB) loads the roll with ~25% less CPU
+        # into a file of the same size that reads as fast. An existing file keeps its format.
+        engine = sa.create_engine(
+            self._url,
+            poolclass=NullPool,
+            connect_args={"config": {"storage_compatibility_version": DUCKDB_STORAGE_VERSION}},
+        )
         timeout = self.lock_timeout
 
         @sa.event.listens_for(engine, "do_connect")
@@ -449,18 +464,20 @@ class Warehouse:
         data: pa.Table | pd.DataFrame,
         *,
         replace_where: Mapping[str, object] | None = None,
+        replace_keys: list[str] | None = None,
     ) -> int:
         """Publish `data` as table `schema.name`; returns the number of rows written.
 
         Without `replace_where` the whole table is replaced atomically; with it only the rows
-        matching those column equalities are (see the module docstring).
+        matching those column equalities are, and with `replace_keys` also the rows whose key
+        occurs in `data` (see the module docstring).
         """
         table = schema.conform(_to_arrow(data))
         started = time.perf_counter()
-        if replace_where is None:
+        if replace_where is None and not replace_keys:
             self._publish_replace(schema, table)
         else:
-            self._publish_slice(schema, table, dict(replace_where))
+            self._publish_slice(schema, table, dict(replace_where or {}), replace_keys)
         log.info(
             "published %d rows to %s%s in %.2fs",
             table.num_rows,
@@ -470,7 +487,29 @@ class Warehouse:
         )
         return table.num_rows
 
-    def _publish_replace(self, schema: TableSchema, table: pa.Table) -> None:
+    def publish_selection(
+        self, schema: TableSchema, source: str, where: Mapping[str, object]
+    ) -> int:
+        """Replace table `schema.name` with the rows of table `source` matching `where`."""
+        started = time.perf_counter()
+        self._publish_replace(schema, None, (source, dict(where)))
+        rows = int(self.query(f"SELECT count(*) AS n FROM {self._q(schema.name)}")["n"].iloc[0])
+        log.info(
+            "published %d rows to %s from %s where %s in %.2fs",
+            rows,
+            schema.name,
+            source,
+            where,
+            time.perf_counter() - started,
+        )
+        return rows
+
+    def _publish_replace(
+        self,
+        schema: TableSchema,
+        table: pa.Table | None,
+        selection: tuple[str, dict[str, object]] | None = None,
+    ) -> None:
         name = schema.name
         stage = self._stage_name(name)
         is_pg = self._dialect == "postgresql"
@@ -482,7 +521,15 @@ class Warehouse:
             self._drop_leftover_stages(conn, name)
             with conn.begin():
                 stage_table.create(conn)
-                self._bulk_load(conn, stage, schema.column_names, table)
+                if selection is None:
+                    self._bulk_load(conn, stage, schema.column_names, table)
+                else:
+                    source, where = selection
+                    cols = self._cols(schema.column_names)
+                    conn.exec_driver_sql(
+                        f"INSERT INTO {self._q(stage)} ({cols}) SELECT {cols} "
+                        f"FROM {self._q(source)} WHERE {self._where_sql(where)}"
+                    )
                 after_staging_hook(name, stage)
                 conn.execute(
                     sa.schema.DropTable(sa.Table(name, metadata, quote=True), if_exists=True)
@@ -510,15 +557,21 @@ class Warehouse:
                 )
 
     def _publish_slice(
-        self, schema: TableSchema, table: pa.Table, where: dict[str, object]
+        self,
+        schema: TableSchema,
+        table: pa.Table,
+        where: dict[str, object],
+        keys: list[str] | None = None,
     ) -> None:
-        if not where:
+        if not where and not keys:
             raise ValueError("replace_where must name at least one column")
         arrow_schema = schema.arrow_schema()
-        for col, value in where.items():
+        for col in [*where, *(keys or [])]:
             if col not in schema.column_names:
                 raise ValueError(f"replace_where column {col!r} is not in table {schema.name}")
-            if table.num_rows == 0:
+        for col, value in where.items():
+            # Rows replaced by key may lie outside the slice.
+            if table.num_rows == 0 or keys:
                 continue
             values = table[col]
             if value is None:
@@ -541,7 +594,11 @@ class Warehouse:
         metadata = sa.MetaData()
         target = sqlalchemy_table(schema, metadata, pk_name=f"{name}_pkey" if is_pg else None)
         cols = self._cols(schema.column_names)
-        condition = sa.and_(*(_matches(target.c[col], value) for col, value in where.items()))
+        condition = (
+            sa.and_(*(_matches(target.c[col], value) for col, value in where.items()))
+            if where
+            else sa.false()
+        )
         with self._connect() as conn:
             self._ensure_table(conn, target, schema)
             with conn.begin():
@@ -558,6 +615,7 @@ class Warehouse:
                     self._bulk_load(conn, stage, schema.column_names, table)
                     after_staging_hook(name, stage)
                     conn.execute(sa.delete(target).where(condition))
+                    self._delete_keys(conn, name, stage, keys)
                     conn.exec_driver_sql(
                         f"INSERT INTO {self._q(name)} ({cols}) SELECT {cols} FROM {self._q(stage)}"
                     )
@@ -568,6 +626,7 @@ class Warehouse:
                     try:
                         after_staging_hook(name, view)
                         conn.execute(sa.delete(target).where(condition))
+                        self._delete_keys(conn, name, view, keys)
                         insert = (
                             f"INSERT INTO {self._q(name)} ({cols}) "
                             f"SELECT {cols} FROM {self._q(view)}"
@@ -576,6 +635,17 @@ class Warehouse:
                             raw.execute(insert)
                     finally:
                         raw.unregister(view)
+
+    def _delete_keys(
+        self, conn: Connection, name: str, staged: str, keys: list[str] | None
+    ) -> None:
+        """Delete the rows of `name` whose key occurs among the staged rows."""
+        if keys:
+            cols = self._cols(keys)
+            conn.exec_driver_sql(
+                f"DELETE FROM {self._q(name)} WHERE ({cols}) IN "
+                f"(SELECT {cols} FROM {self._q(staged)})"
+            )
 
     def _ensure_table(self, conn: Connection, target: sa.Table, schema: TableSchema) -> None:
         """Create the shared table of a slice publish if absent (in its own transaction)."""

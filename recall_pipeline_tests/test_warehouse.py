@@ -319,6 +319,43 @@ def test_slices_and_reads_by_a_list_of_values(warehouse: Warehouse) -> None:
         warehouse.publish(SHARED, again, replace_where={"check": ["f2"]})
 
 
+def test_replace_keys_updates_scattered_rows_and_a_slice_in_one_publish(
+    warehouse: Warehouse,
+) -> None:
+    """A batch run re-decides its own file's lines plus scattered lines of other files."""
+    warehouse.publish(SHARED, checks("f1", ["a", "b", "c"], True))
+    warehouse.publish(SHARED, checks("f2", ["a", "b"], True), replace_where={"input_name": "f2"})
+    # f2 now holds only "x"; f1's "b" is decided again; f1's "a" and "c" stay as they were.
+    update = pa.concat_tables([checks("f2", ["x"], False), checks("f1", ["b"], False)])
+    written = warehouse.publish(
+        SHARED, update, replace_where={"input_name": "f2"}, replace_keys=["input_name", "check"]
+    )
+    assert written == 2
+    got = {(r["input_name"], r["check"]): r["passed"] for r in warehouse.read(SHARED).to_pylist()}
+    assert got == {("f1", "a"): True, ("f1", "b"): False, ("f1", "c"): True, ("f2", "x"): False}
+    # Keys alone, without a slice: only those rows change.
+    warehouse.publish(SHARED, checks("f1", ["c"], False), replace_keys=["input_name", "check"])
+    assert warehouse.row_count("checks") == 4
+    with pytest.raises(ValueError):
+        warehouse.publish(SHARED, update, replace_keys=["nope"])
+    with pytest.raises(ValueError, match="at least one column"):
+        warehouse.publish(SHARED, update, replace_where={})
+    assert staging_tables(warehouse) == []
+
+
+def test_publish_selection_copies_matching_rows_inside_the_warehouse(
+    warehouse: Warehouse,
+) -> None:
+    warehouse.publish(SHARED, checks("f1", ["a", "b", "c"], True))
+    picked = TableSchema(name="picked", columns=SHARED.columns, primary_key=SHARED.primary_key)
+    assert warehouse.publish_selection(picked, "checks", {"check": ["a", "c"]}) == 2
+    assert [r["check"] for r in rows(warehouse.read(picked), "check")] == ["a", "c"]
+    # Replaces the whole table each time, like publish.
+    assert warehouse.publish_selection(picked, "checks", {"check": "b"}) == 1
+    assert [r["check"] for r in rows(warehouse.read(picked), "check")] == ["b"]
+    assert staging_tables(warehouse) == []
+
+
 def test_replace_where_then_full_publish(warehouse: Warehouse) -> None:
     warehouse.publish(
         SHARED, checks("voter_roll", ["a"], True), replace_where={"input_name": "voter_roll"}

@@ -121,12 +121,3 @@ def rows_of(store: Warehouse, table: str, affected: pd.DataFrame, **read) -> pd.
     rows = store.read(table, where={"source_file": files}, **read).to_pandas()
     keys = pd.MultiIndex.from_frame(affected[KEY])
     return rows[pd.MultiIndex.from_frame(rows[KEY]).isin(keys)].reset_index(drop=True)
-
-
-def merge(kept: pd.DataFrame, files: list[str], redone: pd.DataFrame) -> pd.DataFrame:
-    """The published verdicts with those of `files` and of the redone lines replaced."""
-    stale = kept["source_file"].isin(files).to_numpy() | pd.MultiIndex.from_frame(kept[KEY]).isin(
-        pd.MultiIndex.from_frame(redone[KEY])
-    )
-    merged = pd.concat([kept[~stale], redone], ignore_index=True)
-    return merged.sort_values(KEY, kind="stable").reset_index(drop=True)

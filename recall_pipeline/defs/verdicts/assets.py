@@ -155,10 +155,17 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             decided or [pd.DataFrame(columns=LINE_VERDICTS.column_names)], ignore_index=True
         ).assign(run_id=context.run.run_id, code_version=VERDICTS_CODE_VERSION)
         if affected is None:
+            store.publish(LINE_VERDICTS, redone)
             all_verdicts = redone
         else:
-            kept = read_frame(store, "line_verdicts")
-            all_verdicts = incremental.merge(kept, files, redone)
+            # The changed files' rows and the redone lines replaced; every other row kept.
+            store.publish(
+                LINE_VERDICTS,
+                redone,
+                replace_where={"source_file": files},
+                replace_keys=incremental.KEY,
+            )
+            all_verdicts = store.read(LINE_VERDICTS).to_pandas()
             context.log.info(
                 f"{len(files)} changed scan file(s): {len(redone)} of {len(all_verdicts)} "
                 "lines decided again"
@@ -170,12 +177,12 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             categories.append(registrar_summary(config.petition_id, verdict))
             counts = verdict["status"].value_counts().to_dict()
             context.log.info(f"{config.petition_id}: {counts}")
-        store.publish(LINE_VERDICTS, all_verdicts)
-        published = {}
-        for code in reason_codes():
-            subset = all_verdicts[all_verdicts["reason_code"] == code.code]
-            store.publish(INVALID_TABLES[code.code], subset)
-            published[code.code] = len(subset)
+        published = {
+            code.code: store.publish_selection(
+                INVALID_TABLES[code.code], LINE_VERDICTS.name, {"reason_code": code.code}
+            )
+            for code in reason_codes()
+        }
         reason_table = pd.concat(reasons, ignore_index=True)
         category_table = pd.concat(categories, ignore_index=True)
         store.publish(REASON_SUMMARY, reason_table)
