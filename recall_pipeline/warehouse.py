@@ -355,6 +355,11 @@ class Warehouse:
         with self._connect() as conn:
             return sa.inspect(conn).has_table(name)
 
+    def column_names(self, name: str) -> list[str]:
+        """The columns of table `name`, in order (empty when it does not exist)."""
+        with self._connect() as conn:
+            return self._column_names(conn, name) if self.table_exists(name) else []
+
     def row_count(self, name: str) -> int:
         stmt = sa.select(sa.func.count()).select_from(self._table_clause(name))
         with self._connect() as conn:
@@ -372,6 +377,25 @@ class Warehouse:
         """Run a (small) query with ``:name`` bound parameters into a DataFrame."""
         with self._connect() as conn:
             result = conn.execute(sa.text(sql), dict(params or {}))
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def count_by(
+        self,
+        table: str,
+        by: list[str],
+        where: Mapping[str, object] | None = None,
+        least: str | None = None,
+    ) -> pd.DataFrame:
+        """How many rows (matching `where`) hold each distinct combination of `by` (column
+        `rows`), and the least value of column `least` among them, counted in the warehouse."""
+        cols = self._cols(by)
+        extra = f", min({self._q(least)}) AS {self._q(least)}" if least else ""
+        stmt = f"SELECT {cols}, count(*) AS {self._q('rows')}{extra} FROM {self._q(table)}"
+        if where:
+            stmt += f" WHERE {self._where_sql(where)}"
+        stmt += f" GROUP BY {cols}"
+        with self._connect() as conn, self._driver_errors(stmt):
+            result = conn.exec_driver_sql(stmt)
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:

@@ -213,7 +213,9 @@ def test_a_batch_is_matched_against_only_the_registrations_its_lines_can_reach(
         near = roll_cache.reachable(store, code, prepared[1])
     assert len(near[0]) < len(whole[0]) / 5
     against_whole = match_petition(PETITION, *prepared[:1], *whole, prepared)
-    against_near = match_petition(PETITION, *prepared[:1], *near, prepared)
+    against_near = match_petition(PETITION, *prepared[:1], *near[:2], prepared, near[2])
+    # The name-alone rule met names held once and names held several times.
+    assert {1} < set(against_near[0]["roll_records_with_name"])
     for got, expected in zip(against_near, against_whole, strict=True):
         pd.testing.assert_frame_equal(got, expected)
 

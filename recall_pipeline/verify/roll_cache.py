@@ -16,14 +16,16 @@ import json
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from recall_pipeline.verify.frames import strings
 from recall_pipeline.verify.pipeline import prepare_rolls
 from recall_pipeline.verify.schemas import HISTORY_MATCH_KEYS, MATCH_KEY_VERSIONS, ROLL_MATCH_KEYS
 from recall_pipeline.warehouse import Warehouse
 
 # Bump with any change to normalization (verify/normalize.py) or to what prepare_roll and
 # prepare_history produce: keys built by other code must not be reused.
-KEYS_CODE_VERSION = "roll-keys-1"
+KEYS_CODE_VERSION = "roll-keys-2"
 ROLL_INPUTS = ("voter_roll", "voter_address_history")
 ROLL_COLUMNS = [
     "voter_id",
@@ -71,19 +73,26 @@ def publish(store: Warehouse, prepared: Prepared, version: str) -> None:
     """Keep the prepared roll of each jurisdiction, then record the version it was built from
     (last: a run that stops in between leaves a version that does not match, not stale keys
     marked current)."""
+    schemas = (ROLL_MATCH_KEYS, HISTORY_MATCH_KEYS)
+    # Keys kept by code with other columns cannot take a slice: start the tables afresh, and
+    # forget every kept version, since the other jurisdictions' keys go too.
+    afresh = any(store.column_names(s.name) not in ([], s.column_names) for s in schemas)
+    if afresh:
+        store.publish(MATCH_KEY_VERSIONS, MATCH_KEY_VERSIONS.arrow_schema().empty_table())
     for code, (roll, history) in prepared.items():
-        where = {"jurisdiction_code": code}
+        where = None if afresh else {"jurisdiction_code": code}
         store.publish(
             ROLL_MATCH_KEYS, _keys_table(ROLL_MATCH_KEYS, roll, code), replace_where=where
         )
         store.publish(
             HISTORY_MATCH_KEYS, _keys_table(HISTORY_MATCH_KEYS, history, code), replace_where=where
         )
+        afresh = False
         row = {"jurisdiction_code": code, "roll_rows": len(roll), "history_rows": len(history)}
         store.publish(
             MATCH_KEY_VERSIONS,
             pa.Table.from_pylist([{**row, "roll_version": version}]),
-            replace_where=where,
+            replace_where={"jurisdiction_code": code},
         )
 
 
@@ -106,41 +115,43 @@ def current_jurisdictions(store: Warehouse, version: str) -> set[str]:
 
 def reachable(
     store: Warehouse, code: str, lines: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The kept registrations (and past addresses) of `code` that prepared `lines` can match:
-    everyone at one of their dwellings, exact or loose, and — for the name-alone rule, which
-    counts the holders of a full name — everyone holding one of their full names.
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The kept registrations (and past addresses) of `code` at the dwellings of prepared
+    `lines`, exact or loose, and — for the name-alone rule — how many registrations of `code`
+    hold each of their full names (`match.match_lines`'s `name_counts`).
 
-    Matching these lines against this subset gives exactly what matching them against the
-    whole roll gives: every candidate block is complete, and so is every name count.
+    Matching these lines against these gives exactly what matching them against the whole roll
+    gives: every candidate block is complete, and so is every name count.
     """
     addressed = lines[lines["has_address"]]
     dwellings = sorted(set(addressed["dwelling"]))
     loose = sorted(set(addressed["loose_dwelling"]))
-    first = sorted(set(lines["name_first"]))
-    last = sorted(set(lines["name_last"]))
     here = {"jurisdiction_code": code}
 
-    def read(schema, where) -> pd.DataFrame:
-        return store.read(schema, where={**here, **where}).to_pandas()
+    def read(schema, where) -> pd.DataFrame | None:
+        return store.read(schema, where={**here, **where}).to_pandas() if where else None
 
-    roll_parts = [read(ROLL_MATCH_KEYS, {"dwelling": dwellings}) if dwellings else None]
-    roll_parts.append(read(ROLL_MATCH_KEYS, {"loose_dwelling": loose}) if loose else None)
-    if first and last:
-        named = read(ROLL_MATCH_KEYS, {"last": last, "first": first})
-        wanted = pd.MultiIndex.from_frame(lines[["name_first", "name_last"]])
-        roll_parts.append(named[pd.MultiIndex.from_frame(named[["first", "last"]]).isin(wanted)])
-    roll = _union([p for p in roll_parts if p is not None], ROLL_MATCH_KEYS, ["voter_id"])
-    history_parts = [
-        read(HISTORY_MATCH_KEYS, {"dwelling": dwellings}) if dwellings else None,
-        read(HISTORY_MATCH_KEYS, {"loose_dwelling": loose}) if loose else None,
-    ]
+    def at(schema) -> list[pd.DataFrame]:
+        found = [read(schema, {"dwelling": dwellings} if dwellings else {})]
+        found.append(read(schema, {"loose_dwelling": loose} if loose else {}))
+        return [f for f in found if f is not None]
+
+    roll = _union(at(ROLL_MATCH_KEYS), ROLL_MATCH_KEYS, ["voter_id"])
     history = _union(
-        [p for p in history_parts if p is not None],
+        at(HISTORY_MATCH_KEYS),
         HISTORY_MATCH_KEYS,
         ["history_source_file", "history_source_row", "voter_id"],
     )
-    return _as_prepared(roll, history)
+    names = {
+        "name_key": sorted(set(_name_keys(lines["name_first"], lines["name_last"]).to_pylist()))
+    }
+    counts = store.count_by(ROLL_MATCH_KEYS.name, ["first", "last"], {**here, **names}, "voter_id")
+    return (*_as_prepared(roll, history), counts)
+
+
+def _name_keys(first: pd.Series, last: pd.Series) -> pa.Array:
+    # The unit separator never occurs in a normalized name.
+    return pc.binary_join_element_wise(strings(first), strings(last), "\x1f")
 
 
 def _union(parts: list[pd.DataFrame], schema, key: list[str]) -> pd.DataFrame:
@@ -153,12 +164,16 @@ def _union(parts: list[pd.DataFrame], schema, key: list[str]) -> pd.DataFrame:
 
 def _keys_table(schema, prepared: pd.DataFrame, code: str) -> pa.Table:
     frame = prepared.assign(jurisdiction_code=code)
+    if "name_key" in schema.column_names:
+        frame["name_key"] = pd.Series(
+            _name_keys(frame["first"], frame["last"]), index=frame.index, dtype="str"
+        )
     return pa.Table.from_pandas(frame[schema.column_names], preserve_index=False)
 
 
 def _as_prepared(roll: pd.DataFrame, history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Kept keys in the shape `prepare_roll` and `prepare_history` return."""
-    roll = roll.drop(columns=["jurisdiction_code"])
+    roll = roll.drop(columns=["jurisdiction_code", "name_key"])
     history = history.drop(columns=["jurisdiction_code"])
     history_columns = ["voter_id", "dwelling", "loose_dwelling", "valid_from", "valid_to"]
     history_columns += ["history_source_file", "history_source_row", *_NAME_COLUMNS]

@@ -218,7 +218,10 @@ _KEY_PERSON = (
 ROLL_MATCH_KEYS = TableSchema(
     name="roll_match_keys",
     description="Each registration's dwelling keys and normalized names, as matching reads them.",
-    columns=_KEY_PERSON,
+    columns=(
+        *_KEY_PERSON,
+        Column("name_key", "string", False, "normalized first and last name as one key"),
+    ),
 )
 HISTORY_MATCH_KEYS = TableSchema(
     name="history_match_keys",

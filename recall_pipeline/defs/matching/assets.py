@@ -108,14 +108,17 @@ def line_matches(
         for config in configs:
             code = config.jurisdiction_code
             lines, prepared = prepared_lines.pop(config.petition_id)
+            counts = None
             if code in built:
                 roll, history = built[code]
             elif every:
                 roll, history = roll_cache.kept(store, code)
             else:
                 # A few batches: only the registrations their lines can reach.
-                roll, history = roll_cache.reachable(store, code, prepared)
-            found, amb = match_petition(config.petition_id, lines, roll, history, (lines, prepared))
+                roll, history, counts = roll_cache.reachable(store, code, prepared)
+            found, amb = match_petition(
+                config.petition_id, lines, roll, history, (lines, prepared), counts
+            )
             matched.append(found)
             ambiguous.append(amb)
             context.log.info(
