@@ -102,36 +102,39 @@ def line_matches(
                 for c in configs
             }
             built = rolls.result()
-        if built:
-            roll_cache.publish(store, built, version)
-        matched, ambiguous = [], []
-        for config in configs:
-            code = config.jurisdiction_code
-            lines, prepared = prepared_lines.pop(config.petition_id)
-            counts = None
-            if code in built:
-                roll, history = built[code]
-            elif every:
-                roll, history = roll_cache.kept(store, code)
-            else:
-                # A few batches: only the registrations their lines can reach.
-                roll, history, counts = roll_cache.reachable(store, code, prepared)
-            found, amb = match_petition(
-                config.petition_id, lines, roll, history, (lines, prepared), counts
-            )
-            matched.append(found)
-            ambiguous.append(amb)
-            context.log.info(
-                f"{config.petition_id}: {len(found)} lines, "
-                f"{int(found['voter_id'].notna().sum())} matched, "
-                f"{amb['line'].count()} ambiguous candidate rows, "
-                f"{len(roll)} registrations read"
-            )
-        # A batch whose every line was quarantined leaves nothing to match.
-        matches = _concat(matched, LINE_MATCHES.column_names)
-        ambiguous_all = _concat(ambiguous, AMBIGUOUS_MATCHES.column_names)
-        store.publish(LINE_MATCHES, matches, replace_where=where)
-        store.publish(AMBIGUOUS_MATCHES, ambiguous_all, replace_where=where)
+            # The warehouse writes the prepared roll on its own threads while the lines are
+            # matched; the step ends only once it is kept.
+            keeping = pool.submit(roll_cache.publish, store, built, version) if built else None
+            matched, ambiguous = [], []
+            for config in configs:
+                code = config.jurisdiction_code
+                lines, prepared = prepared_lines.pop(config.petition_id)
+                counts = None
+                if code in built:
+                    roll, history = built[code]
+                elif every:
+                    roll, history = roll_cache.kept(store, code)
+                else:
+                    # A few batches: only the registrations their lines can reach.
+                    roll, history, counts = roll_cache.reachable(store, code, prepared)
+                found, amb = match_petition(
+                    config.petition_id, lines, roll, history, (lines, prepared), counts
+                )
+                matched.append(found)
+                ambiguous.append(amb)
+                context.log.info(
+                    f"{config.petition_id}: {len(found)} lines, "
+                    f"{int(found['voter_id'].notna().sum())} matched, "
+                    f"{amb['line'].count()} ambiguous candidate rows, "
+                    f"{len(roll)} registrations read"
+                )
+            # A batch whose every line was quarantined leaves nothing to match.
+            matches = _concat(matched, LINE_MATCHES.column_names)
+            ambiguous_all = _concat(ambiguous, AMBIGUOUS_MATCHES.column_names)
+            store.publish(LINE_MATCHES, matches, replace_where=where)
+            store.publish(AMBIGUOUS_MATCHES, ambiguous_all, replace_where=where)
+            if keeping is not None:
+                keeping.result()
     finally:
         store.dispose()
     by_method = matches["match_method"].value_counts().to_dict()
