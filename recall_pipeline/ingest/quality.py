@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -42,6 +43,8 @@ class Rule:
     engine: str = "great_expectations"
     # Columns the rule reads besides its own (a conditional requirement's condition column).
     also_reads: tuple[str, ...] = ()
+    # (column, value): the rule only concerns rows where that column holds that value.
+    only_when: tuple[str, str] | None = None
 
 
 @dataclass
@@ -88,6 +91,7 @@ def rules_for(spec: InputSpec) -> list[tuple[Rule, Any]]:
                     (col,),
                     f"missing (required when {other} is {value})",
                     also_reads=(other,),
+                    only_when=(other, value),
                 ),
                 gxe.ExpectColumnValuesToNotBeNull(
                     column=col, row_condition=GXColumn(other) == value
@@ -143,7 +147,8 @@ def validate(spec: InputSpec, table: pa.Table) -> list[RuleOutcome]:
             groups.setdefault(rule.columns + rule.also_reads, []).append((rule, expectation))
     outcomes: dict[str, RuleOutcome] = {}
     for columns, group in groups.items():
-        outcomes.update(_run_great_expectations(spec, table.select(list(columns)), group))
+        frame, positions = _frame_for(table.select(list(columns)), group)
+        outcomes.update(_run_great_expectations(spec, frame, positions, table.num_rows, group))
     for rule, expectation in rules:
         if expectation is None:
             outcomes[rule.rule_id] = RuleOutcome(
@@ -152,9 +157,31 @@ def validate(spec: InputSpec, table: pa.Table) -> list[RuleOutcome]:
     return [outcomes[rule.rule_id] for rule, _ in rules]
 
 
+def _frame_for(
+    frame: pa.Table, rules: list[tuple[Rule, Any]]
+) -> tuple[pa.Table, np.ndarray | None]:
+    """The rows a group of rules concerns, with their positions (None: every row).
+
+    GX applies a row condition by querying the whole frame again for each metric it computes;
+    a group of conditional rules is handed only the rows its condition selects (GX still
+    applies the condition itself), which keeps a rare condition cheap on millions of rows.
+    """
+    conditions = {rule.only_when for rule, _ in rules}
+    if len(conditions) != 1 or None in conditions:
+        return frame, None
+    column, value = conditions.pop()
+    selected = pc.fill_null(pc.equal(frame.column(column), value), False)
+    return frame.filter(selected), np.flatnonzero(selected.to_numpy(zero_copy_only=False))
+
+
 def _run_great_expectations(
-    spec: InputSpec, frame: pa.Table, rules: list[tuple[Rule, Any]]
+    spec: InputSpec,
+    frame: pa.Table,
+    positions: np.ndarray | None,
+    evaluated: int,
+    rules: list[tuple[Rule, Any]],
 ) -> dict[str, RuleOutcome]:
+    """Run `rules` on `frame`, whose rows sit at `positions` of the input (None: 0..n-1)."""
     import great_expectations as gx
 
     context = _context()
@@ -164,9 +191,12 @@ def _run_great_expectations(
         "whole_input"
     )
     suite = gx.ExpectationSuite(name=name, expectations=[e for _, e in rules])
-    # Row positions are what quarantine needs, so the frame keeps a plain 0..n-1 index; pandas'
-    # Arrow-backed str columns keep GX's regex and set metrics vectorized.
+    # Row positions are what quarantine needs, so the frame's index holds each row's position in
+    # the input (GX reports failing rows by index label); pandas' Arrow-backed str columns keep
+    # GX's regex and set metrics vectorized.
     df = frame.to_pandas().reset_index(drop=True)
+    if positions is not None:
+        df.index = pd.Index(positions)
     try:
         result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(
             suite,
@@ -182,8 +212,8 @@ def _run_great_expectations(
         if item.exception_info and item.exception_info.get("raised_exception"):
             message = item.exception_info.get("exception_message")
             raise RuntimeError(f"expectation {rule_id} could not run: {message}")
-        positions = np.asarray(item.result.get("unexpected_index_list") or [], dtype=np.int64)
-        outcomes[rule_id] = RuleOutcome(rule, len(df), np.unique(positions))
+        failing = np.asarray(item.result.get("unexpected_index_list") or [], dtype=np.int64)
+        outcomes[rule_id] = RuleOutcome(rule, evaluated, np.unique(failing))
     return outcomes
 
 
@@ -213,13 +243,13 @@ def _calendar_failures(column: pa.ChunkedArray) -> np.ndarray:
     """Rows whose value looks like an ISO date but names no real day (2022-02-30, 2023-02-29);
     the format rule reports the rest. Day-of-month arithmetic on the digits, once per distinct
     value (a roll of millions holds some tens of thousands of dates)."""
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    bad = _impossible_dates(encoded.dictionary)
+    distinct = pc.unique(column)
+    bad = _impossible_dates(distinct)
     if not bad.any():
         return np.zeros(0, dtype=np.int64)
-    codes = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False)
-    valid = encoded.indices.is_valid().to_numpy(zero_copy_only=False)
-    return np.flatnonzero(valid & bad[codes])
+    # Only a file with impossible dates pays for locating them row by row.
+    failing = pc.is_in(column, value_set=distinct.filter(pa.array(bad)))
+    return np.flatnonzero(failing.to_numpy(zero_copy_only=False))
 
 
 def _impossible_dates(values: pa.Array) -> np.ndarray:
@@ -238,4 +268,10 @@ def _impossible_dates(values: pa.Array) -> np.ndarray:
 
 
 def parse_dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    try:
+        # The strict ISO cast is ~5x faster than strptime and, where it succeeds, gives the
+        # same days; validated columns (every accepted row) always take this path.
+        return column.cast(pa.date32())
+    except pa.ArrowInvalid:
+        pass
     return pc.strptime(column, format="%Y-%m-%d", unit="s", error_is_null=True).cast(pa.date32())
