@@ -15,6 +15,10 @@ BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
+# Installed packages are compiled to bytecode once, at install: a machine that does not write
+# bytecode (PYTHONDONTWRITEBYTECODE) would otherwise compile Dagster and Great Expectations
+# from source in every run, seconds each time.
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: env run test lint format postgres browser bench clean
 
