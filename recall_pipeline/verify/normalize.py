@@ -171,9 +171,14 @@ def roll_address(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _split_last(words: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """'A B C' → ('A B', 'C'); a single word gives ('', '')."""
-    parts = extract(words, r"^(?P<init>.*\S)\s+(?P<last>\S+)$")
-    return _text(parts["init"]), _text(parts["last"])
+    """'A B C' → ('A B', 'C'); a single word gives ('', ''). `words` is squeezed (single
+    spaces, none at the ends), so one split at the last space does what a regex would, at a
+    fraction of its cost."""
+    parts = pc.split_pattern(_arrow(_text(words)), " ", max_splits=1, reverse=True)
+    two = pc.equal(pc.list_value_length(parts), 2)
+    parts = pc.if_else(two, parts, pa.scalar(["", ""], type=parts.type))
+    init, last = pc.list_element(parts, 0), pc.list_element(parts, 1)
+    return _from_arrow(init, words.index), _from_arrow(last, words.index)
 
 
 def written_address(text: pd.Series, city_text: pd.Series, zip_text: pd.Series) -> pd.DataFrame:
