@@ -40,6 +40,15 @@ def main(argv: list[str] | None = None) -> int:
 
     run = commands.add_parser("run", help="materialize the pipeline into the warehouse")
     _add_location_arguments(run, data_dir=True)
+    run.add_argument(
+        "--batch",
+        action="append",
+        metavar="PETITION/BATCH",
+        help=(
+            "verify only this scan batch (repeatable) on a verified warehouse, as the arrivals "
+            "sensor does for a new scan file: its lines, and what follows from all batches"
+        ),
+    )
     run.set_defaults(handler=_run)
 
     determination = commands.add_parser(
@@ -120,7 +129,24 @@ def _run(args: argparse.Namespace) -> int:
     url = settings.warehouse_url()
     print(f"data directory: {data_dir}")
     print(f"warehouse:      {_masked(url)}")
-    outcome = materialize_all(progress=print)
+    if args.batch:
+        from recall_pipeline.definitions import defs
+        from recall_pipeline.defs.batches.automation import BATCH_RUN, PETITION_TAG, REASON_TAG
+
+        selection = sorted(
+            k.to_user_string() for k in BATCH_RUN.resolve(defs().resolve_asset_graph())
+        )
+        print(f"scan batches:   {', '.join(args.batch)}")
+        tags = {REASON_TAG: f"by hand: scan batch(es) {', '.join(args.batch)}"}
+        petitions = {b.split("/")[0] for b in args.batch}
+        if len(petitions) == 1:
+            # The same per-petition queue limit as the sensor's runs.
+            tags[PETITION_TAG] = petitions.pop()
+        outcome = materialize_all(
+            progress=print, selection=selection, batches=args.batch, tags=tags
+        )
+    else:
+        outcome = materialize_all(progress=print)
     print()
     if not outcome.success:
         print("run FAILED:", file=sys.stderr)
