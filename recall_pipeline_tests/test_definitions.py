@@ -28,6 +28,7 @@ def test_graph_has_an_asset_per_input_with_its_checks() -> None:
         "reason_summary",
         "registrar_summary",
         "verdict_fingerprints",
+        "verdict_inputs",
         "sufficiency_determination",
         "sample_lines",
         "run_manifest",

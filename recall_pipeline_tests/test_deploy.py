@@ -191,8 +191,17 @@ def test_sample_on_postgres_instance_and_warehouse_equals_the_embedded_run(
     # of values.
     # (The warehouse also reads with COPY ... TO STDOUT.)
     copied = " ".join(statement for statement in spy.copies if "FROM STDIN" in statement)
+    # The per-reason tables are selected from line_verdicts inside the warehouse: no row
+    # leaves it, so none is loaded.
+    selected = " ".join(
+        s
+        for s in spy.statements
+        if re.search(r"INSERT INTO .* SELECT .* FROM \"line_verdicts\"", s)
+    )
     for table, rows in row_counts.items():
-        if rows:
+        if rows and table.startswith("invalid_"):
+            assert f'"_stage_{table}_' in selected, table
+        elif rows:
             assert f'"_stage_{table}_' in copied, table
     inserts = [
         s for s in spy.statements + spy.executemany if re.search(r"\bINSERT\b.*\bVALUES\b", s, re.I)
