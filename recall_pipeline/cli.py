@@ -131,11 +131,13 @@ def _run(args: argparse.Namespace) -> int:
     print(f"warehouse:      {_masked(url)}")
     if args.batch:
         from recall_pipeline.definitions import defs
-        from recall_pipeline.defs.batches.automation import BATCH_RUN, PETITION_TAG, REASON_TAG
-
-        selection = sorted(
-            k.to_user_string() for k in BATCH_RUN.resolve(defs().resolve_asset_graph())
+        from recall_pipeline.defs.batches.automation import (
+            PETITION_TAG,
+            REASON_TAG,
+            batch_run_assets,
         )
+
+        selection = batch_run_assets(defs().resolve_asset_graph())
         print(f"scan batches:   {', '.join(args.batch)}")
         tags = {REASON_TAG: f"by hand: scan batch(es) {', '.join(args.batch)}"}
         petitions = {b.split("/")[0] for b in args.batch}

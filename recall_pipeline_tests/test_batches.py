@@ -15,7 +15,11 @@ import pytest
 
 from recall_pipeline import cli, settings
 from recall_pipeline.definitions import defs
-from recall_pipeline.defs.batches.automation import BATCH_RUN, data_arrivals, nightly_roll_refresh
+from recall_pipeline.defs.batches.automation import (
+    batch_run_assets,
+    data_arrivals,
+    nightly_roll_refresh,
+)
 from recall_pipeline.defs.resources import InputDataResource
 from recall_pipeline.defs.warehouse_io import petition_configs
 from recall_pipeline.runner import batch_tags, materialize_all, verify_all_job
@@ -52,7 +56,7 @@ def verify_all(monkeypatch: pytest.MonkeyPatch, data_dir: Path, url: str) -> Non
 
 
 def batch_assets() -> list[str]:
-    return sorted(k.to_user_string() for k in BATCH_RUN.resolve(defs().resolve_asset_graph()))
+    return batch_run_assets(defs().resolve_asset_graph())
 
 
 def tables(url: str) -> dict[str, pd.DataFrame]:

@@ -6,6 +6,7 @@ identifying keys only — never a name, an address or a birth date.
 
 from __future__ import annotations
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -132,3 +133,14 @@ def check_line_keys_unique(store, accepted: pa.Table, files: list[str]) -> None:
         f"{row['source_file_held']} row {row['source_row_held']}",
         row=row["source_row"],
     )
+
+
+def ledger_files(store, inputs: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """Every file the ledger holds for `inputs`: input_name, source_file, source_sha256, in that
+    order — what a result decided from those inputs can be versioned by."""
+    found = store.read(
+        INGESTED_FILES.name,
+        columns=["input_name", "source_file", "source_sha256"],
+        where={"input_name": list(inputs)},
+    ).to_pandas()
+    return found.sort_values(list(found.columns)).reset_index(drop=True)

@@ -5,22 +5,23 @@ its voter's registration and withdrawals — and, through the duplicate rule, on
 lines of the same voter. So when the lines of some scan files are added or replaced, and
 nothing else changed, the verdicts that can change are:
 
-- the lines of those files (new, changed, or gone);
+- the lines of those files (new or changed);
 - every line of every voter those files' lines were or are now matched to.
 
 Everything else keeps its verdict — provided nothing else changed. The verdicts are published
 with a snapshot of what they were decided from (`verdict_inputs`: every input file's hash from
 the ledger, each petition's settings hash and the verdict code version). A batch run compares
 it with the ledger as it is now: when only scan files differ, the lines of exactly those files
-(new, changed or gone — not just the run's own batches, so a batch whose verdicts an earlier
-failed run left behind is caught too) and their voters' lines are decided again; when anything
-else differs, every line is.
+(not just the run's own batches, so a batch whose verdicts an earlier failed run left behind
+is caught too) and their voters' lines are decided again; when anything else differs, every
+line is. A deleted scan file's rows stay until a run over every batch republishes the tables.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from recall_pipeline.ingest.ledger import ledger_files
 from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.warehouse import Warehouse
 
@@ -57,11 +58,7 @@ VERDICT_INPUTS = TableSchema(
 
 def snapshot(store: Warehouse, code_version: str) -> pd.DataFrame:
     """The inputs the verdicts are about to be decided from, as `verdict_inputs` rows."""
-    ledger = store.read(
-        "ingested_files",
-        columns=VERDICT_INPUTS.column_names,
-        where={"input_name": list(VERDICT_READS)},
-    ).to_pandas()
+    ledger = ledger_files(store, VERDICT_READS)
     settings = store.read("petitions", columns=["petition_id", "settings_sha256"]).to_pandas()
     settings = settings.set_axis(["source_file", "source_sha256"], axis=1).assign(
         input_name="petitions"
@@ -97,27 +94,26 @@ def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return set(map(tuple, a[columns].to_numpy())) == set(map(tuple, b[columns].to_numpy()))
 
 
-def affected_lines(store: Warehouse, files: list[str]) -> pd.DataFrame | None:
-    """The key, scan file and matched voter of every line whose verdict the lines of `files`
-    can change (see the module docstring), or None when they reach so many voters that
-    deciding every line again is the cheaper way."""
-    columns = [*KEY, "source_file", "voter_id"]
-    where = {"source_file": files}
-    now = store.read("line_matches", columns=columns, where=where).to_pandas()
-    before = store.read("line_verdicts", columns=columns, where=where).to_pandas()
+def affected_matches(store: Warehouse, files: list[str]) -> pd.DataFrame | None:
+    """The `line_matches` rows of every line whose verdict the lines of `files` can change
+    (see the module docstring), or None when they reach so many voters that deciding every
+    line again is the cheaper way."""
+    now = store.read("line_matches", where={"source_file": files}).to_pandas()
+    before = store.read(
+        "line_verdicts", columns=["voter_id"], where={"source_file": files}
+    ).to_pandas()
     voters = sorted(set(now["voter_id"].dropna()) | set(before["voter_id"].dropna()))
     if len(voters) > MAX_VOTERS:
         return None
     parts = [now]
     if voters:
-        same_voter = store.read("line_matches", columns=columns, where={"voter_id": voters})
-        parts.append(same_voter.to_pandas())
+        parts.append(store.read("line_matches", where={"voter_id": voters}).to_pandas())
     return pd.concat(parts, ignore_index=True).drop_duplicates(KEY).reset_index(drop=True)
 
 
-def rows_of(store: Warehouse, table: str, affected: pd.DataFrame, **read) -> pd.DataFrame:
+def rows_of(store: Warehouse, table: str, affected: pd.DataFrame) -> pd.DataFrame:
     """The rows of `table` (keyed by line) for the affected lines."""
     files = sorted(set(affected["source_file"]))
-    rows = store.read(table, where={"source_file": files}, **read).to_pandas()
+    rows = store.read(table, where={"source_file": files}).to_pandas()
     keys = pd.MultiIndex.from_frame(affected[KEY])
     return rows[pd.MultiIndex.from_frame(rows[KEY]).isin(keys)].reset_index(drop=True)

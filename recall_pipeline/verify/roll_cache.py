@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recall_pipeline.ingest.ledger import ledger_files
 from recall_pipeline.verify.frames import strings
 from recall_pipeline.verify.pipeline import prepare_rolls
 from recall_pipeline.verify.schemas import HISTORY_MATCH_KEYS, MATCH_KEY_VERSIONS, ROLL_MATCH_KEYS
@@ -49,12 +50,7 @@ Prepared = dict[str, tuple[pd.DataFrame, pd.DataFrame]]
 def roll_version(store: Warehouse) -> str:
     """The version of the roll as ingested: the hash of its files' hashes (from the ledger)
     and of the normalization code."""
-    ledger = store.read(
-        "ingested_files",
-        columns=["input_name", "source_file", "source_sha256"],
-        where={"input_name": list(ROLL_INPUTS)},
-    ).to_pylist()
-    files = sorted((r["input_name"], r["source_file"], r["source_sha256"]) for r in ledger)
+    files = ledger_files(store, ROLL_INPUTS).to_numpy().tolist()
     return hashlib.sha256(json.dumps([KEYS_CODE_VERSION, files]).encode()).hexdigest()
 
 

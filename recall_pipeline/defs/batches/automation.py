@@ -18,6 +18,13 @@ ROLL_RUN = dg.AssetSelection.assets(
     "voter_roll", "voter_address_history"
 ).downstream() | dg.AssetSelection.assets("jurisdiction_zips")
 REASON_TAG = "recall/reason"
+
+
+def batch_run_assets(asset_graph) -> list[str]:
+    """The asset names a run for a new scan batch materializes."""
+    return sorted(key.to_user_string() for key in BATCH_RUN.resolve(asset_graph))
+
+
 BATCH_TAG = "recall/batch"
 # deploy/dagster.yaml lets one run per petition verify at a time.
 PETITION_TAG = "recall/petition"

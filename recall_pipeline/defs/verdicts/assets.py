@@ -118,14 +118,14 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         inputs_now = incremental.snapshot(store, VERDICTS_CODE_VERSION)
         # A run for some scan batches decides again only what their lines can change.
         files = None if every else incremental.changed_scan_files(store, inputs_now)
-        affected = None if files is None else incremental.affected_lines(store, files)
+        affected = None if files is None else incremental.affected_matches(store, files)
         if affected is None:
             lines_all = read_frame(store, "petition_lines")
             matches_all = read_frame(store, "line_matches")
             voters = None
         else:
             lines_all = incremental.rows_of(store, "petition_lines", affected)
-            matches_all = incremental.rows_of(store, "line_matches", affected)
+            matches_all = affected
             voters = {"voter_id": sorted(set(matches_all["voter_id"].dropna()))}
         roll = store.read("voter_roll", columns=_ROLL_COLUMNS, where=voters).to_pandas()
         sections_all = read_frame(store, "petition_sections")
