@@ -81,6 +81,8 @@ STAGE_PREFIX = "_stage_"
 DUCKDB_STORAGE_VERSION = "v1.3.0"
 _PG_MAX_IDENTIFIER = 63
 _COPY_BATCH_ROWS = 100_000
+# See Warehouse._create_duckdb_engine: DuckDB files are attached and detached one at a time.
+_DUCKDB_ATTACH = threading.Lock()
 
 # PostgreSQL type OIDs -> Arrow types for the COPY-based read path; anything else is read as text.
 _PG_OID_ARROW: dict[int, pa.DataType] = {
@@ -258,6 +260,17 @@ class Warehouse:
             connect_args={"config": {"storage_compatibility_version": DUCKDB_STORAGE_VERSION}},
         )
         timeout = self.lock_timeout
+        # DuckDB attaches a file once per process and detaches it when its last connection
+        # closes; a thread opening the file while another closes (or opens) it the first time
+        # gets "Unique file handle conflict". Opening and closing are therefore one at a time
+        # per process (each takes milliseconds; the work in between runs concurrently).
+        close = engine.dialect.do_close
+
+        def _close_in_turn(dbapi_connection: Any) -> None:
+            with _DUCKDB_ATTACH:
+                close(dbapi_connection)
+
+        engine.dialect.do_close = _close_in_turn  # type: ignore[method-assign]
 
         @sa.event.listens_for(engine, "do_connect")
         def _connect_with_retry(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
@@ -266,7 +279,8 @@ class Warehouse:
             delay = 0.02
             while True:
                 try:
-                    return dialect.connect(*cargs, **cparams)
+                    with _DUCKDB_ATTACH:
+                        return dialect.connect(*cargs, **cparams)
                 except Exception as exc:
                     if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                         raise

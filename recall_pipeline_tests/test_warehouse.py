@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -608,3 +609,34 @@ def test_duckdb_waits_for_a_writer_in_another_process(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_threads_of_one_process_open_and_close_a_duckdb_file_concurrently(
+    tmp_path: Path,
+) -> None:
+    """Matching writes the prepared roll on one thread while another reads and publishes;
+    DuckDB refuses to attach a file a closing connection has not yet detached, so the
+    warehouse opens and closes connections one at a time ("Unique file handle conflict")."""
+    store = Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    store.publish(SMALL, small_data(range(10), "x"))
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for _ in range(300):
+                if i % 2:
+                    store.read(SMALL)
+                else:
+                    store.publish(
+                        SHARED, checks(f"t{i}", ["a"], True), replace_where={"input_name": f"t{i}"}
+                    )
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store.dispose()
+    assert not errors, errors[:2]
