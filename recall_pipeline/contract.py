@@ -81,8 +81,17 @@ class InputSpec:
     def table_schema(self) -> TableSchema:
         """The warehouse table of the rows this input accepted, with their provenance."""
         leading = [Column("petition_id", "string", False)] if self.per_petition else []
+        # A single-column key holds nothing but distinct values.
+        distinct = self.unique_key[0] if len(self.unique_key) == 1 else None
         data = [
-            Column(f.name, f.column_type, not f.required_value, f.description) for f in self.fields
+            Column(
+                f.name,
+                f.column_type,
+                not f.required_value,
+                f.description,
+                compressible=f.name != distinct,
+            )
+            for f in self.fields
         ]
         return TableSchema(
             name=self.table_name,

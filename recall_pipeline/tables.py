@@ -30,6 +30,10 @@ class Column:
     type: ColumnType = "string"
     nullable: bool = True
     description: str = ""
+    # False for text whose values are (nearly) all distinct -- ids, address keys. The embedded
+    # warehouse then stores the column as it is: its dictionary and FSST analysis costs more
+    # CPU at load than it saves on values that do not repeat. PostgreSQL ignores it.
+    compressible: bool = True
 
 
 @dataclass(frozen=True)

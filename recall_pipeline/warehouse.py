@@ -59,7 +59,9 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.schema import CreateColumn
 
 from recall_pipeline.tables import TableSchema
 
@@ -99,6 +101,18 @@ _PG_OID_ARROW: dict[int, pa.DataType] = {
 }
 
 
+_STORE_UNCOMPRESSED = "recall_store_uncompressed"
+
+
+@compiles(CreateColumn, "duckdb")
+def _duckdb_column(element: CreateColumn, compiler: Any, **kw: Any) -> str:
+    """DuckDB's column DDL, with `USING COMPRESSION uncompressed` for incompressible text."""
+    text = compiler.visit_create_column(element, **kw)
+    if text is not None and element.element.info.get(_STORE_UNCOMPRESSED):
+        text += " USING COMPRESSION uncompressed"
+    return text
+
+
 def _no_op_hook(table_name: str, stage_name: str) -> None:
     """Default `after_staging_hook`: does nothing."""
 
@@ -125,6 +139,7 @@ def sqlalchemy_table(
             autoincrement=False,  # an integer primary key is data, never a SERIAL
             quote=True,  # always quoted: DuckDB reserves words PostgreSQL does not (e.g. "at")
             comment=c.description or None,
+            info={} if c.compressible else {_STORE_UNCOMPRESSED: True},
         )
         for c in schema.columns
     ]
@@ -658,21 +673,11 @@ class Warehouse:
                         f"INSERT INTO {self._q(name)} ({cols}) SELECT {cols} FROM {self._q(stage)}"
                     )
                 else:
-                    raw = conn.connection.driver_connection
-                    view = f"_arrow_{uuid.uuid4().hex}"
-                    raw.register(view, table)
-                    try:
+                    with self._duckdb_view(conn, table) as view:
                         after_staging_hook(name, view)
                         conn.execute(sa.delete(target).where(condition))
                         self._delete_keys(conn, name, view, keys)
-                        insert = (
-                            f"INSERT INTO {self._q(name)} ({cols}) "
-                            f"SELECT {cols} FROM {self._q(view)}"
-                        )
-                        with self._driver_errors(insert):
-                            raw.execute(insert)
-                    finally:
-                        raw.unregister(view)
+                        self._duckdb_insert(conn, name, cols, view)
 
     def _delete_keys(
         self, conn: Connection, name: str, staged: str, keys: list[str] | None
@@ -709,27 +714,41 @@ class Warehouse:
 
     # -- bulk loading --------------------------------------------------------------------------
 
+    @contextmanager
+    def _duckdb_view(self, conn: Connection, table: pa.Table) -> Iterator[str]:
+        """`table` visible to DuckDB's SQL under a fresh name, for the duration of the block."""
+        raw = conn.connection.driver_connection
+        view = f"_arrow_{uuid.uuid4().hex}"
+        raw.register(view, table)
+        try:
+            yield view
+        finally:
+            raw.unregister(view)
+
+    def _duckdb_insert(self, conn: Connection, target: str, cols: str, view: str) -> None:
+        """Append the rows of a registered Arrow `view` to `target`, on all of DuckDB's threads."""
+        raw = conn.connection.driver_connection
+        insert = f"INSERT INTO {self._q(target)} ({cols}) SELECT {cols} FROM {self._q(view)}"
+        # Keeping the frame's row order makes DuckDB write on one thread; a table's rows have
+        # no order in SQL, and every consumer sorts by key.
+        raw.execute("SET preserve_insertion_order = false")
+        try:
+            with self._driver_errors(insert):
+                raw.execute(insert)
+        finally:
+            # After a failed insert the transaction refuses statements until rolled back; the
+            # setting then stays on this connection, where it only leaves unordered reads
+            # unordered.
+            with contextlib.suppress(self.engine.dialect.loaded_dbapi.Error):
+                raw.execute("RESET preserve_insertion_order")
+
     def _bulk_load(self, conn: Connection, stage: str, columns: list[str], table: pa.Table) -> None:
         """Load `table` into the (empty) `stage` table within the connection's transaction."""
         raw = conn.connection.driver_connection
         cols = self._cols(columns)
         if self._dialect == "duckdb":
-            view = f"_arrow_{uuid.uuid4().hex}"
-            raw.register(view, table)
-            insert = f"INSERT INTO {self._q(stage)} ({cols}) SELECT {cols} FROM {self._q(view)}"
-            # Keeping the frame's row order makes DuckDB write on one thread; a table's rows
-            # have no order in SQL, and every consumer sorts by key.
-            raw.execute("SET preserve_insertion_order = false")
-            try:
-                with self._driver_errors(insert):
-                    raw.execute(insert)
-            finally:
-                raw.unregister(view)
-                # After a failed insert the transaction refuses statements until rolled back;
-                # the setting then stays on this connection, where it only leaves unordered
-                # reads unordered.
-                with contextlib.suppress(self.engine.dialect.loaded_dbapi.Error):
-                    raw.execute("RESET preserve_insertion_order")
+            with self._duckdb_view(conn, table) as view:
+                self._duckdb_insert(conn, stage, cols, view)
             return
         # PostgreSQL: COPY in CSV format written by Arrow's C++ CSV writer. Strings are always
         # quoted by Arrow and nulls are written as an unquoted empty field, which is exactly

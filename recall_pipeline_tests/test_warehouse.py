@@ -357,6 +357,33 @@ def test_publish_selection_copies_matching_rows_inside_the_warehouse(
     assert staging_tables(warehouse) == []
 
 
+def test_incompressible_columns_are_stored_as_they_are_on_duckdb(warehouse: Warehouse) -> None:
+    keyed = TableSchema(
+        name="keyed",
+        columns=(
+            Column("key", "string", False, compressible=False),
+            Column("kind", "string", False),
+        ),
+    )
+    data = pa.table({"key": [f"k{i:07d}" for i in range(300_000)], "kind": ["a", "b"] * 150_000})
+    # Whole-table and slice publishes both create the table from the schema's DDL.
+    for where in (None, {"kind": ["a", "b"]}):
+        warehouse.execute("DROP TABLE IF EXISTS keyed")
+        warehouse.publish(keyed, data, replace_where=where)
+        assert warehouse.read(keyed).sort_by("key").to_pydict() == data.sort_by("key").to_pydict()
+        if warehouse.dialect != "duckdb":
+            continue
+        stored = warehouse.query(
+            "SELECT column_name, compression FROM pragma_storage_info('keyed') "
+            "WHERE segment_type = 'VARCHAR' GROUP BY ALL"
+        )
+        by_column: dict[str, set[str]] = {}
+        for column, compression in stored.itertuples(index=False):
+            by_column.setdefault(column, set()).add(compression)
+        assert by_column["key"] == {"Uncompressed"}
+        assert "Uncompressed" not in by_column["kind"]
+
+
 def test_replace_where_then_full_publish(warehouse: Warehouse) -> None:
     warehouse.publish(
         SHARED, checks("voter_roll", ["a"], True), replace_where={"input_name": "voter_roll"}

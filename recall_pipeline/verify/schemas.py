@@ -207,10 +207,14 @@ SUFFICIENCY_DETERMINATION = TableSchema(
 # normalizing millions again. Rebuilt whenever the roll, the address history or the
 # normalization changes (`match_key_versions`).
 _KEY_PERSON = (
-    Column("voter_id", "string", False),
+    Column("voter_id", "string", False, compressible=False),
     Column("jurisdiction_code", "string", False),
-    Column("dwelling", "string", False, "canonical address as one key (blocking)"),
-    Column("loose_dwelling", "string", False, "house number, street and ZIP5 only"),
+    Column(
+        "dwelling", "string", False, "canonical address as one key (blocking)", compressible=False
+    ),
+    Column(
+        "loose_dwelling", "string", False, "house number, street and ZIP5 only", compressible=False
+    ),
     Column("first", "string", False, "normalized first name"),
     Column("middle", "string", False, "normalized middle name"),
     Column("last", "string", False, "normalized last name"),
@@ -220,7 +224,13 @@ ROLL_MATCH_KEYS = TableSchema(
     description="Each registration's dwelling keys and normalized names, as matching reads them.",
     columns=(
         *_KEY_PERSON,
-        Column("name_key", "string", False, "normalized first and last name as one key"),
+        Column(
+            "name_key",
+            "string",
+            False,
+            "normalized first and last name as one key",
+            compressible=False,
+        ),
     ),
 )
 HISTORY_MATCH_KEYS = TableSchema(
