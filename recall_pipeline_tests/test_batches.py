@@ -208,6 +208,40 @@ def test_adding_a_batch_incrementally_equals_a_full_run(
     assert (redone & ~in_batch).any()  # the sample has voters who signed in two batches
 
 
+@pytest.mark.parametrize("departure", ["renamed", "withdrawn"])
+def test_a_batch_run_drops_the_rows_of_a_scan_file_no_longer_delivered(
+    departure: str, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    # batch_0003 leaves the data directory after a full run: delivered again under another
+    # name, or withdrawn (and batch_0001 re-delivered, which launches the batch run).
+    data_dir = tmp_path / "data"
+    shutil.copytree(SAMPLE, data_dir)
+    url = f"duckdb:///{tmp_path / 'incremental.duckdb'}"
+    monkeypatch.setenv(settings.REPORTS_DIR_ENV, str(tmp_path / "reports"))
+    verify_all(monkeypatch, data_dir, url)
+    leaving = data_dir / SCANS / "batch_0003.csv"
+    if departure == "renamed":
+        leaving.rename(leaving.with_name("batch_0009.csv"))
+        batch = f"{PETITION}/batch_0009"
+    else:
+        leaving.unlink()
+        first = data_dir / SCANS / "batch_0001.csv"
+        first.write_text(first.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        batch = f"{PETITION}/batch_0001"
+    assert cli.main(["run", "--batch", batch]) == 0
+    assert "✓ voter_roll" not in capsys.readouterr().out
+
+    # What a full run over the data directory as it now is publishes.
+    full_dir = tmp_path / "full"
+    shutil.copytree(data_dir, full_dir / "data")
+    full_url = f"duckdb:///{full_dir / 'w.duckdb'}"
+    verify_all(monkeypatch, full_dir / "data", full_url)
+    same_tables(url, tables(full_url))
+    with Warehouse(url) as store:
+        files = set(store.read("line_verdicts", columns=["source_file"])["source_file"].to_pylist())
+    assert (SCANS / "batch_0003.csv").as_posix() not in files
+
+
 def test_a_batch_is_matched_against_only_the_registrations_its_lines_can_reach(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -62,3 +62,14 @@ def batch_files(data_dir: Path, keys: list[str]) -> list[str]:
     if missing:
         raise ValueError(f"no scan file for batch(es) {', '.join(missing)} in {data_dir}")
     return [batches[k].relative_path for k in keys]
+
+
+def departed_files(store, data_dir: Path, table: str, where: dict | None = None) -> list[str]:
+    """The scan files `table` still holds rows of (those matching `where`) that are no longer
+    in the data directory: a batch withdrawn, or delivered again under another name. A run over
+    some batches drops their rows with its own, so no count rests on a file that is gone."""
+    if not store.table_exists(table):
+        return []
+    held = store.count_by(table, ["source_file"], where)["source_file"]
+    present = {f.relative_path for f in scan_batches(data_dir, hashed=False).values()}
+    return sorted(set(held) - present)

@@ -14,7 +14,9 @@ the ledger, each petition's settings hash and the verdict code version). A batch
 it with the ledger as it is now: when only scan files differ, the lines of exactly those files
 (not just the run's own batches, so a batch whose verdicts an earlier failed run left behind
 is caught too) and their voters' lines are decided again; when anything else differs, every
-line is. A deleted scan file's rows stay until a run over every batch republishes the tables.
+line is. A scan file no longer delivered counts as changed: the batch run's ingestion and
+matching drop its rows (`ingest.batches.departed_files`), and its voters' other lines are
+decided again from the verdicts it leaves behind.
 """
 
 from __future__ import annotations

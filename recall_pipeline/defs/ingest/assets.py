@@ -14,7 +14,7 @@ from recall_pipeline.contract import INPUTS, PETITION_LINES, InputSpec
 from recall_pipeline.defs.common import BATCH_BACKFILL, SCAN_BATCHES, batch_scope, table_metadata
 from recall_pipeline.defs.execution import HEAVY
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
-from recall_pipeline.ingest.batches import batch_files
+from recall_pipeline.ingest.batches import batch_files, departed_files
 from recall_pipeline.ingest.ledger import (
     check_line_keys_unique,
     conservation_report,
@@ -77,15 +77,17 @@ def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
         if batched:
             keys, every = batch_scope(context)
             if not every:
-                # Some batches only: their files' rows are replaced, the others' kept.
                 only = batch_files(data_dir, keys)
-                table_slice = {"source_file": only}
-                input_slice = {**input_slice, "source_file": only}
         result: IngestResult = ingest_input(spec, data_dir, set(only) if only else None)
         store = warehouse.open()
         try:
             if only:
-                check_line_keys_unique(store, result.accepted, only)
+                # Some batches only: their files' rows are replaced, the others' kept -- but
+                # the rows of scan files no longer delivered go with them.
+                replaced = only + departed_files(store, data_dir, INGESTED_FILES.name, input_slice)
+                table_slice = {"source_file": replaced}
+                input_slice = {**input_slice, "source_file": replaced}
+                check_line_keys_unique(store, result.accepted, replaced)
             store.publish(spec.table_schema(), result.accepted, replace_where=table_slice)
             store.publish(QUARANTINED_ROWS, result.quarantined, replace_where=input_slice)
             store.publish(INGESTED_FILES, result.files, replace_where=input_slice)

@@ -18,7 +18,7 @@ from recall_pipeline.defs.common import (
 from recall_pipeline.defs.execution import HEAVY
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
 from recall_pipeline.defs.warehouse_io import petition_configs
-from recall_pipeline.ingest.batches import batch_files
+from recall_pipeline.ingest.batches import batch_files, departed_files
 from recall_pipeline.verify import roll_cache
 from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
 from recall_pipeline.verify.schemas import (
@@ -79,12 +79,18 @@ def line_matches(
     input_data: InputDataResource,
 ):
     keys, every = batch_scope(context)
-    files = None if every else batch_files(Path(input_data.data_dir), keys)
-    # Some batches only: their lines are matched and their rows replaced, the others' kept.
-    where = {"source_file": files} if files else None
+    data_dir = Path(input_data.data_dir)
+    files = None if every else batch_files(data_dir, keys)
     store = warehouse.open()
     try:
-        lines_all = store.read("petition_lines", where=where).to_pandas()
+        # Some batches only: their lines are matched and their rows replaced (with those of
+        # scan files no longer delivered), the others' kept.
+        where = None
+        if files:
+            where = {"source_file": files + departed_files(store, data_dir, LINE_MATCHES.name)}
+        lines_all = store.read(
+            "petition_lines", where={"source_file": files} if files else None
+        ).to_pandas()
         present = set(lines_all["petition_id"])
         configs = [c for c in petition_configs(store) if c.petition_id in present or every]
         codes = {config.jurisdiction_code for config in configs}
