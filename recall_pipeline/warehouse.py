@@ -102,6 +102,8 @@ _PG_OID_ARROW: dict[int, pa.DataType] = {
 
 
 _STORE_UNCOMPRESSED = "recall_store_uncompressed"
+# Tries at creating a shared table that concurrent producers may be creating too.
+_CREATE_ATTEMPTS = 5
 
 
 @compiles(CreateColumn, "duckdb")
@@ -223,6 +225,27 @@ class Warehouse:
 
     def __exit__(self, *exc: object) -> None:
         self.dispose()
+
+    @contextmanager
+    def attached(self) -> Iterator[None]:
+        """Keep an embedded DuckDB file attached to this process for the span of the block.
+
+        Every connection otherwise attaches the file when it opens and, as the last one,
+        checkpoints and detaches it when it closes: ~15 ms and more, some 160 times in one run
+        of the pipeline. Held open, the file is attached once and checkpointed when DuckDB's
+        write-ahead log fills and at the end. Other processes wait for the file meanwhile (see
+        `lock_timeout`), so this is for runs that own the warehouse, like `recall-audit run`.
+        PostgreSQL and in-memory DuckDB: nothing to do.
+        """
+        database = self._url.database
+        if self._dialect != "duckdb" or not database or database == ":memory:":
+            yield
+            return
+        anchor = self.engine.raw_connection()
+        try:
+            yield
+        finally:
+            anchor.close()
 
     # -- engine --------------------------------------------------------------------------------
 
@@ -692,18 +715,21 @@ class Warehouse:
 
     def _ensure_table(self, conn: Connection, target: sa.Table, schema: TableSchema) -> None:
         """Create the shared table of a slice publish if absent (in its own transaction)."""
-        exists = sa.inspect(conn).has_table(target.name)
-        conn.rollback()
-        if not exists:
+        for attempt in range(_CREATE_ATTEMPTS):
+            exists = sa.inspect(conn).has_table(target.name)
+            conn.rollback()
+            if exists:
+                break
             try:
                 with conn.begin():
                     target.create(conn, checkfirst=True)
+                break
             except sa.exc.DBAPIError:
-                # Lost a creation race against another producer: fine if it exists now.
-                exists = sa.inspect(conn).has_table(target.name)
-                conn.rollback()
-                if not exists:
+                # Lost a creation race against another producer, which may not have committed
+                # yet (DuckDB refuses the second create at once): look again shortly.
+                if attempt == _CREATE_ATTEMPTS - 1:
                     raise
+                time.sleep(0.02 * (attempt + 1))
         existing = self._column_names(conn, target.name)
         conn.rollback()
         if existing != schema.column_names:
