@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster._core.log_manager import get_log_record_event, has_log_record_event
 
-from recall_pipeline import settings
 from recall_pipeline.ingest.errors import StructuralError
-from recall_pipeline.warehouse import Warehouse
 
 
 @dataclass
@@ -121,12 +119,10 @@ def materialize_all(
             return RunOutcome(False, "", errors=[f"scan batches: {exc}"])
         return _execute(job, on, run_config, asset_selection, {**(tags or {}), **partition_tags})
 
-    # Every step runs in this process: the warehouse file stays attached between them.
-    with Warehouse(settings.warehouse_url()) as store, store.attached():
-        if instance is None:
-            with dg.DagsterInstance.ephemeral() as ephemeral:
-                return run(ephemeral)
-        return run(instance)
+    if instance is None:
+        with dg.DagsterInstance.ephemeral() as ephemeral:
+            return run(ephemeral)
+    return run(instance)
 
 
 def batch_tags(
@@ -134,6 +130,7 @@ def batch_tags(
 ) -> dict[str, str]:
     """Register the data directory's scan batches as partitions (dropping those whose file is
     gone) and the tags that make one run cover `batches`, or all of them."""
+    from recall_pipeline import settings
     from recall_pipeline.defs.common import (
         PARTITION_TAG,
         RANGE_END_TAG,

@@ -596,9 +596,7 @@ def test_url_dialect_and_masked_password() -> None:
         Warehouse("sqlite:///x.db")
 
 
-def test_an_attached_duckdb_file_stays_open_for_the_block_and_only_for_it(
-    tmp_path: Path,
-) -> None:
+def test_a_held_duckdb_file_stays_attached_until_disposed(tmp_path: Path) -> None:
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     probe = [
         sys.executable,
@@ -607,19 +605,19 @@ def test_an_attached_duckdb_file_stays_open_for_the_block_and_only_for_it(
         "except duckdb.IOException:\n    sys.exit(3)",
         str(tmp_path / "w.duckdb"),
     ]
-    run = Warehouse(url)
-    with run.attached():
-        # Steps open their own Warehouse on the same file, each connection opening and
-        # closing as usual; the file stays this process's until the block ends.
-        for i in range(3):
-            with Warehouse(url) as step:
-                step.publish(SMALL, small_data(range(i + 1), "x"))
-                assert step.row_count("people") == i + 1
-        assert subprocess.run(probe, check=False).returncode == 3
-    run.dispose()
+    step = Warehouse(url).hold()
+    # Each call opens and closes its own connection, as usual; the file stays this
+    # process's between them until the step disposes of the warehouse.
+    for i in range(3):
+        step.publish(SMALL, small_data(range(i + 1), "x"))
+        assert step.row_count("people") == i + 1
+    assert subprocess.run(probe, check=False).returncode == 3
+    step.dispose()
     assert subprocess.run(probe, check=False).returncode == 0
-    with Warehouse(url) as after:
-        assert after.row_count("people") == 3
+    # Still usable afterwards, no longer held.
+    assert step.row_count("people") == 3
+    assert subprocess.run(probe, check=False).returncode == 0
+    step.dispose()
 
 
 def test_duckdb_waits_for_a_writer_in_another_process(tmp_path: Path) -> None:

@@ -11,8 +11,10 @@ class WarehouseResource(dg.ConfigurableResource):
 
     url: str
 
-    def open(self) -> Warehouse:
-        return Warehouse(self.url)
+    def open(self, hold: bool = True) -> Warehouse:
+        """The warehouse for one step, held open until the step disposes of it (`hold`)."""
+        store = Warehouse(self.url)
+        return store.hold() if hold else store
 
 
 class InputDataResource(dg.ConfigurableResource):
