@@ -133,16 +133,6 @@ def _take(values: pd.Series, at: np.ndarray) -> pd.Series:
     return pd.Series(out)
 
 
-def _line_keys(frame: pd.DataFrame) -> pd.Series:
-    return (
-        frame["section_id"].astype("str")
-        + "/"
-        + frame["page"].astype("int64").astype("str")
-        + "/"
-        + frame["line"].astype("int64").astype("str")
-    )
-
-
 def _latest_findings(lines: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
     """Each line's most recent examiner finding and the review row it came from (None when
     the line was never reviewed)."""
@@ -155,10 +145,14 @@ def _latest_findings(lines: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame
     latest = reviews.sort_values(["reviewed_at", "source_file", "source_row"]).drop_duplicates(
         LINE_KEY, keep="last"
     )
-    by_key = latest.set_index(_line_keys(latest))
-    keys = _line_keys(lines)
+    keys = lines[LINE_KEY].astype({"section_id": "str", "page": "int64", "line": "int64"})
+    latest = latest[LINE_KEY + columns].astype(
+        {"section_id": "str", "page": "int64", "line": "int64"}
+    )
+    # A left merge keeps the lines' order; each line meets at most one latest finding.
+    joined = keys.merge(latest, on=LINE_KEY, how="left", validate="many_to_one")
     for column in columns:
-        values = keys.map(by_key[column]).astype(object)
+        values = joined[column].astype(object)
         found[column] = values.where(values.notna(), None).to_numpy()
     return found
 
