@@ -49,6 +49,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -802,8 +803,22 @@ def _is_many(value: object) -> bool:
     return isinstance(value, list | tuple | set | frozenset)
 
 
+@dataclass(frozen=True)
+class Within:
+    """A `where` value: the column's value is among those of `column` in `table` — a semi-join
+    done by the warehouse, for value sets too large to send as a list."""
+
+    table: str
+    column: str
+
+
 def _matches(column: sa.ColumnElement, value: object) -> sa.ColumnElement[bool]:
-    """`column = value`, `column IS NULL`, or `column IN (values)` for a list of values."""
+    """`column = value`, `column IS NULL`, `column IN (values)` for a list of values, or
+    `column IN (SELECT ...)` for `Within`."""
+    if isinstance(value, Within):
+        source = sa.column(sa.quoted_name(value.column, quote=True))
+        table = sa.table(sa.quoted_name(value.table, quote=True))
+        return column.in_(sa.select(source).select_from(table))
     if _is_many(value):
         return column.in_(sorted(value))
     return column.is_(None) if value is None else column == value

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from recall_pipeline import warehouse as warehouse_module
 from recall_pipeline.tables import Column, TableSchema
-from recall_pipeline.warehouse import Warehouse
+from recall_pipeline.warehouse import Warehouse, Within
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 UTC = dt.UTC
@@ -318,6 +318,16 @@ def test_slices_and_reads_by_a_list_of_values(warehouse: Warehouse) -> None:
     assert warehouse.read(SHARED, where={"check": "it's"}).num_rows == 0
     with pytest.raises(ValueError, match="outside the replace_where slice"):
         warehouse.publish(SHARED, again, replace_where={"check": ["f2"]})
+
+
+def test_reads_rows_whose_value_another_table_holds(warehouse: Warehouse) -> None:
+    """`Within`: a semi-join in the warehouse, for value sets too large to send as a list."""
+    warehouse.publish(SMALL, small_data(range(10), "p"))
+    warehouse.publish(SHARED, checks("people", ["p-2", "p-7", "p-99"], True))
+    picked = warehouse.read("people", columns=["id"], where={"name": Within("checks", "check")})
+    assert sorted(picked["id"].to_pylist()) == [2, 7]
+    both = {"name": Within("checks", "check"), "id": [7, 8]}
+    assert warehouse.read("people", columns=["id"], where=both)["id"].to_pylist() == [7]
 
 
 def test_replace_keys_updates_scattered_rows_and_a_slice_in_one_publish(

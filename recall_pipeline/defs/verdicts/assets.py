@@ -32,6 +32,7 @@ from recall_pipeline.verify.schemas import (
     REGISTRAR_SUMMARY,
     VERDICT_MATCH_COLUMNS,
 )
+from recall_pipeline.warehouse import Within
 
 VERDICTS_CODE_VERSION = "verdicts-2"
 
@@ -122,7 +123,8 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         if affected is None:
             lines_all = read_frame(store, "petition_lines")
             matches_all = read_frame(store, "line_matches")
-            voters = None
+            # The registrations of matched voters only, picked out by the warehouse.
+            voters = {"voter_id": Within("line_matches", "voter_id")}
         else:
             lines_all = incremental.rows_of(store, "petition_lines", affected)
             matches_all = affected
