@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster._core.log_manager import get_log_record_event, has_log_record_event
 
+from recall_pipeline.defs.resources import steps_hold_the_warehouse
 from recall_pipeline.ingest.errors import StructuralError
 
 
@@ -119,10 +120,12 @@ def materialize_all(
             return RunOutcome(False, "", errors=[f"scan batches: {exc}"])
         return _execute(job, on, run_config, asset_selection, {**(tags or {}), **partition_tags})
 
-    if instance is None:
-        with dg.DagsterInstance.ephemeral() as ephemeral:
-            return run(ephemeral)
-    return run(instance)
+    # Every step runs in this process, one after another: each holds the warehouse file.
+    with steps_hold_the_warehouse():
+        if instance is None:
+            with dg.DagsterInstance.ephemeral() as ephemeral:
+                return run(ephemeral)
+        return run(instance)
 
 
 def batch_tags(

@@ -228,6 +228,11 @@ class Warehouse:
     def __exit__(self, *exc: object) -> None:
         self.dispose()
 
+    @property
+    def held(self) -> bool:
+        """Whether `hold` keeps the file attached now."""
+        return self._anchor is not None
+
     def hold(self) -> Warehouse:
         """Keep an embedded DuckDB file attached to this process until `dispose`.
 
@@ -245,7 +250,11 @@ class Warehouse:
             if not held:
                 anchor = self.engine.raw_connection()
                 with self._lock:
-                    self._anchor = anchor
+                    spare = anchor if self._anchor is not None else None
+                    if spare is None:
+                        self._anchor = anchor
+                if spare is not None:  # another thread held it meanwhile
+                    spare.close()
         return self
 
     # -- engine --------------------------------------------------------------------------------

@@ -100,3 +100,24 @@ def test_column_lineage_covers_the_published_columns() -> None:
         assert set(lineage) == set(schema.column_names) - own, schema.name
         for sources in lineage.values():
             assert {asset for asset, _ in sources} <= keys
+
+
+def test_steps_hold_an_embedded_warehouse_only_when_one_process_runs_them_all(
+    tmp_path: Path,
+) -> None:
+    from recall_pipeline.defs.resources import WarehouseResource, steps_hold_the_warehouse
+
+    def held(url: str) -> bool:
+        store = WarehouseResource(url=url).open()
+        try:
+            return store.held
+        finally:
+            store.dispose()
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    # A step on the multiprocess executor: steps in other processes may need the file.
+    assert not held(url)
+    with steps_hold_the_warehouse():
+        assert held(url)
+        assert not held("duckdb:///:memory:")
+    assert not held(url)
