@@ -155,7 +155,9 @@ def street_name(text: pd.Series) -> pd.Series:
 
 
 def roll_address(frame: pd.DataFrame) -> pd.DataFrame:
-    """Canonical address parts of roll (or address-history) rows."""
+    """Canonical address parts of roll (or address-history) rows: those the dwelling keys are
+    made of (the city is not one: ZIP5 places a street, and a roll of millions would pay for
+    a part nothing compares)."""
     return pd.DataFrame(
         {
             "house": house_number(frame["house_number"]),
@@ -164,7 +166,6 @@ def roll_address(frame: pd.DataFrame) -> pd.DataFrame:
             "stype": standardize(frame["street_type"], "suffix"),
             "postdir": standardize(frame["street_postdir"], "directional"),
             "zip5": zip5(frame["zip"]),
-            "city": city(frame["city"]),
         },
         index=frame.index,
     )

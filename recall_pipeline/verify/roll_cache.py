@@ -39,7 +39,6 @@ ROLL_COLUMNS = [
     "street_name",
     "street_type",
     "street_postdir",
-    "city",
     "zip",
 ]
 _NAME_COLUMNS = ["first", "middle", "last"]
