@@ -120,7 +120,7 @@ def materialize_all(
             return RunOutcome(False, "", errors=[f"scan batches: {exc}"])
         return _execute(job, on, run_config, asset_selection, {**(tags or {}), **partition_tags})
 
-    # Every step runs in this process, one after another: each holds the warehouse file.
+    # Every step runs in this process, one after another: steps may hold the warehouse file.
     with steps_hold_the_warehouse():
         if instance is None:
             with dg.DagsterInstance.ephemeral() as ephemeral:

@@ -240,21 +240,14 @@ class Warehouse:
         checkpoints and detaches it when it closes: ~15 ms and more, some 160 times in one run
         of the pipeline (5 s at LA scale). Held, a step attaches the file once; disposing at
         its end detaches it, which also hands back DuckDB's memory before the next step (held
-        for a whole run, the peak grew by ~1 GB). Other processes wait for the file meanwhile
-        (see `lock_timeout`). PostgreSQL and in-memory DuckDB: nothing to do.
+        for a whole run, the peak grew by 0.6-1.1 GB). Other processes wait for the file
+        meanwhile (see `lock_timeout`). Call it before the warehouse is shared between threads.
+        PostgreSQL and in-memory DuckDB: nothing to do.
         """
         database = self._url.database
-        if self._dialect == "duckdb" and database and database != ":memory:":
-            with self._lock:
-                held = self._anchor is not None
-            if not held:
-                anchor = self.engine.raw_connection()
-                with self._lock:
-                    spare = anchor if self._anchor is not None else None
-                    if spare is None:
-                        self._anchor = anchor
-                if spare is not None:  # another thread held it meanwhile
-                    spare.close()
+        embedded_file = self._dialect == "duckdb" and database and database != ":memory:"
+        if embedded_file and self._anchor is None:
+            self._anchor = self.engine.raw_connection()
         return self
 
     # -- engine --------------------------------------------------------------------------------
@@ -659,6 +652,8 @@ class Warehouse:
             if col not in schema.column_names:
                 raise ValueError(f"replace_where column {col!r} is not in table {schema.name}")
         for col, value in where.items():
+            if isinstance(value, Within):
+                raise ValueError(f"replace_where column {col!r}: Within is for reads only")
             # Rows replaced by key may lie outside the slice.
             if table.num_rows == 0 or keys:
                 continue
@@ -814,8 +809,8 @@ def _is_many(value: object) -> bool:
 
 @dataclass(frozen=True)
 class Within:
-    """A `where` value: the column's value is among those of `column` in `table` — a semi-join
-    done by the warehouse, for value sets too large to send as a list."""
+    """A value of `read`'s `where`: the column's value is among those of `column` in `table`
+    — a semi-join done by the warehouse, for value sets too large to send as a list."""
 
     table: str
     column: str

@@ -328,6 +328,8 @@ def test_reads_rows_whose_value_another_table_holds(warehouse: Warehouse) -> Non
     assert sorted(picked["id"].to_pylist()) == [2, 7]
     both = {"name": Within("checks", "check"), "id": [7, 8]}
     assert warehouse.read("people", columns=["id"], where=both)["id"].to_pylist() == [7]
+    with pytest.raises(ValueError, match="reads only"):
+        warehouse.publish(SMALL, small_data(range(2), "p"), replace_where={"name": both["name"]})
 
 
 def test_replace_keys_updates_scattered_rows_and_a_slice_in_one_publish(

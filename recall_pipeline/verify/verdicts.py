@@ -133,6 +133,10 @@ def _take(values: pd.Series, at: np.ndarray) -> pd.Series:
     return pd.Series(out)
 
 
+# One dtype per line-key column on both sides of a join, whatever each frame was read as.
+_LINE_KEY_TYPES = {"section_id": "str", "page": "int64", "line": "int64"}
+
+
 def _latest_findings(lines: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
     """Each line's most recent examiner finding and the review row it came from (None when
     the line was never reviewed)."""
@@ -145,10 +149,8 @@ def _latest_findings(lines: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame
     latest = reviews.sort_values(["reviewed_at", "source_file", "source_row"]).drop_duplicates(
         LINE_KEY, keep="last"
     )
-    keys = lines[LINE_KEY].astype({"section_id": "str", "page": "int64", "line": "int64"})
-    latest = latest[LINE_KEY + columns].astype(
-        {"section_id": "str", "page": "int64", "line": "int64"}
-    )
+    keys = lines[LINE_KEY].astype(_LINE_KEY_TYPES)
+    latest = latest[LINE_KEY + columns].astype(_LINE_KEY_TYPES)
     # A left merge keeps the lines' order; each line meets at most one latest finding.
     joined = keys.merge(latest, on=LINE_KEY, how="left", validate="many_to_one")
     for column in columns:

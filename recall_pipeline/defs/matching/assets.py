@@ -82,7 +82,7 @@ def line_matches(
     data_dir = Path(input_data.data_dir)
     files = None if every else batch_files(data_dir, keys)
     # Not held: DuckDB then hands back the memory of reading the whole roll as soon as the
-    # read is done, instead of at the end of the step (~1 GB more at the peak at LA scale).
+    # read is done, instead of at the end of the step (0.6-1.1 GB more at the peak at LA scale).
     store = warehouse.open(hold=False)
     try:
         # Some batches only: their lines are matched and their rows replaced (with those of
