@@ -810,10 +810,12 @@ def _is_many(value: object) -> bool:
 @dataclass(frozen=True)
 class Within:
     """A value of `read`'s `where`: the column's value is among those of `column` in `table`
-    — a semi-join done by the warehouse, for value sets too large to send as a list."""
+    (in its rows matching `where`, if given) — a semi-join done by the warehouse, for value
+    sets too large to send as a list."""
 
     table: str
     column: str
+    where: Mapping[str, object] | None = None
 
 
 def _matches(column: sa.ColumnElement, value: object) -> sa.ColumnElement[bool]:
@@ -822,7 +824,15 @@ def _matches(column: sa.ColumnElement, value: object) -> sa.ColumnElement[bool]:
     if isinstance(value, Within):
         source = sa.column(sa.quoted_name(value.column, quote=True))
         table = sa.table(sa.quoted_name(value.table, quote=True))
-        return column.in_(sa.select(source).select_from(table))
+        inner = sa.select(source).select_from(table)
+        if value.where:
+            inner = inner.where(
+                *(
+                    _matches(sa.column(sa.quoted_name(c, quote=True)), v)
+                    for c, v in value.where.items()
+                )
+            )
+        return column.in_(inner)
     if _is_many(value):
         return column.in_(sorted(value))
     return column.is_(None) if value is None else column == value

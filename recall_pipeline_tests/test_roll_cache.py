@@ -1,11 +1,12 @@
-"""The prepared roll kept between runs: versioned, rebuilt when its layout changes, and counted
-in the warehouse for the name-alone rule."""
+"""The prepared roll's keys kept between runs: versioned per jurisdiction, rebuilt when their
+layout changes, and hashed so that equal text always meets equal text."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -42,17 +43,12 @@ def test_keys_are_kept_per_jurisdiction_with_their_version(tmp_path: Path) -> No
     assert roll_cache.current_jurisdictions(store, "v2") == set()
     roll_cache.publish(store, {"A": prepared([("1", "ANA", "LEE")])}, "v2")
     assert roll_cache.current_jurisdictions(store, "v2") == {"A"}
-    roll, history = roll_cache.kept(store, "A")
-    assert roll["voter_id"].tolist() == ["1"] and len(history) == 1
-    assert len(roll_cache.kept(store, "B")[0]) == 1  # another jurisdiction's slice is untouched
-
-    counts = store.count_by(
-        "roll_match_keys", ["first", "last"], {"name_key": ["ANA\x1fLEE", "BO\x1fKIM"]}, "voter_id"
-    )
-    assert sorted(map(tuple, counts.to_numpy().tolist())) == [
-        ("ANA", "LEE", 1, "1"),
-        ("BO", "KIM", 1, "3"),
-    ]
+    keys = store.read("roll_match_keys").to_pandas().sort_values("voter_id")
+    # A's slice was replaced; B's is untouched.
+    assert keys["voter_id"].tolist() == ["1", "3"]
+    assert sorted(store.read("history_match_keys")["jurisdiction_code"].to_pylist()) == ["A", "B"]
+    ana, bo = keys["name_hash"].tolist()
+    assert ana == roll_cache.key_hashes(pa.array(["ANA\x1fLEE"]))[0] != bo
     store.dispose()
 
 
@@ -64,8 +60,28 @@ def test_keys_kept_by_code_with_another_layout_are_rebuilt_not_reused(tmp_path: 
     )
     store.publish(older, pa.table({"voter_id": ["9"], "jurisdiction_code": ["B"]}))
     roll_cache.publish(store, {"A": prepared([("1", "ANA", "LEE")])}, "v1")
-    assert store.column_names("roll_match_keys")[-1] == "name_key"
+    assert store.column_names("roll_match_keys")[-1] == "name_hash"
     # B's keys went with the old layout, so B's version is forgotten too.
     assert roll_cache.current_jurisdictions(store, "v1") == {"A"}
     assert store.read("roll_match_keys", columns=["voter_id"]).column(0).to_pylist() == ["1"]
     store.dispose()
+
+
+def test_key_hashes_are_one_signed_64_bit_value_per_text_whatever_its_container() -> None:
+    text = ["1\x1fMAIN\x1f90001", "1\x1fMAIN\x1f90002", "", "1\x1fMAIN\x1f90001"]
+    from_arrow = roll_cache.key_hashes(pa.array(text))
+    from_pandas = roll_cache.key_hashes(pd.Series(text, dtype="str"))
+    chunked = roll_cache.key_hashes(pa.chunked_array([text[:1], text[1:]]))
+    assert from_arrow.dtype == np.int64
+    np.testing.assert_array_equal(from_arrow, from_pandas)
+    np.testing.assert_array_equal(from_arrow, chunked)
+    assert from_arrow[0] == from_arrow[3]
+    assert len(set(from_arrow[:3].tolist())) == 3
+
+
+def test_the_version_names_the_hash_library(monkeypatch) -> None:
+    files = pd.DataFrame({"input_name": ["voter_roll"], "source_sha256": ["ab"]})
+    monkeypatch.setattr(roll_cache, "ledger_files", lambda store, inputs: files)
+    before = roll_cache.roll_version(None)
+    monkeypatch.setattr(roll_cache.duckdb, "__version__", "0.0.0")
+    assert roll_cache.roll_version(None) != before

@@ -219,13 +219,11 @@ def match_lines(
     lines: pd.DataFrame,
     roll: pd.DataFrame,
     history: pd.DataFrame,
-    name_counts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per line: the matched voter (or none), how, the score and the evidence.
 
-    `name_counts` (first, last, rows, voter_id: how many registrations of the jurisdiction hold
-    each full name, and the least voter_id among them) covers the lines' names when `roll` is
-    not the jurisdiction's whole roll; without it the names are counted on `roll`.
+    The name-alone rule counts each line's full name on `roll`: the jurisdiction's whole roll,
+    or any part of it that holds every registration bearing the lines' names.
     """
     pairs = candidates_at_address(lines, roll, history)
     compared = compare_names(pairs)
@@ -256,10 +254,7 @@ def match_lines(
     result["candidates_at_address"] = block_size.reindex(result.index).fillna(0).astype(int)
     result["passing_candidates"] = distinct.reindex(result.index).fillna(0).astype(int)
 
-    if name_counts is None:
-        holders, sole_holder = _name_holders(lines, roll)
-    else:
-        holders, sole_holder = _counted_holders(lines, name_counts)
+    holders, sole_holder = _name_holders(lines, roll)
     result["roll_records_with_name"] = holders
     by_name = result["voter_id"].isna().to_numpy() & lines["has_address"].to_numpy()
     by_name &= sole_holder.notna().to_numpy()
@@ -301,15 +296,3 @@ def _name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> tuple[np.ndarray, 
     voters = roll["voter_id"].to_numpy(dtype=object)[position[found]]
     sole = np.where(hit & (holders == 1), voters, None)
     return holders.astype(np.int64), pd.Series(sole, index=lines.index, dtype=object)
-
-
-def _counted_holders(lines: pd.DataFrame, counts: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
-    """`_name_holders` from names counted beforehand."""
-    found = lines[["name_first", "name_last"]].merge(
-        counts.rename(columns={"first": "name_first", "last": "name_last"}),
-        on=["name_first", "name_last"],
-        how="left",
-    )
-    holders = found["rows"].fillna(0).to_numpy(dtype=np.int64)
-    sole = np.where(holders == 1, found["voter_id"].to_numpy(dtype=object), None)
-    return holders, pd.Series(sole, index=lines.index, dtype=object)

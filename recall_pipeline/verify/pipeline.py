@@ -58,14 +58,12 @@ def match_petition(
     roll: pd.DataFrame,
     history: pd.DataFrame,
     prepared: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-    name_counts: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`line_matches` rows (normalized forms + evidence) and `ambiguous_matches` rows.
 
-    `prepared` is `prepare_petition_lines(lines)` when it was computed beforehand;
-    `name_counts` as in `match.match_lines`."""
+    `prepared` is `prepare_petition_lines(lines)` when it was computed beforehand."""
     lines, normalized = prepared or prepare_petition_lines(lines)
-    result, ambiguous = m.match_lines(normalized, roll, history, name_counts)
+    result, ambiguous = m.match_lines(normalized, roll, history)
     out = pd.concat(
         [
             lines[LINE_KEY].reset_index(drop=True),

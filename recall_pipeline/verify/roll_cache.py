@@ -1,12 +1,16 @@
-"""The prepared roll, kept in the warehouse between runs.
+"""The prepared roll's lookup keys, kept in the warehouse between runs.
 
-Matching a line needs only the registrations at its dwelling and the count of registrations
-holding its full name, but finding those means normalizing the whole roll: millions of rows,
-most of a run's matching time. A full run publishes the prepared roll it built anyway
-(`roll_match_keys`, `history_match_keys`); a run for a few new scan batches then reads just
-the registrations its lines can reach. The keys carry the version of the roll and address
-history files and of the normalization code they were built from, and are rebuilt whenever
-that version is not the current one, so a stale key is never used.
+Matching a line needs only the registrations at its dwelling and every registration holding
+its full name, but finding those means normalizing the whole roll: millions of rows, most of a
+run's matching time. A run that normalizes the whole roll therefore keeps, for every
+registration and past address, a 64-bit hash of its dwelling keys and of its full name
+(`roll_match_keys`, `history_match_keys`). A run for a few new scan batches hashes its lines'
+keys the same way, reads just the registrations whose hashes are among them, and normalizes
+those rows again. Hashes only narrow the read: matching and the name count compare the
+normalized text itself, so a collision brings in a row that is then left out, never a wrong
+match. The keys carry the version of the roll and address-history files, of the normalization
+code and of the hash function they were built with, and are rebuilt whenever that version is
+not the current one.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,11 +28,11 @@ from recall_pipeline.ingest.ledger import ledger_files
 from recall_pipeline.verify.frames import strings
 from recall_pipeline.verify.pipeline import prepare_rolls
 from recall_pipeline.verify.schemas import HISTORY_MATCH_KEYS, MATCH_KEY_VERSIONS, ROLL_MATCH_KEYS
-from recall_pipeline.warehouse import Warehouse
+from recall_pipeline.warehouse import Warehouse, Within
 
-# Bump with any change to normalization (verify/normalize.py) or to what prepare_roll and
-# prepare_history produce: keys built by other code must not be reused.
-KEYS_CODE_VERSION = "roll-keys-2"
+# Bump with any change to normalization (verify/normalize.py), to what prepare_roll and
+# prepare_history produce or to how keys are hashed: keys built by other code must not be used.
+KEYS_CODE_VERSION = "roll-keys-3"
 ROLL_INPUTS = ("voter_roll", "voter_address_history")
 ROLL_COLUMNS = [
     "voter_id",
@@ -41,16 +47,18 @@ ROLL_COLUMNS = [
     "street_postdir",
     "zip",
 ]
-_NAME_COLUMNS = ["first", "middle", "last"]
+# Prepared key column -> the column holding its hash in the kept keys.
+_HASHED = {"dwelling": "dwelling_hash", "loose_dwelling": "loose_dwelling_hash"}
 
 Prepared = dict[str, tuple[pd.DataFrame, pd.DataFrame]]
 
 
 def roll_version(store: Warehouse) -> str:
-    """The version of the roll as ingested: the hash of its files' hashes (from the ledger)
-    and of the normalization code."""
+    """The version of the roll as ingested: the hash of its files' hashes (from the ledger),
+    of the normalization code and of the hash function's library."""
     files = ledger_files(store, ROLL_INPUTS).to_numpy().tolist()
-    return hashlib.sha256(json.dumps([KEYS_CODE_VERSION, files]).encode()).hexdigest()
+    code = [KEYS_CODE_VERSION, f"duckdb-{duckdb.__version__}"]
+    return hashlib.sha256(json.dumps([code, files]).encode()).hexdigest()
 
 
 def prepare_all(store: Warehouse, jurisdictions: set[str]) -> Prepared:
@@ -65,9 +73,9 @@ def prepare_all(store: Warehouse, jurisdictions: set[str]) -> Prepared:
 
 
 def publish(store: Warehouse, prepared: Prepared, version: str) -> None:
-    """Keep the prepared roll of each jurisdiction, then record the version it was built from
-    (last: a run that stops in between leaves a version that does not match, not stale keys
-    marked current)."""
+    """Keep the keys of each jurisdiction's prepared roll, then record the version they were
+    built from (last: a run that stops in between leaves a version that does not match, not
+    stale keys marked current)."""
     schemas = (ROLL_MATCH_KEYS, HISTORY_MATCH_KEYS)
     # Keys kept by code with other columns cannot take a slice: start the tables afresh, and
     # forget every kept version, since the other jurisdictions' keys go too.
@@ -76,12 +84,8 @@ def publish(store: Warehouse, prepared: Prepared, version: str) -> None:
         store.publish(MATCH_KEY_VERSIONS, MATCH_KEY_VERSIONS.arrow_schema().empty_table())
     for code, (roll, history) in prepared.items():
         where = None if afresh else {"jurisdiction_code": code}
-        store.publish(
-            ROLL_MATCH_KEYS, _keys_table(ROLL_MATCH_KEYS, roll, code), replace_where=where
-        )
-        store.publish(
-            HISTORY_MATCH_KEYS, _keys_table(HISTORY_MATCH_KEYS, history, code), replace_where=where
-        )
+        store.publish(ROLL_MATCH_KEYS, _keys_table(roll, code, named=True), replace_where=where)
+        store.publish(HISTORY_MATCH_KEYS, _keys_table(history, code), replace_where=where)
         afresh = False
         row = {"jurisdiction_code": code, "roll_rows": len(roll), "history_rows": len(history)}
         store.publish(
@@ -89,15 +93,6 @@ def publish(store: Warehouse, prepared: Prepared, version: str) -> None:
             pa.Table.from_pylist([{**row, "roll_version": version}]),
             replace_where={"jurisdiction_code": code},
         )
-
-
-def kept(store: Warehouse, code: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All kept keys of `code`: for a run over most lines, one narrow read beats many lookups."""
-    where = {"jurisdiction_code": code}
-    return _as_prepared(
-        store.read(ROLL_MATCH_KEYS, where=where).to_pandas(),
-        store.read(HISTORY_MATCH_KEYS, where=where).to_pandas(),
-    )
 
 
 def current_jurisdictions(store: Warehouse, version: str) -> set[str]:
@@ -110,68 +105,67 @@ def current_jurisdictions(store: Warehouse, version: str) -> set[str]:
 
 def reachable(
     store: Warehouse, code: str, lines: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The kept registrations (and past addresses) of `code` at the dwellings of prepared
-    `lines`, exact or loose, and — for the name-alone rule — how many registrations of `code`
-    hold each of their full names (`match.match_lines`'s `name_counts`).
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The registrations (and past addresses) of `code` that prepared `lines` can reach —
+    everyone at one of their dwellings, exact or loose, now or before, and everyone holding
+    one of their full names — prepared as `prepare_all` prepares the whole roll.
 
-    Matching these lines against these gives exactly what matching them against the whole roll
-    gives: every candidate block is complete, and so is every name count.
+    Matching these lines against these gives exactly what matching them against the whole
+    roll gives: every candidate block is complete, and so is the set of holders of each full
+    name the name-alone rule counts.
     """
     addressed = lines[lines["has_address"]]
-    dwellings = sorted(set(addressed["dwelling"]))
-    loose = sorted(set(addressed["loose_dwelling"]))
     here = {"jurisdiction_code": code}
-
-    def read(schema, where) -> pd.DataFrame | None:
-        return store.read(schema, where={**here, **where}).to_pandas() if where else None
-
-    def at(schema) -> list[pd.DataFrame]:
-        found = [read(schema, {"dwelling": dwellings} if dwellings else {})]
-        found.append(read(schema, {"loose_dwelling": loose} if loose else {}))
-        return [f for f in found if f is not None]
-
-    roll = _union(at(ROLL_MATCH_KEYS), ROLL_MATCH_KEYS, ["voter_id"])
-    history = _union(
-        at(HISTORY_MATCH_KEYS),
-        HISTORY_MATCH_KEYS,
-        ["history_source_file", "history_source_row", "voter_id"],
-    )
-    names = {
-        "name_key": sorted(set(_name_keys(lines["name_first"], lines["name_last"]).to_pylist()))
-    }
-    counts = store.count_by(ROLL_MATCH_KEYS.name, ["first", "last"], {**here, **names}, "voter_id")
-    return (*_as_prepared(roll, history), counts)
+    at = [
+        {**here, hashed: _distinct(key_hashes(addressed[key]))} for key, hashed in _HASHED.items()
+    ]
+    named = {**here, "name_hash": _distinct(key_hashes(_name_keys(lines)))}
+    moved = [Within(HISTORY_MATCH_KEYS.name, "voter_id", w) for w in at]
+    voters = [Within(ROLL_MATCH_KEYS.name, "voter_id", w) for w in [*at, named]] + moved
+    # Voters found by a past address come with their registration too: it holds their names.
+    roll = _rows_of(store, "voter_roll", ROLL_COLUMNS, voters)
+    history = _rows_of(store, "voter_address_history", None, moved)
+    return prepare_rolls(roll, history, {code})[code]
 
 
-def _name_keys(first: pd.Series, last: pd.Series) -> pa.Array:
+def key_hashes(values: pd.Series | pa.Array) -> np.ndarray:
+    """A 64-bit hash of each text value, as a signed integer (PostgreSQL has no unsigned one).
+
+    DuckDB's hash function, run in memory whatever the warehouse: vectorized, and the same for
+    a value however it is stored. Its library version is part of `roll_version`."""
+    with duckdb.connect() as con:
+        con.register("keys", pa.table({"key": strings(values)}))
+        hashed = con.execute("SELECT hash(key) AS h FROM keys").to_arrow_table()
+    return hashed.column("h").to_numpy().view(np.int64)
+
+
+def _distinct(hashes: np.ndarray) -> list[int]:
+    return np.unique(hashes).tolist()
+
+
+def _rows_of(
+    store: Warehouse, table: str, columns: list[str] | None, voters: list[Within]
+) -> pd.DataFrame:
+    """The rows of `table` whose voter_id is in any of `voters`, once each, in one order."""
+    parts = [store.read(table, columns=columns, where={"voter_id": w}) for w in voters]
+    frame = pa.concat_tables(parts).to_pandas()
+    key = [c for c in ("voter_id", "source_file", "source_row") if c in frame]
+    return frame.drop_duplicates(key).sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def _name_keys(prepared: pd.DataFrame) -> pa.Array:
     # The unit separator never occurs in a normalized name.
+    first = prepared["name_first"] if "name_first" in prepared else prepared["first"]
+    last = prepared["name_last"] if "name_last" in prepared else prepared["last"]
     return pc.binary_join_element_wise(strings(first), strings(last), "\x1f")
 
 
-def _union(parts: list[pd.DataFrame], schema, key: list[str]) -> pd.DataFrame:
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in schema.column_names})
-    frame = pd.concat(parts, ignore_index=True).drop_duplicates(key)
-    # One order whatever order the reads came back in (matching itself breaks ties by key).
-    return frame.sort_values(key, kind="stable").reset_index(drop=True)
-
-
-def _keys_table(schema, prepared: pd.DataFrame, code: str) -> pa.Table:
-    frame = prepared.assign(jurisdiction_code=code)
-    if "name_key" in schema.column_names:
-        frame["name_key"] = pd.Series(
-            _name_keys(frame["first"], frame["last"]), index=frame.index, dtype="str"
-        )
-    return pa.Table.from_pandas(frame[schema.column_names], preserve_index=False)
-
-
-def _as_prepared(roll: pd.DataFrame, history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Kept keys in the shape `prepare_roll` and `prepare_history` return."""
-    roll = roll.drop(columns=["jurisdiction_code", "name_key"])
-    history = history.drop(columns=["jurisdiction_code"])
-    history_columns = ["voter_id", "dwelling", "loose_dwelling", "valid_from", "valid_to"]
-    history_columns += ["history_source_file", "history_source_row", *_NAME_COLUMNS]
-    return roll[["voter_id", "dwelling", "loose_dwelling", *_NAME_COLUMNS]], history[
-        history_columns
-    ]
+def _keys_table(prepared: pd.DataFrame, code: str, named: bool = False) -> pa.Table:
+    columns = {
+        "voter_id": strings(prepared["voter_id"]),
+        "jurisdiction_code": pa.repeat(pa.scalar(code, pa.string()), len(prepared)),
+        **{hashed: key_hashes(prepared[key]) for key, hashed in _HASHED.items()},
+    }
+    if named:
+        columns["name_hash"] = key_hashes(_name_keys(prepared))
+    return pa.table(columns)

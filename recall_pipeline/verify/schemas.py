@@ -202,47 +202,29 @@ SUFFICIENCY_DETERMINATION = TableSchema(
     ),
 )
 
-# Matching's prepared roll: what blocking and name comparison read of each registration, kept
-# so that a run for one new scan batch reads the few registrations it needs instead of
-# normalizing millions again. Rebuilt whenever the roll, the address history or the
-# normalization changes (`match_key_versions`).
-_KEY_PERSON = (
+# Where matching's prepared roll is: 64-bit hashes of each registration's and each past
+# address's dwelling keys and full name, so that a run for one new scan batch reads and
+# normalizes the few registrations its lines can reach instead of millions
+# (`verify/roll_cache.py`). Rebuilt whenever the roll, the address history, the normalization
+# or the hash function changes (`match_key_versions`).
+_KEY_DWELLING = (
     Column("voter_id", "string", False, compressible=False),
     Column("jurisdiction_code", "string", False),
-    Column(
-        "dwelling", "string", False, "canonical address as one key (blocking)", compressible=False
-    ),
-    Column(
-        "loose_dwelling", "string", False, "house number, street and ZIP5 only", compressible=False
-    ),
-    Column("first", "string", False, "normalized first name"),
-    Column("middle", "string", False, "normalized middle name"),
-    Column("last", "string", False, "normalized last name"),
+    Column("dwelling_hash", "integer", False, "hash of the canonical address (blocking key)"),
+    Column("loose_dwelling_hash", "integer", False, "hash of house number, street and ZIP5"),
 )
 ROLL_MATCH_KEYS = TableSchema(
     name="roll_match_keys",
-    description="Each registration's dwelling keys and normalized names, as matching reads them.",
+    description="Hashes of each registration's dwelling keys and normalized full name.",
     columns=(
-        *_KEY_PERSON,
-        Column(
-            "name_key",
-            "string",
-            False,
-            "normalized first and last name as one key",
-            compressible=False,
-        ),
+        *_KEY_DWELLING,
+        Column("name_hash", "integer", False, "hash of the normalized first and last name"),
     ),
 )
 HISTORY_MATCH_KEYS = TableSchema(
     name="history_match_keys",
-    description="Each past address's dwelling keys and its voter's normalized names.",
-    columns=(
-        *_KEY_PERSON,
-        Column("valid_from", "date", True),
-        Column("valid_to", "date", True),
-        Column("history_source_file", "string", True, "address-history file of the row"),
-        Column("history_source_row", "integer", True, "its 1-based row"),
-    ),
+    description="Hashes of each past address's dwelling keys.",
+    columns=_KEY_DWELLING,
 )
 MATCH_KEY_VERSIONS = TableSchema(
     name="match_key_versions",

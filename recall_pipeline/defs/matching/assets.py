@@ -98,11 +98,15 @@ def line_matches(
         codes = {config.jurisdiction_code for config in configs}
         version = roll_cache.roll_version(store)
         current = roll_cache.current_jurisdictions(store, version)
+        # A run over every batch reaches most of the roll: it prepares the whole roll (and
+        # keeps its keys unless they are current); a run for a few batches reads only the
+        # registrations their lines can reach.
+        whole = codes if every else codes - current
         with ThreadPoolExecutor(max_workers=2) as pool:
             # Preparing the roll and normalizing the lines are mostly Arrow kernels, which
             # release the GIL: on two cores the two overlap. The raw roll lives only inside
             # that call: gigabytes at a county's scale.
-            rolls = pool.submit(roll_cache.prepare_all, store, codes - current)
+            rolls = pool.submit(roll_cache.prepare_all, store, whole)
             prepared_lines = {
                 c.petition_id: prepare_petition_lines(
                     lines_all[lines_all["petition_id"] == c.petition_id]
@@ -110,23 +114,20 @@ def line_matches(
                 for c in configs
             }
             built = rolls.result()
-            # The warehouse writes the prepared roll on its own threads while the lines are
-            # matched; the step ends only once it is kept.
-            keeping = pool.submit(roll_cache.publish, store, built, version) if built else None
+            stale = {code: built[code] for code in built if code not in current}
+            # The warehouse writes the keys on its own threads while the lines are matched;
+            # the step ends only once they are kept.
+            keeping = pool.submit(roll_cache.publish, store, stale, version) if stale else None
             matched, ambiguous = [], []
             for config in configs:
                 code = config.jurisdiction_code
                 lines, prepared = prepared_lines.pop(config.petition_id)
-                counts = None
                 if code in built:
                     roll, history = built[code]
-                elif every:
-                    roll, history = roll_cache.kept(store, code)
                 else:
-                    # A few batches: only the registrations their lines can reach.
-                    roll, history, counts = roll_cache.reachable(store, code, prepared)
+                    roll, history = roll_cache.reachable(store, code, prepared)
                 found, amb = match_petition(
-                    config.petition_id, lines, roll, history, (lines, prepared), counts
+                    config.petition_id, lines, roll, history, (lines, prepared)
                 )
                 matched.append(found)
                 ambiguous.append(amb)
