@@ -24,6 +24,7 @@ from recall_pipeline.defs.resources import InputDataResource
 from recall_pipeline.defs.warehouse_io import petition_configs
 from recall_pipeline.runner import batch_tags, materialize_all, verify_all_job
 from recall_pipeline.verify import roll_cache
+from recall_pipeline.verify.match import DWELLING_KEYS
 from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
 from recall_pipeline.warehouse import Warehouse
 
@@ -257,22 +258,32 @@ def test_a_batch_is_matched_against_only_the_registrations_its_lines_can_reach(
         assert code in roll_cache.current_jurisdictions(store, version)
         whole = roll_cache.prepare_all(store, {code})[code]
         near = roll_cache.reachable(store, code, prepared[1])
-        # Keys hashed into 16 values collide all the time: the read widens, the matches don't.
-        real = roll_cache.key_hashes
-        monkeypatch.setattr(roll_cache, "key_hashes", lambda values: real(values) % 16)
-        roll_cache.publish(store, {code: whole}, version)
-        colliding = roll_cache.reachable(store, code, prepared[1])
-    assert len(near[0]) < len(whole[0]) / 5 < len(colliding[0])
+        # Dwellings hashed into 16 values collide all the time: what is read and joined
+        # widens, the matches don't.
+        colliding = [collide(frame) for frame in (*whole, prepared[1])]
+        roll_cache.publish(store, {code: tuple(colliding[:2])}, version)
+        # (Normalized again, the registrations read come with their true hashes.)
+        near_colliding = [collide(f) for f in roll_cache.reachable(store, code, colliding[2])]
+    assert len(near[0]) < len(whole[0]) / 5 < len(near_colliding[0])
     against_whole = match_petition(PETITION, *prepared[:1], *whole, prepared)
     # Every way of matching met: the current address, a past one, the name alone.
     methods = set(against_whole[0]["match_method"])
     assert {"CURRENT_ADDRESS", "HISTORY_ADDRESS", "UNIQUE_NAME"} <= methods
     # The name-alone rule met names held once and names held several times.
     assert {1} < set(against_whole[0]["roll_records_with_name"])
-    for reached in (near, colliding):
-        against_near = match_petition(PETITION, *prepared[:1], *reached, prepared)
-        for got, expected in zip(against_near, against_whole, strict=True):
+    colliding_lines = (prepared[0], colliding[2])
+    for reached, these in (
+        (near, prepared),
+        (near_colliding, colliding_lines),
+        (colliding[:2], colliding_lines),
+    ):
+        against = match_petition(PETITION, these[0], *reached, these)
+        for got, expected in zip(against, against_whole, strict=True):
             pd.testing.assert_frame_equal(got, expected)
+
+
+def collide(prepared: pd.DataFrame) -> pd.DataFrame:
+    return prepared.assign(**{h: prepared[h] % 16 for h in DWELLING_KEYS.values()})
 
 
 def test_rerunning_gives_identical_tables_and_no_duplicated_rows(

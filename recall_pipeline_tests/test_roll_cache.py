@@ -11,7 +11,8 @@ import pandas as pd
 import pyarrow as pa
 
 from recall_pipeline.tables import Column, TableSchema
-from recall_pipeline.verify import roll_cache
+from recall_pipeline.verify import frames, roll_cache
+from recall_pipeline.verify.match import DWELLING_KEYS
 from recall_pipeline.warehouse import Warehouse
 
 
@@ -26,6 +27,8 @@ def prepared(voters: list[tuple[str, str, str]]) -> tuple[pd.DataFrame, pd.DataF
             "last": [last for _, _, last in voters],
         }
     )
+    for key, hashed in DWELLING_KEYS.items():
+        roll[hashed] = frames.key_hashes(roll[key])
     history = roll.iloc[:1].assign(
         valid_from=dt.date(2020, 1, 1),
         valid_to=dt.date(2021, 1, 1),
@@ -48,7 +51,7 @@ def test_keys_are_kept_per_jurisdiction_with_their_version(tmp_path: Path) -> No
     assert keys["voter_id"].tolist() == ["1", "3"]
     assert sorted(store.read("history_match_keys")["jurisdiction_code"].to_pylist()) == ["A", "B"]
     ana, bo = keys["name_hash"].tolist()
-    assert ana == roll_cache.key_hashes(pa.array(["ANA\x1fLEE"]))[0] != bo
+    assert ana == frames.key_hashes(pa.array(["ANA\x1fLEE"]))[0] != bo
     store.dispose()
 
 
@@ -69,9 +72,9 @@ def test_keys_kept_by_code_with_another_layout_are_rebuilt_not_reused(tmp_path: 
 
 def test_key_hashes_are_one_signed_64_bit_value_per_text_whatever_its_container() -> None:
     text = ["1\x1fMAIN\x1f90001", "1\x1fMAIN\x1f90002", "", "1\x1fMAIN\x1f90001"]
-    from_arrow = roll_cache.key_hashes(pa.array(text))
-    from_pandas = roll_cache.key_hashes(pd.Series(text, dtype="str"))
-    chunked = roll_cache.key_hashes(pa.chunked_array([text[:1], text[1:]]))
+    from_arrow = frames.key_hashes(pa.array(text))
+    from_pandas = frames.key_hashes(pd.Series(text, dtype="str"))
+    chunked = frames.key_hashes(pa.chunked_array([text[:1], text[1:]]))
     assert from_arrow.dtype == np.int64
     np.testing.assert_array_equal(from_arrow, from_pandas)
     np.testing.assert_array_equal(from_arrow, chunked)
@@ -83,5 +86,5 @@ def test_the_version_names_the_hash_library(monkeypatch) -> None:
     files = pd.DataFrame({"input_name": ["voter_roll"], "source_sha256": ["ab"]})
     monkeypatch.setattr(roll_cache, "ledger_files", lambda store, inputs: files)
     before = roll_cache.roll_version(None)
-    monkeypatch.setattr(roll_cache.duckdb, "__version__", "0.0.0")
+    monkeypatch.setattr(roll_cache, "KEY_HASH_FUNCTION", "another-hash")
     assert roll_cache.roll_version(None) != before

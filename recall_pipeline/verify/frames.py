@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+# What `key_hashes` computes with: part of the version of anything built from its hashes.
+KEY_HASH_FUNCTION = f"duckdb-{duckdb.__version__}-hash"
 
 
 def strings(values) -> pa.Array | pa.ChunkedArray:
@@ -15,11 +19,28 @@ def strings(values) -> pa.Array | pa.ChunkedArray:
     return pa.array(values, type=pa.string(), from_pandas=True)
 
 
+def key_hashes(values) -> np.ndarray:
+    """A 64-bit hash of each text value (pandas, numpy or Arrow), as a signed integer
+    (PostgreSQL has no unsigned one): joins and lookups on one integer instead of on text.
+
+    Equal text always gets an equal hash, but distinct text may too, so whatever joins on hashes
+    compares the text of what it found. DuckDB's hash function, run in memory whatever the
+    warehouse: vectorized, and the same for a value however it is held (`KEY_HASH_FUNCTION`).
+    """
+    with duckdb.connect() as con:
+        con.register("keys", pa.table({"key": strings(values)}))
+        hashed = con.execute("SELECT hash(key) AS h FROM keys").to_arrow_table()
+    return hashed.column("h").to_numpy().view(np.int64)
+
+
 def isin(values: pd.Series, allowed) -> np.ndarray:
     """Whether each value is in `allowed`, as a numpy bool array (missing → False).
 
     pandas' isin on Arrow strings turns the value set into Python objects one by one, which
     costs tens of seconds when the set is a roll of millions; Arrow builds a hash set in C++.
     """
-    found = pc.is_in(strings(values), value_set=strings(allowed))
+    if pd.api.types.is_integer_dtype(values):
+        found = pc.is_in(pa.array(np.asarray(values)), value_set=pa.array(np.asarray(allowed)))
+    else:
+        found = pc.is_in(strings(values), value_set=strings(allowed))
     return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)

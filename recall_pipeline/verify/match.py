@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.verify import normalize as nz
-from recall_pipeline.verify.frames import isin, strings
+from recall_pipeline.verify.frames import isin, key_hashes, strings
 
 ADDRESS_KEY = ["house", "predir", "street", "stype", "postdir", "zip5"]
 LOOSE_KEY = ["house", "street", "zip5"]
@@ -169,13 +169,20 @@ def _nickname_related(a: pa.Array, b: pa.Array) -> np.ndarray:
     return _flags(pc.is_in(probe, value_set=_nickname_keys()))
 
 
+DWELLING_KEYS = {"dwelling": "dwelling_hash", "loose_dwelling": "loose_dwelling_hash"}
+
+
 def dwelling_keys(address: pd.DataFrame) -> pd.DataFrame:
     """Each row's dwelling as one text key (the full canonical address) and its loose key
-    (house number, street and ZIP5 only), so blocking joins on one column instead of six."""
-    return pd.DataFrame(
-        {"dwelling": _joined(address, ADDRESS_KEY), "loose_dwelling": _joined(address, LOOSE_KEY)},
-        index=address.index,
-    )
+    (house number, street and ZIP5 only), each with its 64-bit hash: blocking joins millions
+    of rows on one integer, then compares the text of the pairs it found."""
+    keys = {
+        "dwelling": _joined(address, ADDRESS_KEY),
+        "loose_dwelling": _joined(address, LOOSE_KEY),
+    }
+    for key, hashed in DWELLING_KEYS.items():
+        keys[hashed] = key_hashes(keys[key])
+    return pd.DataFrame(keys, index=address.index)
 
 
 def _joined(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
@@ -198,12 +205,16 @@ def candidates_at_address(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.D
     )
 
     def block(on: str, these: pd.DataFrame) -> list[pd.DataFrame]:
+        hashed = DWELLING_KEYS[on]
         found = []
         for frame, source, columns in sources:
-            # Only registrations at a dwelling some line names take part in the join: a hash
+            # Only registrations at a dwelling some line names take part in the join: a
             # semi-join first keeps the merge to thousands of rows instead of millions.
-            near = frame.loc[isin(frame[on], these[on]), [on, *columns]]
-            pairs = these.merge(near, on=on, how="inner", suffixes=("", "_roll"))
+            near = frame.loc[isin(frame[hashed], these[hashed]), [hashed, on, *columns]]
+            pairs = these.merge(near, on=hashed, how="inner", suffixes=("", "_roll"))
+            # Equal hashes of unequal addresses are no block.
+            same = _flags(pc.equal(strings(pairs[on]), strings(pairs[f"{on}_roll"])))
+            pairs = pairs.loc[same].drop(columns=f"{on}_roll").reset_index(drop=True)
             pairs["source"] = source
             found.append(pairs)
         return found

@@ -18,14 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.ingest.ledger import ledger_files
-from recall_pipeline.verify.frames import strings
+from recall_pipeline.verify.frames import KEY_HASH_FUNCTION, key_hashes, strings
+from recall_pipeline.verify.match import DWELLING_KEYS
 from recall_pipeline.verify.pipeline import prepare_rolls
 from recall_pipeline.verify.schemas import HISTORY_MATCH_KEYS, MATCH_KEY_VERSIONS, ROLL_MATCH_KEYS
 from recall_pipeline.warehouse import Warehouse, Within
@@ -47,9 +47,6 @@ ROLL_COLUMNS = [
     "street_postdir",
     "zip",
 ]
-# Prepared key column -> the column holding its hash in the kept keys.
-_HASHED = {"dwelling": "dwelling_hash", "loose_dwelling": "loose_dwelling_hash"}
-
 Prepared = dict[str, tuple[pd.DataFrame, pd.DataFrame]]
 
 
@@ -57,7 +54,7 @@ def roll_version(store: Warehouse) -> str:
     """The version of the roll as ingested: the hash of its files' hashes (from the ledger),
     of the normalization code and of the hash function's library."""
     files = ledger_files(store, ROLL_INPUTS).to_numpy().tolist()
-    code = [KEYS_CODE_VERSION, f"duckdb-{duckdb.__version__}"]
+    code = [KEYS_CODE_VERSION, KEY_HASH_FUNCTION]
     return hashlib.sha256(json.dumps([code, files]).encode()).hexdigest()
 
 
@@ -116,9 +113,7 @@ def reachable(
     """
     addressed = lines[lines["has_address"]]
     here = {"jurisdiction_code": code}
-    at = [
-        {**here, hashed: _distinct(key_hashes(addressed[key]))} for key, hashed in _HASHED.items()
-    ]
+    at = [{**here, hashed: _distinct(addressed[hashed])} for hashed in DWELLING_KEYS.values()]
     named = {**here, "name_hash": _distinct(key_hashes(_name_keys(lines)))}
     moved = [Within(HISTORY_MATCH_KEYS.name, "voter_id", w) for w in at]
     voters = [Within(ROLL_MATCH_KEYS.name, "voter_id", w) for w in [*at, named]] + moved
@@ -128,19 +123,8 @@ def reachable(
     return prepare_rolls(roll, history, {code})[code]
 
 
-def key_hashes(values: pd.Series | pa.Array) -> np.ndarray:
-    """A 64-bit hash of each text value, as a signed integer (PostgreSQL has no unsigned one).
-
-    DuckDB's hash function, run in memory whatever the warehouse: vectorized, and the same for
-    a value however it is stored. Its library version is part of `roll_version`."""
-    with duckdb.connect() as con:
-        con.register("keys", pa.table({"key": strings(values)}))
-        hashed = con.execute("SELECT hash(key) AS h FROM keys").to_arrow_table()
-    return hashed.column("h").to_numpy().view(np.int64)
-
-
-def _distinct(hashes: np.ndarray) -> list[int]:
-    return np.unique(hashes).tolist()
+def _distinct(hashes) -> list[int]:
+    return np.unique(np.asarray(hashes)).tolist()
 
 
 def _rows_of(
@@ -164,7 +148,7 @@ def _keys_table(prepared: pd.DataFrame, code: str, named: bool = False) -> pa.Ta
     columns = {
         "voter_id": strings(prepared["voter_id"]),
         "jurisdiction_code": pa.repeat(pa.scalar(code, pa.string()), len(prepared)),
-        **{hashed: key_hashes(prepared[key]) for key, hashed in _HASHED.items()},
+        **{hashed: prepared[hashed].to_numpy() for hashed in DWELLING_KEYS.values()},
     }
     if named:
         columns["name_hash"] = key_hashes(_name_keys(prepared))
