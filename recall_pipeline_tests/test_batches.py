@@ -167,6 +167,31 @@ def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
     assert {"signature_reviews", "line_verdicts"} <= selected
     assert not selected & {"petition_lines", "line_matches"}
 
+    # A batch withdrawn: its partition goes, and one batch run drops its lines.
+    (data_dir / SCANS / "batch_0002.csv").unlink()
+    withdrawn = data_arrivals(sensor_context(instance, data_dir, reviewed.cursor))
+    (deleted,) = withdrawn.dynamic_partitions_requests
+    assert isinstance(deleted, dg.DeleteDynamicPartitionsRequest)
+    assert deleted.partition_keys == [f"{PETITION}/batch_0002"]
+    (request,) = withdrawn.run_requests
+    assert request.partition_key == f"{PETITION}/batch_0001"
+    assert request.tags["recall/reason"] == (
+        f"scan batch(es) no longer delivered: {PETITION}/batch_0002"
+    )
+    assert {k.to_user_string() for k in request.asset_selection} == set(batch_assets())
+    instance.delete_dynamic_partition("scan_batches", f"{PETITION}/batch_0002")
+    quiet = data_arrivals(sensor_context(instance, data_dir, withdrawn.cursor))
+    assert quiet.run_requests == [] and quiet.dynamic_partitions_requests == []
+
+    # A batch delivered again under another name: the new name's run drops the old lines.
+    (data_dir / SCANS / "batch_0003.csv").rename(data_dir / SCANS / "batch_0009.csv")
+    renamed = data_arrivals(sensor_context(instance, data_dir, quiet.cursor))
+    (request,) = renamed.run_requests
+    assert request.partition_key == f"{PETITION}/batch_0009"
+    added, deleted = renamed.dynamic_partitions_requests
+    assert added.partition_keys == [f"{PETITION}/batch_0009"]
+    assert deleted.partition_keys == [f"{PETITION}/batch_0003"]
+
 
 def test_adding_a_batch_incrementally_equals_a_full_run(
     data_dir: Path,

@@ -44,3 +44,12 @@ def arrivals(data_dir: Path, cursor: str | None) -> tuple[list[Arrival], str]:
             if seen.get(slot) != file.sha256:
                 found.append(Arrival(kind, file, new=slot not in seen))
     return found, json.dumps(current, sort_keys=True)
+
+
+def departed_batches(before: str | None, after: str) -> list[str]:
+    """The scan batches the cursor `before` had seen that the cursor `after` no longer holds:
+    files withdrawn from the data directory, or delivered again under another name."""
+    seen = json.loads(before) if before else {}
+    now = json.loads(after)
+    prefix = "scan_batch:"
+    return sorted(s[len(prefix) :] for s in seen if s.startswith(prefix) and s not in now)

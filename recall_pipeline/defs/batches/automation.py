@@ -1,13 +1,14 @@
 """Runs that start themselves: a sensor for scan batches and review files as they arrive, and
 the nightly refresh against the latest voter-roll extract."""
 
+import hashlib
 from pathlib import Path
 
 import dagster as dg
 
 from recall_pipeline.defs.common import RANGE_END_TAG, RANGE_START_TAG, SCAN_BATCHES
 from recall_pipeline.defs.resources import InputDataResource
-from recall_pipeline.ingest.arrivals import arrivals
+from recall_pipeline.ingest.arrivals import arrivals, departed_batches
 
 # A batch's own lines and matches, then everything computed from all batches.
 BATCH_RUN = dg.AssetSelection.assets("petition_lines").downstream()
@@ -34,7 +35,10 @@ PETITION_TAG = "recall/petition"
     target=BATCH_RUN | REVIEW_RUN,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Launches one run per new or changed scan batch or review file.",
+    description=(
+        "Launches one run per new or changed scan batch or review file, and one to drop the "
+        "lines of scan batches no longer delivered."
+    ),
 )
 def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataResource):
     found, cursor = arrivals(Path(input_data.data_dir), context.cursor)
@@ -42,11 +46,15 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
     new_batches = sorted(
         {a.file.key for a in found if a.kind == "scan_batch" and a.file.key not in known}
     )
+    gone = [key for key in departed_batches(context.cursor, cursor) if key in known]
     add = [SCAN_BATCHES.build_add_request(new_batches)] if new_batches else []
+    # A batch whose file is gone is no partition any more: a run over every batch would
+    # look for its file.
+    add += [SCAN_BATCHES.build_delete_request(gone)] if gone else []
     if found and not _loaded(context.instance):
         # Nothing verified yet: one run loads every input and verifies every batch (a batch
         # alone has no roll to be matched against).
-        every = sorted(known | set(new_batches))
+        every = sorted((known - set(gone)) | set(new_batches))
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
@@ -66,7 +74,7 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
             dynamic_partitions_requests=add,
             cursor=cursor,
         )
-    requests = []
+    requests = _departure_runs(context, gone, sorted((known - set(gone)) | set(new_batches)), found)
     for arrival in found:
         tags = {REASON_TAG: arrival.reason, PETITION_TAG: arrival.file.petition_id}
         if arrival.kind == "scan_batch":
@@ -87,6 +95,41 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
                 )
             )
     return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=add, cursor=cursor)
+
+
+def _departure_runs(
+    context: dg.SensorEvaluationContext, gone: list[str], remaining: list[str], found: list
+) -> list[dg.RunRequest]:
+    """One run that drops the rows of the batches in `gone`.
+
+    A batch run drops the rows of every scan file no longer delivered along with its own, so a
+    batch arriving in the same look does it; otherwise one remaining batch (of the same
+    petition where there is one) is verified again to carry the removal — its own rows come
+    out as they were, and the voters of the gone lines have their other lines decided again.
+    """
+    if not gone or any(a.kind == "scan_batch" for a in found):
+        return []
+    if not remaining:
+        context.log.warning(
+            f"scan batches {', '.join(gone)} are gone and no batch remains; their rows stay "
+            "until a batch is delivered"
+        )
+        return []
+    petition = gone[0].split("/")[0]
+    carrier = next((k for k in remaining if k.split("/")[0] == petition), remaining[0])
+    state = hashlib.sha256(f"{gone}{remaining}".encode()).hexdigest()[:16]
+    return [
+        dg.RunRequest(
+            run_key=f"departed:{','.join(gone)}@{state}",
+            partition_key=carrier,
+            asset_selection=list(BATCH_RUN.resolve(context.repository_def.asset_graph)),
+            tags={
+                REASON_TAG: f"scan batch(es) no longer delivered: {', '.join(gone)}",
+                PETITION_TAG: carrier.split("/")[0],
+                BATCH_TAG: carrier,
+            },
+        )
+    ]
 
 
 def _loaded(instance: dg.DagsterInstance) -> bool:
