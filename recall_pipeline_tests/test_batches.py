@@ -24,7 +24,7 @@ from recall_pipeline.defs.resources import InputDataResource
 from recall_pipeline.defs.warehouse_io import petition_configs
 from recall_pipeline.runner import batch_tags, materialize_all, verify_all_job
 from recall_pipeline.verify import roll_cache
-from recall_pipeline.verify.match import DWELLING_KEYS
+from recall_pipeline.verify.match import DWELLING_HASHES
 from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
 from recall_pipeline.warehouse import Warehouse
 
@@ -308,7 +308,7 @@ def test_a_batch_is_matched_against_only_the_registrations_its_lines_can_reach(
 
 
 def collide(prepared: pd.DataFrame) -> pd.DataFrame:
-    return prepared.assign(**{h: prepared[h] % 16 for h in DWELLING_KEYS.values()})
+    return prepared.assign(**{h: prepared[h] % 16 for h in DWELLING_HASHES.values()})
 
 
 def test_rerunning_gives_identical_tables_and_no_duplicated_rows(

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.verify import frames, roll_cache
-from recall_pipeline.verify.match import DWELLING_KEYS
+from recall_pipeline.verify.match import DWELLING_HASHES
 from recall_pipeline.warehouse import Warehouse
 
 
@@ -21,14 +21,13 @@ def prepared(voters: list[tuple[str, str, str]]) -> tuple[pd.DataFrame, pd.DataF
         {
             "voter_id": [v for v, _, _ in voters],
             "dwelling": ["1\x1fMAIN\x1f90001"] * len(voters),
-            "loose_dwelling": ["1\x1fMAIN\x1f90001"] * len(voters),
             "first": [f for _, f, _ in voters],
             "middle": [""] * len(voters),
             "last": [last for _, _, last in voters],
         }
     )
-    for key, hashed in DWELLING_KEYS.items():
-        roll[hashed] = frames.key_hashes(roll[key])
+    for hashed in DWELLING_HASHES.values():
+        roll[hashed] = frames.key_hashes(roll["dwelling"])
     history = roll.iloc[:1].assign(
         valid_from=dt.date(2020, 1, 1),
         valid_to=dt.date(2021, 1, 1),

@@ -169,20 +169,36 @@ def _nickname_related(a: pa.Array, b: pa.Array) -> np.ndarray:
     return _flags(pc.is_in(probe, value_set=_nickname_keys()))
 
 
-DWELLING_KEYS = {"dwelling": "dwelling_hash", "loose_dwelling": "loose_dwelling_hash"}
+# Each blocking key's hash column; the loose key's text is derived from the dwelling's when a
+# pair needs it, so millions of rows do not carry it.
+DWELLING_HASHES = {"dwelling": "dwelling_hash", "loose_dwelling": "loose_dwelling_hash"}
+DWELLING_COLUMNS = ["dwelling", *DWELLING_HASHES.values()]
+# Positions of the loose key's parts within the dwelling key.
+_LOOSE_PARTS = [ADDRESS_KEY.index(c) for c in LOOSE_KEY]
 
 
 def dwelling_keys(address: pd.DataFrame) -> pd.DataFrame:
-    """Each row's dwelling as one text key (the full canonical address) and its loose key
-    (house number, street and ZIP5 only), each with its 64-bit hash: blocking joins millions
-    of rows on one integer, then compares the text of the pairs it found."""
-    keys = {
-        "dwelling": _joined(address, ADDRESS_KEY),
-        "loose_dwelling": _joined(address, LOOSE_KEY),
-    }
-    for key, hashed in DWELLING_KEYS.items():
-        keys[hashed] = key_hashes(keys[key])
-    return pd.DataFrame(keys, index=address.index)
+    """Each row's dwelling as one text key (the full canonical address) with its 64-bit hash,
+    and the hash of its loose key (house number, street and ZIP5 only): blocking joins
+    millions of rows on one integer, then compares the text of the pairs it found."""
+    dwelling = _joined(address, ADDRESS_KEY)
+    return pd.DataFrame(
+        {
+            "dwelling": dwelling,
+            "dwelling_hash": key_hashes(dwelling),
+            "loose_dwelling_hash": key_hashes(_joined(address, LOOSE_KEY)),
+        },
+        index=address.index,
+    )
+
+
+def _key_text(dwellings: pd.Series, key: str) -> pa.Array:
+    """The text of blocking key `key` for each dwelling key."""
+    text = strings(dwellings)
+    if key == "dwelling":
+        return text
+    parts = pc.split_pattern(text, "\x1f")
+    return pc.binary_join_element_wise(*(pc.list_element(parts, i) for i in _LOOSE_PARTS), "\x1f")
 
 
 def _joined(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
@@ -205,16 +221,16 @@ def candidates_at_address(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.D
     )
 
     def block(on: str, these: pd.DataFrame) -> list[pd.DataFrame]:
-        hashed = DWELLING_KEYS[on]
+        hashed = DWELLING_HASHES[on]
         found = []
         for frame, source, columns in sources:
             # Only registrations at a dwelling some line names take part in the join: a
             # semi-join first keeps the merge to thousands of rows instead of millions.
-            near = frame.loc[isin(frame[hashed], these[hashed]), [hashed, on, *columns]]
+            near = frame.loc[isin(frame[hashed], these[hashed]), [hashed, "dwelling", *columns]]
             pairs = these.merge(near, on=hashed, how="inner", suffixes=("", "_roll"))
             # Equal hashes of unequal addresses are no block.
-            same = _flags(pc.equal(strings(pairs[on]), strings(pairs[f"{on}_roll"])))
-            pairs = pairs.loc[same].drop(columns=f"{on}_roll").reset_index(drop=True)
+            same = pc.equal(_key_text(pairs["dwelling"], on), _key_text(pairs["dwelling_roll"], on))
+            pairs = pairs.loc[_flags(same)].drop(columns="dwelling_roll").reset_index(drop=True)
             pairs["source"] = source
             found.append(pairs)
         return found

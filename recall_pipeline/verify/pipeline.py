@@ -67,9 +67,7 @@ def match_petition(
     out = pd.concat(
         [
             lines[LINE_KEY].reset_index(drop=True),
-            normalized.drop(
-                columns=["line_index", *m.DWELLING_KEYS, *m.DWELLING_KEYS.values()]
-            ).reset_index(drop=True),
+            normalized.drop(columns=["line_index", *m.DWELLING_COLUMNS]).reset_index(drop=True),
             result.reset_index(drop=True),
         ],
         axis=1,

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from recall_pipeline.ingest.ledger import ledger_files
 from recall_pipeline.verify.frames import KEY_HASH_FUNCTION, key_hashes, strings
-from recall_pipeline.verify.match import DWELLING_KEYS
+from recall_pipeline.verify.match import DWELLING_HASHES
 from recall_pipeline.verify.pipeline import prepare_rolls
 from recall_pipeline.verify.schemas import HISTORY_MATCH_KEYS, MATCH_KEY_VERSIONS, ROLL_MATCH_KEYS
 from recall_pipeline.warehouse import Warehouse, Within
@@ -113,7 +113,7 @@ def reachable(
     """
     addressed = lines[lines["has_address"]]
     here = {"jurisdiction_code": code}
-    at = [{**here, hashed: _distinct(addressed[hashed])} for hashed in DWELLING_KEYS.values()]
+    at = [{**here, hashed: _distinct(addressed[hashed])} for hashed in DWELLING_HASHES.values()]
     named = {**here, "name_hash": _distinct(key_hashes(_name_keys(lines)))}
     moved = [Within(HISTORY_MATCH_KEYS.name, "voter_id", w) for w in at]
     voters = [Within(ROLL_MATCH_KEYS.name, "voter_id", w) for w in [*at, named]] + moved
@@ -148,7 +148,7 @@ def _keys_table(prepared: pd.DataFrame, code: str, named: bool = False) -> pa.Ta
     columns = {
         "voter_id": strings(prepared["voter_id"]),
         "jurisdiction_code": pa.repeat(pa.scalar(code, pa.string()), len(prepared)),
-        **{hashed: prepared[hashed].to_numpy() for hashed in DWELLING_KEYS.values()},
+        **{hashed: prepared[hashed].to_numpy() for hashed in DWELLING_HASHES.values()},
     }
     if named:
         columns["name_hash"] = key_hashes(_name_keys(prepared))

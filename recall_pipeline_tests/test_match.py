@@ -1,0 +1,75 @@
+"""Blocking and matching as functions: the loose fallback, the name-alone rule, and hashes that
+only ever narrow what is compared."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from recall_pipeline.verify import match as m
+
+ROLL = [
+    # voter_id, first, last, house, predir, street, type, zip
+    ("V1", "JANE", "DOE", "100", "N", "MAIN", "ST", "90001"),
+    ("V2", "JOHN", "DOE", "100", "N", "MAIN", "ST", "90001"),
+    ("V3", "ANA", "LEE", "200", "", "ELM", "AVE", "90002"),
+    ("V4", "BO", "KIM", "300", "", "OAK", "ST", "90001"),
+]
+HISTORY = [("V4", "400", "", "PINE", "RD", "90001")]
+LINES = [
+    # written address, printed name: what each should match, and how
+    ("100 MAIN 90001", "JANE DOE"),  # no direction or suffix: the loose key finds V1
+    ("100 N MAIN ST 90001", "JOHN DOE"),  # the dwelling itself: V2
+    ("200 ELM ST 90001", "ANA LEE"),  # nobody there; ANA LEE is one registration: V3
+    ("400 PINE RD 90001", "BO KIM"),  # a past address of V4
+    ("100 N MAIN ST 90001", "MAX ROE"),  # at a dwelling, but nobody of that name
+]
+EXPECTED = [
+    ("V1", m.METHOD_CURRENT),
+    ("V2", m.METHOD_CURRENT),
+    ("V3", m.METHOD_NAME),
+    ("V4", m.METHOD_HISTORY),
+    (None, m.METHOD_NONE),
+]
+
+
+def prepared() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    roll = pd.DataFrame(
+        ROLL,
+        columns=["voter_id", "first_name", "last_name", "house_number", "street_predir",
+                 "street_name", "street_type", "zip"],
+    ).assign(middle_name="", street_postdir="")  # fmt: skip
+    history = pd.DataFrame(
+        HISTORY,
+        columns=["voter_id", "house_number", "street_predir", "street_name", "street_type", "zip"],
+    ).assign(street_postdir="", valid_from=dt.date(2015, 1, 1), valid_to=dt.date(2020, 1, 1))
+    lines = pd.DataFrame(
+        {
+            "residence_address": [a.rsplit(" ", 1)[0] for a, _ in LINES],
+            "zip": [a.rsplit(" ", 1)[1] for a, _ in LINES],
+            "city": "LOS ANGELES",
+            "printed_name": [n for _, n in LINES],
+        }
+    )
+    roll_keys = m.prepare_roll(roll.astype("str"))
+    return m.prepare_lines(lines.astype("str")), roll_keys, m.prepare_history(history, roll_keys)
+
+
+def collide(frame: pd.DataFrame, buckets: int) -> pd.DataFrame:
+    return frame.assign(**{h: frame[h] % buckets for h in m.DWELLING_HASHES.values()})
+
+
+@pytest.mark.parametrize("buckets", [None, 2, 1], ids=["true-hashes", "2-values", "1-value"])
+def test_lines_find_their_voter_whatever_the_hashes_collide(buckets: int | None) -> None:
+    lines, roll, history = prepared()
+    if buckets:
+        # Hashes squeezed into so few values that every address collides with the others.
+        lines, roll, history = (collide(f, buckets) for f in (lines, roll, history))
+    result, _ = m.match_lines(lines, roll, history)
+    voters = [v if isinstance(v, str) else None for v in result["voter_id"]]
+    got = list(zip(voters, result["match_method"], strict=True))
+    assert got == EXPECTED
+    # The candidates are the people at the line's dwelling, not everyone sharing a hash.
+    assert result["candidates_at_address"].tolist() == [2, 2, 0, 1, 2]
