@@ -23,6 +23,7 @@ listed in `ambiguous_matches` so an examiner can look.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -252,8 +253,13 @@ def match_lines(
     The name-alone rule counts each line's full name on `roll`: the jurisdiction's whole roll,
     or any part of it that holds every registration bearing the lines' names.
     """
-    pairs = candidates_at_address(lines, roll, history)
-    compared = compare_names(pairs)
+    # Counting the names over the whole roll needs nothing the blocks need: it runs beside them
+    # (mostly Arrow and numpy kernels, which release the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        counted = pool.submit(_name_holders, lines, roll)
+        pairs = candidates_at_address(lines, roll, history)
+        compared = compare_names(pairs)
+        holders, sole_holder = counted.result()
     block_size = compared.groupby("line_index")["voter_id"].nunique()
 
     passed = compared[compared["name_passed"]].copy()
@@ -281,7 +287,6 @@ def match_lines(
     result["candidates_at_address"] = block_size.reindex(result.index).fillna(0).astype(int)
     result["passing_candidates"] = distinct.reindex(result.index).fillna(0).astype(int)
 
-    holders, sole_holder = _name_holders(lines, roll)
     result["roll_records_with_name"] = holders
     by_name = result["voter_id"].isna().to_numpy() & lines["has_address"].to_numpy()
     by_name &= sole_holder.notna().to_numpy()
