@@ -27,6 +27,7 @@ from recall_pipeline.verify import roll_cache
 from recall_pipeline.verify.match import DWELLING_HASHES
 from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
 from recall_pipeline.warehouse import Warehouse
+from recall_pipeline_tests.conftest import fresh_warehouse_url
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLE = PROJECT / "data"
@@ -268,11 +269,16 @@ def test_a_batch_run_drops_the_rows_of_a_scan_file_no_longer_delivered(
     assert (SCANS / "batch_0003.csv").as_posix() not in files
 
 
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
 def test_a_batch_is_matched_against_only_the_registrations_its_lines_can_reach(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: str, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    verify_all(monkeypatch, data_dir, url)
+    with fresh_warehouse_url(backend, tmp_path) as url:
+        verify_all(monkeypatch, data_dir, url)
+        reached_the_same(url)
+
+
+def reached_the_same(url: str) -> None:
     with Warehouse(url) as store:
         config = petition_configs(store)[0]
         lines = store.read("petition_lines", where={"petition_id": PETITION}).to_pandas()
