@@ -810,12 +810,12 @@ def _is_many(value: object) -> bool:
 @dataclass(frozen=True)
 class Within:
     """A value of `read`'s `where`: the column's value is among those of `column` in `table`
-    (in its rows matching `where`, if given) — a semi-join done by the warehouse, for value
-    sets too large to send as a list."""
+    (in its rows matching `where`, if given; a list of mappings: rows matching any of them) — a
+    semi-join done by the warehouse, for value sets too large to send as a list."""
 
     table: str
     column: str
-    where: Mapping[str, object] | None = None
+    where: Mapping[str, object] | list[Mapping[str, object]] | None = None
 
 
 def _matches(column: sa.ColumnElement, value: object) -> sa.ColumnElement[bool]:
@@ -826,10 +826,18 @@ def _matches(column: sa.ColumnElement, value: object) -> sa.ColumnElement[bool]:
         table = sa.table(sa.quoted_name(value.table, quote=True))
         inner = sa.select(source).select_from(table)
         if value.where:
+            alternatives = value.where if isinstance(value.where, list) else [value.where]
             inner = inner.where(
-                *(
-                    _matches(sa.column(sa.quoted_name(c, quote=True)), v)
-                    for c, v in value.where.items()
+                sa.or_(
+                    *(
+                        sa.and_(
+                            *(
+                                _matches(sa.column(sa.quoted_name(c, quote=True)), v)
+                                for c, v in where.items()
+                            )
+                        )
+                        for where in alternatives
+                    )
                 )
             )
         return column.in_(inner)

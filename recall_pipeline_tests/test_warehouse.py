@@ -328,6 +328,13 @@ def test_reads_rows_whose_value_another_table_holds(warehouse: Warehouse) -> Non
     assert sorted(picked["id"].to_pylist()) == [2, 7]
     both = {"name": Within("checks", "check"), "id": [7, 8]}
     assert warehouse.read("people", columns=["id"], where=both)["id"].to_pylist() == [7]
+    # The other table's rows matching a condition, or any of several.
+    named = Within("checks", "check", {"check": "p-7"})
+    assert warehouse.read("people", columns=["id"], where={"name": named})["id"].to_pylist() == [7]
+    either = Within("checks", "check", [{"check": "p-7"}, {"check": ["p-2", "p-5"]}])
+    assert sorted(
+        warehouse.read("people", columns=["id"], where={"name": either})["id"].to_pylist()
+    ) == [2, 7]
     with pytest.raises(ValueError, match="reads only"):
         warehouse.publish(SMALL, small_data(range(2), "p"), replace_where={"name": both["name"]})
 

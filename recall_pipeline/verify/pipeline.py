@@ -54,9 +54,10 @@ _HALVES_FROM = 200_000
 def _in_halves(prepare, frame: pd.DataFrame) -> pd.DataFrame:
     """`prepare(frame)` for a row-wise preparation, its two halves run on two threads.
 
-    Mostly Arrow kernels, which release the GIL: a county's roll is prepared while the lines
-    are, and the thread that finishes first takes the rest instead of waiting. Each value's
-    preparation does not depend on the other rows, so the halves give what the whole gives.
+    Mostly Arrow kernels, which release the GIL. Matching prepares the roll beside the lines;
+    with the roll in two halves, both cores work on it once the lines are done, instead of one
+    core waiting for one thread. Each value's preparation does not depend on the other rows,
+    so the halves give what the whole gives.
     """
     if len(frame) < _HALVES_FROM:
         return prepare(frame)

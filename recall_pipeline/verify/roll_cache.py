@@ -114,12 +114,16 @@ def reachable(
     addressed = lines[lines["has_address"]]
     here = {"jurisdiction_code": code}
     at = [{**here, hashed: _distinct(addressed[hashed])} for hashed in DWELLING_HASHES.values()]
-    named = {**here, "name_hash": _distinct(key_hashes(_name_keys(lines)))}
-    moved = [Within(HISTORY_MATCH_KEYS.name, "voter_id", w) for w in at]
-    voters = [Within(ROLL_MATCH_KEYS.name, "voter_id", w) for w in [*at, named]] + moved
+    named = {**here, "name_hash": _distinct(key_hashes(_name_keys(lines, "name_")))}
+    moved = Within(HISTORY_MATCH_KEYS.name, "voter_id", at)
     # Voters found by a past address come with their registration too: it holds their names.
-    roll = _rows_of(store, "voter_roll", ROLL_COLUMNS, voters)
-    history = _rows_of(store, "voter_address_history", None, moved)
+    roll = _rows_of(
+        store,
+        "voter_roll",
+        ROLL_COLUMNS,
+        [Within(ROLL_MATCH_KEYS.name, "voter_id", [*at, named]), moved],
+    )
+    history = _rows_of(store, "voter_address_history", None, [moved])
     return prepare_rolls(roll, history, {code})[code]
 
 
@@ -137,11 +141,11 @@ def _rows_of(
     return frame.drop_duplicates(key).sort_values(key, kind="stable").reset_index(drop=True)
 
 
-def _name_keys(prepared: pd.DataFrame) -> pa.Array:
-    # The unit separator never occurs in a normalized name.
-    first = prepared["name_first"] if "name_first" in prepared else prepared["first"]
-    last = prepared["name_last"] if "name_last" in prepared else prepared["last"]
-    return pc.binary_join_element_wise(strings(first), strings(last), "\x1f")
+def _name_keys(prepared: pd.DataFrame, prefix: str = "") -> pa.Array:
+    """Each row's normalized first and last name as one key (prepared lines name those
+    columns `name_first` and `name_last`). The unit separator never occurs in a name."""
+    first, last = (strings(prepared[f"{prefix}{part}"]) for part in ("first", "last"))
+    return pc.binary_join_element_wise(first, last, "\x1f")
 
 
 def _keys_table(prepared: pd.DataFrame, code: str, named: bool = False) -> pa.Table:

@@ -47,6 +47,7 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
         {a.file.key for a in found if a.kind == "scan_batch" and a.file.key not in known}
     )
     gone = [key for key in departed_batches(context.cursor, cursor) if key in known]
+    remaining = sorted((known - set(gone)) | set(new_batches))
     add = [SCAN_BATCHES.build_add_request(new_batches)] if new_batches else []
     # A batch whose file is gone is no partition any more: a run over every batch would
     # look for its file.
@@ -54,7 +55,6 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
     if found and not _loaded(context.instance):
         # Nothing verified yet: one run loads every input and verifies every batch (a batch
         # alone has no roll to be matched against).
-        every = sorted((known - set(gone)) | set(new_batches))
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
@@ -64,17 +64,17 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
                     ),
                     tags={
                         REASON_TAG: f"first verification ({len(found)} files arrived)",
-                        RANGE_START_TAG: every[0],
-                        RANGE_END_TAG: every[-1],
+                        RANGE_START_TAG: remaining[0],
+                        RANGE_END_TAG: remaining[-1],
                     },
                 )
             ]
-            if every
+            if remaining
             else [],
             dynamic_partitions_requests=add,
             cursor=cursor,
         )
-    requests = _departure_runs(context, gone, sorted((known - set(gone)) | set(new_batches)), found)
+    requests = _departure_runs(context, gone, remaining, found)
     for arrival in found:
         tags = {REASON_TAG: arrival.reason, PETITION_TAG: arrival.file.petition_id}
         if arrival.kind == "scan_batch":
