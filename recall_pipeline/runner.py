@@ -31,12 +31,26 @@ class CheckSummary:
 @dataclass
 class RunOutcome:
     success: bool
+    # The last run (the one that failed, when one did); `run_ids` has every run, in order.
     run_id: str
     errors: list[str] = field(default_factory=list)
     checks: list[CheckSummary] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
     # Wall time of each step (an asset, or a multi-asset producing several tables), in seconds.
     step_seconds: dict[str, float] = field(default_factory=dict)
+    run_ids: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of_runs(cls, outcomes: list[RunOutcome]) -> RunOutcome:
+        """One outcome for runs made one after another."""
+        merged = cls(all(o.success for o in outcomes), outcomes[-1].run_id)
+        for o in outcomes:
+            merged.errors += o.errors
+            merged.checks += o.checks
+            merged.materialized += o.materialized
+            merged.step_seconds.update(o.step_seconds)
+            merged.run_ids += o.run_ids or [o.run_id]
+        return merged
 
 
 def load_definitions() -> dg.Definitions:
@@ -91,10 +105,17 @@ def materialize_all(
 ) -> RunOutcome:
     """Materialize every asset (or the `selection` of asset names) and their checks, for every
     scan batch in the data directory (or only `batches`); return what happened instead of
-    raising."""
+    raising.
+
+    As a deployment does (`verify_lines`, then `verify_petitions` for the petitions of its
+    batches), this takes two runs: one over the scan batches, one over the petitions; the
+    second starts only if the first succeeded.
+    """
+    from recall_pipeline.defs.common import PARTITION_TAGS
+    from recall_pipeline.defs.jobs import PETITION_PHASE
+
     defs = load_definitions()
     job = defs.resolve_implicit_global_asset_job_def()
-    asset_selection = [dg.AssetKey(name) for name in selection] if selection else None
     if progress is not None:
         job = job.with_logger_defs({"progress": _progress_logger(progress)})
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
@@ -105,20 +126,37 @@ def materialize_all(
     else:
         loggers = {"console": {"config": {"log_level": "WARNING"}}}
     run_config = {"loggers": loggers}
+    graph = defs.resolve_asset_graph()
+    per_petition = {key.to_user_string() for key in PETITION_PHASE.resolve(graph)}
+    every = sorted(key.to_user_string() for key in graph.get_all_asset_keys())
+    wanted = selection or every
+    phases = [
+        [a for a in wanted if a not in per_petition],
+        [a for a in wanted if a in per_petition],
+    ]
     # The assets partitioned by scan batch, as the definitions declare them.
     batch_assets = {
         spec.key.to_user_string()
         for spec in defs.resolve_all_asset_specs()
-        if spec.partitions_def is not None
+        if spec.partitions_def is not None and spec.key.to_user_string() not in per_petition
     }
-    partitioned = selection is None or bool(set(selection) & batch_assets)
 
     def run(on) -> RunOutcome:
         try:
-            partition_tags = batch_tags(on, batches, partitioned)
+            partition_tags = batch_tags(on, batches, bool(set(phases[0]) & batch_assets))
+            petition_runs = petition_tags(on, batches) if phases[1] else []
         except (StructuralError, ValueError) as exc:
             return RunOutcome(False, "", errors=[f"scan batches: {exc}"])
-        return _execute(job, on, run_config, asset_selection, {**(tags or {}), **partition_tags})
+        outcomes = []
+        # The runner decides which partitions each run covers (a schedule's tags name batches).
+        given = {k: v for k, v in (tags or {}).items() if k not in PARTITION_TAGS}
+        for assets, runs in ((phases[0], [partition_tags]), (phases[1], petition_runs)):
+            for run_tags in runs if assets else []:
+                keys = [dg.AssetKey(name) for name in assets]
+                outcomes.append(_execute(job, on, run_config, keys, {**given, **run_tags}))
+                if not outcomes[-1].success:
+                    return RunOutcome.of_runs(outcomes)
+        return RunOutcome.of_runs(outcomes)
 
     # Every step runs in this process, one after another: steps may hold the warehouse file.
     with steps_hold_the_warehouse():
@@ -134,19 +172,11 @@ def batch_tags(
     """Register the data directory's scan batches as partitions (dropping those whose file is
     gone) and the tags that make one run cover `batches`, or all of them."""
     from recall_pipeline import settings
-    from recall_pipeline.defs.common import (
-        PARTITION_TAG,
-        RANGE_END_TAG,
-        RANGE_START_TAG,
-        SCAN_BATCHES,
-    )
+    from recall_pipeline.defs.common import SCAN_BATCHES, range_tags
     from recall_pipeline.ingest.batches import scan_batches
 
     present = list(scan_batches(settings.data_dir(), hashed=False))
-    known = instance.get_dynamic_partitions(SCAN_BATCHES.name)
-    for gone in set(known) - set(present):
-        instance.delete_dynamic_partition(SCAN_BATCHES.name, gone)
-    instance.add_dynamic_partitions(SCAN_BATCHES.name, [k for k in present if k not in known])
+    _register(instance, SCAN_BATCHES.name, present)
     if not partitioned:
         return {}
     wanted = batches if batches is not None else present
@@ -155,16 +185,37 @@ def batch_tags(
         raise StructuralError("petitions/", f"no scan file for batch(es) {', '.join(unknown)}")
     if not wanted:
         raise StructuralError("petitions/*/scans/", "no scan batch files found")
-    if len(wanted) == 1:
-        return {PARTITION_TAG: wanted[0]}
-    order = instance.get_dynamic_partitions(SCAN_BATCHES.name)
-    positions = sorted(order.index(k) for k in wanted)
-    if positions != list(range(positions[0], positions[-1] + 1)):
-        raise ValueError("batches must be a contiguous run of the registered scan batches")
-    return {
-        RANGE_START_TAG: order[positions[0]],
-        RANGE_END_TAG: order[positions[-1]],
-    }
+    return range_tags(instance.get_dynamic_partitions(SCAN_BATCHES.name), wanted)
+
+
+def petition_tags(instance, batches: list[str] | None = None) -> list[dict[str, str]]:
+    """Register the data directory's petitions as partitions (dropping those whose folder is
+    gone) and the tags of the petition runs that follow a run for `batches` (or for all):
+    one run over every petition, or one per petition of those batches, deciding again only
+    what their lines can change."""
+    from recall_pipeline import settings
+    from recall_pipeline.defs.common import CHANGED_LINES_TAG, PETITIONS, petition_of, range_tags
+    from recall_pipeline.ingest.batches import scan_batches
+    from recall_pipeline.ingest.pipeline import petition_folders
+
+    present = [folder.name for folder in petition_folders(settings.data_dir())]
+    _register(instance, PETITIONS.name, present)
+    if not present:
+        raise StructuralError("petitions/", "no petition folders found")
+    if batches is None or set(batches) >= set(scan_batches(settings.data_dir(), hashed=False)):
+        return [range_tags(instance.get_dynamic_partitions(PETITIONS.name), present)]
+    return [
+        {**range_tags(present, [petition]), CHANGED_LINES_TAG: "true"}
+        for petition in sorted({petition_of(key) for key in batches})
+    ]
+
+
+def _register(instance, partitions: str, present: list[str]) -> None:
+    """Make the instance's dynamic partitions `partitions` exactly `present`."""
+    known = instance.get_dynamic_partitions(partitions)
+    for gone in set(known) - set(present):
+        instance.delete_dynamic_partition(partitions, gone)
+    instance.add_dynamic_partitions(partitions, [k for k in present if k not in known])
 
 
 def _execute(job, instance, run_config, asset_selection, tags) -> RunOutcome:
@@ -229,7 +280,12 @@ def _user_message(error) -> str:
     return message
 
 
-def verify_all_job() -> dg.JobDefinition:
-    """The `verify_all` job, importable by name: what a run in its own processes (launched by
-    the daemon, or on the multiprocess executor) reconstructs."""
-    return load_definitions().get_job_def("verify_all")
+def verify_lines_job() -> dg.JobDefinition:
+    """The `verify_lines` job, importable by name: what a run in its own processes (launched
+    by the daemon, or on the multiprocess executor) reconstructs."""
+    return load_definitions().resolve_job_def("verify_lines")
+
+
+def verify_petitions_job() -> dg.JobDefinition:
+    """The `verify_petitions` job, importable by name (see `verify_lines_job`)."""
+    return load_definitions().resolve_job_def("verify_petitions")

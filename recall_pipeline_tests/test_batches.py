@@ -16,13 +16,22 @@ import pytest
 from recall_pipeline import cli, settings
 from recall_pipeline.definitions import defs
 from recall_pipeline.defs.batches.automation import (
+    BATCH_LINES,
     batch_run_assets,
     data_arrivals,
     nightly_roll_refresh,
+    petition_runs,
 )
+from recall_pipeline.defs.common import CHANGED_LINES_TAG
 from recall_pipeline.defs.resources import InputDataResource
 from recall_pipeline.defs.warehouse_io import petition_configs
-from recall_pipeline.runner import batch_tags, materialize_all, verify_all_job
+from recall_pipeline.runner import (
+    batch_tags,
+    materialize_all,
+    petition_tags,
+    verify_lines_job,
+    verify_petitions_job,
+)
 from recall_pipeline.verify import roll_cache
 from recall_pipeline.verify.match import DWELLING_HASHES
 from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
@@ -109,18 +118,19 @@ def sensor_context(instance, data_dir: Path, cursor: str | None = None):
 def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
     data_dir: Path, instance
 ) -> None:
-    # Nothing verified yet: one run loads every input and verifies every batch.
+    # Nothing verified yet: one run loads every input and matches every batch (its petitions
+    # are decided after it, by `petition_runs`).
     first = data_arrivals(sensor_context(instance, data_dir))
     batches = [f"{PETITION}/batch_0001", f"{PETITION}/batch_0002", f"{PETITION}/batch_0003"]
     (initial,) = first.run_requests
+    assert initial.job_name == "verify_lines" and initial.asset_selection is None
     assert initial.tags["dagster/asset_partition_range_start"] == batches[0]
     assert initial.tags["dagster/asset_partition_range_end"] == batches[-1]
-    assert {"voter_roll", "petition_lines", "run_manifest"} <= {
-        k.to_user_string() for k in initial.asset_selection
-    }
-    (added,) = first.dynamic_partitions_requests
+    added, petitions = first.dynamic_partitions_requests
     assert sorted(added.partition_keys) == batches
+    assert (petitions.partitions_def_name, petitions.partition_keys) == ("petitions", [PETITION])
     instance.add_dynamic_partitions("scan_batches", batches)
+    instance.add_dynamic_partitions("petitions", [PETITION])
     instance.report_runless_asset_event(dg.AssetMaterialization("voter_roll"))
     keys = {initial.run_key}
 
@@ -128,20 +138,18 @@ def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
     again = data_arrivals(sensor_context(instance, data_dir, first.cursor))
     assert again.run_requests == [] and again.dynamic_partitions_requests == []
 
-    # A new batch: one run, for its partition only, with the batch's assets and what follows.
+    # A new batch: one run, for its partition only, with the batch's lines and matches.
     shutil.copy(data_dir / SCANS / "batch_0003.csv", data_dir / SCANS / "batch_0004.csv")
     new = data_arrivals(sensor_context(instance, data_dir, again.cursor))
     (request,) = new.run_requests
+    assert request.job_name == "verify_lines"
     assert request.partition_key == f"{PETITION}/batch_0004"
     assert request.tags["recall/reason"] == f"new scan batch {SCANS.as_posix()}/batch_0004.csv"
-    assert {k.to_user_string() for k in request.asset_selection} >= {
+    assert {k.to_user_string() for k in request.asset_selection} == {
         "petition_lines",
         "line_matches",
-        "line_verdicts",
-        "sufficiency_determination",
-        "run_manifest",
+        "ambiguous_matches",
     }
-    assert "voter_roll" not in {k.to_user_string() for k in request.asset_selection}
     assert request.tags["recall/petition"] == PETITION
     assert new.dynamic_partitions_requests[0].partition_keys == [f"{PETITION}/batch_0004"]
 
@@ -155,17 +163,18 @@ def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
     assert request.run_key not in keys
     assert changed.dynamic_partitions_requests == []
 
-    # A new review file: the verdicts are recomputed, no batch is matched again.
+    # A new review file: its petition's verdicts are recomputed, no batch is matched again.
     reviews = data_dir / "petitions" / PETITION / "reviews"
     shutil.copy(reviews / "reviews_001.csv", reviews / "reviews_002.csv")
     reviewed = data_arrivals(sensor_context(instance, data_dir, changed.cursor))
     (request,) = reviewed.run_requests
-    assert request.partition_key is None
+    assert request.job_name == "verify_petitions"
+    assert request.partition_key == PETITION
     assert request.tags["recall/reason"] == (
         f"new review file petitions/{PETITION}/reviews/reviews_002.csv"
     )
     selected = {k.to_user_string() for k in request.asset_selection}
-    assert {"signature_reviews", "line_verdicts"} <= selected
+    assert {"signature_reviews", "line_verdicts", "sufficiency_determination"} <= selected
     assert not selected & {"petition_lines", "line_matches"}
 
     # A batch withdrawn: its partition goes, and one batch run drops its lines.
@@ -179,7 +188,8 @@ def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
     assert request.tags["recall/reason"] == (
         f"scan batch(es) no longer delivered: {PETITION}/batch_0002"
     )
-    assert {k.to_user_string() for k in request.asset_selection} == set(batch_assets())
+    assert set(request.asset_selection) == BATCH_LINES.resolve(defs().resolve_asset_graph())
+    assert request.tags["recall/petitions"] == PETITION
     instance.delete_dynamic_partition("scan_batches", f"{PETITION}/batch_0002")
     quiet = data_arrivals(sensor_context(instance, data_dir, withdrawn.cursor))
     assert quiet.run_requests == [] and quiet.dynamic_partitions_requests == []
@@ -365,20 +375,17 @@ def test_a_run_that_failed_midway_completes_the_same_when_run_again(
     same_tables(url, reference)
 
 
-def verify_all_in_one_process() -> dg.JobDefinition:
-    """`verify_all` on the in-process executor: the fault below is patched into this process,
-    and the multiprocess executor's subprocesses cannot start inside pytest."""
-    return verify_all_job().with_executor_def(dg.in_process_executor)
+def verify_lines_in_one_process() -> dg.JobDefinition:
+    """`verify_lines` on the in-process executor: faults are patched into this process, and
+    the multiprocess executor's subprocesses cannot start inside pytest."""
+    return verify_lines_job().with_executor_def(dg.in_process_executor)
 
 
-# line_matches fails, so it and everything after it are left to re-execute.
-MATCHED_ONWARD = {
-    "line_matches",
-    "line_verdicts",
-    "sufficiency_determination",
-    "run_manifest",
-    "determination_certificate",
-}
+def verify_petitions_in_one_process() -> dg.JobDefinition:
+    return verify_petitions_job().with_executor_def(dg.in_process_executor)
+
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def step_events(instance, run_id: str, kind: str) -> set[str]:
@@ -389,36 +396,72 @@ def step_events(instance, run_id: str, kind: str) -> set[str]:
     }
 
 
+@pytest.mark.parametrize(
+    ("killed_at", "job", "failed_step", "left", "published", "unpublished"),
+    [
+        # Killed inside line_matches after its first table was published, before its second.
+        (
+            "ambiguous_matches",
+            verify_lines_in_one_process,
+            "line_matches",
+            {"line_matches"},
+            "line_matches",
+            "line_verdicts",
+        ),
+        # Killed inside the determination, after its first table was published.
+        (
+            "sample_lines",
+            verify_petitions_in_one_process,
+            "sufficiency_determination",
+            {"sufficiency_determination", "run_manifest", "determination_certificate"},
+            "sufficiency_determination",
+            "sample_lines",
+        ),
+    ],
+)
 def test_a_run_killed_midway_and_reexecuted_from_failure_completes_the_same(
-    data_dir: Path, tmp_path: Path, instance, reference, monkeypatch: pytest.MonkeyPatch
+    killed_at: str,
+    job,
+    failed_step: str,
+    left: set[str],
+    published: str,
+    unpublished: str,
+    data_dir: Path,
+    tmp_path: Path,
+    instance,
+    reference,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import recall_pipeline.warehouse as warehouse_module
 
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     use(monkeypatch, data_dir, url)
-    job = dg.reconstructable(verify_all_in_one_process)
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    tags = batch_tags(instance)
+    lines_tags = batch_tags(instance)
+    (petitions_tags,) = petition_tags(instance)
+    tags = lines_tags if job is verify_lines_in_one_process else petitions_tags
+    if job is verify_petitions_in_one_process:
+        lines = dg.execute_job(
+            dg.reconstructable(verify_lines_in_one_process), instance, QUIET, tags=lines_tags
+        )
+        assert lines.success
 
-    # Killed inside line_matches after its first table was published, before its second.
     def crash(table: str, stage: str) -> None:
-        if table == "ambiguous_matches":
+        if table == killed_at:
             raise RuntimeError("the machine went down")
 
     monkeypatch.setattr(warehouse_module, "after_staging_hook", crash)
-    failed = dg.execute_job(job, instance=instance, run_config=quiet, tags=tags)
+    failed = dg.execute_job(dg.reconstructable(job), instance=instance, run_config=QUIET, tags=tags)
     assert not failed.success
-    assert step_events(instance, failed.run_id, "STEP_FAILURE") == {"line_matches"}
-    ingested = step_events(instance, failed.run_id, "STEP_SUCCESS")
-    assert {"petitions", "voter_roll", "petition_lines"} <= ingested
-    assert not ingested & MATCHED_ONWARD
+    assert step_events(instance, failed.run_id, "STEP_FAILURE") == {failed_step}
+    done_before = step_events(instance, failed.run_id, "STEP_SUCCESS")
+    assert done_before and not done_before & left
     with Warehouse(url) as store:
-        assert store.table_exists("line_matches") and not store.table_exists("line_verdicts")
+        assert store.table_exists(published) and not store.table_exists(unpublished)
 
     monkeypatch.setattr(warehouse_module, "after_staging_hook", warehouse_module._no_op_hook)
-    # As the UI's re-execution does, the run keeps its parent's scan batches.
+    # As the UI's re-execution does, the run keeps its parent's partitions.
     again = dg.execute_job(
-        job,
+        dg.reconstructable(job),
         instance=instance,
         tags=tags,
         reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance),
@@ -427,9 +470,108 @@ def test_a_run_killed_midway_and_reexecuted_from_failure_completes_the_same(
     run = instance.get_run_by_id(again.run_id)
     assert run.parent_run_id == failed.run_id
     assert {k: run.tags.get(k) for k in tags} == tags
-    assert step_events(instance, again.run_id, "STEP_START") == MATCHED_ONWARD
-    assert step_events(instance, again.run_id, "STEP_SUCCESS") == MATCHED_ONWARD
+    assert step_events(instance, again.run_id, "STEP_START") == left
+    assert step_events(instance, again.run_id, "STEP_SUCCESS") == left
+    if job is verify_lines_in_one_process:
+        after = dg.execute_job(
+            dg.reconstructable(verify_petitions_in_one_process),
+            instance,
+            QUIET,
+            tags=petitions_tags,
+        )
+        assert after.success
     same_tables(url, reference)
+
+
+def lines_then_petitions(instance, tags: dict[str, str], selection=None) -> list[dg.RunRequest]:
+    """A `verify_lines` run, then the runs `petition_runs` requests after it, executed as the
+    daemon would launch them; returns those requests."""
+    lines = dg.execute_job(
+        dg.reconstructable(verify_lines_in_one_process),
+        instance,
+        QUIET,
+        tags=tags,
+        asset_selection=selection,
+    )
+    assert lines.success
+    run = instance.get_run_by_id(lines.run_id)
+    (succeeded,) = [
+        entry.dagster_event
+        for entry in instance.all_logs(run.run_id)
+        if entry.dagster_event is not None
+        and entry.dagster_event.event_type == dg.DagsterEventType.RUN_SUCCESS
+    ]
+    context = dg.build_run_status_sensor_context(
+        sensor_name="petition_runs",
+        dagster_event=succeeded,
+        dagster_instance=instance,
+        dagster_run=run,
+        repository_def=defs().get_repository_def(),
+    )
+    requests = list(petition_runs(context) or [])
+    for request in requests:
+        assert request.run_key == f"{run.run_id}:{request.partition_key}"
+        done = dg.execute_job(
+            dg.reconstructable(verify_petitions_in_one_process),
+            instance,
+            QUIET,
+            tags={**request.tags, "dagster/partition": request.partition_key},
+            asset_selection=request.asset_selection,
+        )
+        assert done.success
+    return requests
+
+
+def test_petitions_fan_out_one_run_each_and_a_batch_run_decides_only_its_petition(
+    data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A second petition, signed by the same voters: duplicates are per petition, so neither
+    # petition's verdicts depend on the other's.
+    second = "la-2022-second-recall"
+    folder = data_dir / "petitions" / second
+    shutil.copytree(data_dir / "petitions" / PETITION, folder)
+    config = folder / "petition.yaml"
+    config.write_text(config.read_text().replace(PETITION, second), encoding="utf-8")
+    monkeypatch.setenv(settings.REPORTS_DIR_ENV, str(tmp_path / "reports"))
+    whole_url = f"duckdb:///{tmp_path / 'whole.duckdb'}"
+    verify_all(monkeypatch, data_dir, whole_url)
+    whole = tables(whole_url)
+    assert set(whole["sufficiency_determination"]["petition_id"]) == {PETITION, second}
+
+    # The daemon's way: the second petition's last batch arrives after the first load.
+    late = folder / "scans" / "batch_0003.csv"
+    held = tmp_path / "held.csv"
+    shutil.move(late, held)
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    use(monkeypatch, data_dir, url)
+    first = lines_then_petitions(instance, batch_tags(instance))
+    petition_tags(instance)  # registers the petitions, as the arrivals sensor does
+    assert sorted(r.partition_key for r in first) == [PETITION, second]
+    assert not any(CHANGED_LINES_TAG in r.tags for r in first)
+
+    with Warehouse(url) as store:
+        untouched = store.query(
+            "SELECT DISTINCT petition_id, run_id FROM line_verdicts WHERE petition_id = :p",
+            {"p": PETITION},
+        )
+    shutil.move(held, late)
+    batch = f"{second}/batch_0003"
+    batch_tags(instance)
+    selection = list(BATCH_LINES.resolve(defs().resolve_asset_graph()))
+    (after,) = lines_then_petitions(instance, {"dagster/partition": batch}, selection)
+    assert after.partition_key == second and after.tags[CHANGED_LINES_TAG] == "true"
+
+    same_tables(url, whole)
+    with Warehouse(url) as store:
+        runs = store.query(
+            "SELECT DISTINCT petition_id, run_id FROM line_verdicts ORDER BY petition_id"
+        )
+    # The first petition kept the verdicts of its first run; the second's batch run decided
+    # some of its lines again, not all.
+    pd.testing.assert_frame_equal(
+        runs[runs["petition_id"] == PETITION].reset_index(drop=True), untouched
+    )
+    assert (runs["petition_id"] == second).sum() == 2
 
 
 def test_nightly_refresh_records_the_new_roll_extract_as_the_reason(
@@ -437,7 +579,14 @@ def test_nightly_refresh_records_the_new_roll_extract_as_the_reason(
 ) -> None:
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     verify_all(monkeypatch, data_dir, url)
-    schedule_run = nightly_roll_refresh(dg.build_schedule_context(instance=instance))
+    schedule_run = nightly_roll_refresh(
+        dg.build_schedule_context(instance=instance, repository_def=defs().get_repository_def())
+    )
+    assert {k.to_user_string() for k in schedule_run.asset_selection} >= {
+        "voter_roll",
+        "line_matches",
+    }
+    assert "line_verdicts" not in {k.to_user_string() for k in schedule_run.asset_selection}
     assert schedule_run.tags["dagster/asset_partition_range_end"] == f"{PETITION}/batch_0003"
     assert nightly_roll_refresh.execution_timezone == "America/Los_Angeles"
 

@@ -66,6 +66,43 @@ def test_per_petition_inputs_depend_on_petitions() -> None:
         assert parents == ({"petitions"} if spec.per_petition else set())
 
 
+def test_partitioned_by_batch_then_by_petition_in_two_jobs() -> None:
+    defs = load_definitions()
+    graph = defs.resolve_asset_graph()
+    by_partitions: dict[str | None, set[str]] = {}
+    for key in graph.get_all_asset_keys():
+        partitions = graph.get(key).partitions_def
+        name = partitions.name if partitions is not None else None
+        by_partitions.setdefault(name, set()).add(key.to_user_string())
+    assert by_partitions["scan_batches"] == {"petition_lines", "line_matches", "ambiguous_matches"}
+    per_petition = {
+        "line_verdicts",
+        "reason_summary",
+        "registrar_summary",
+        "verdict_fingerprints",
+        "verdict_inputs",
+        "sufficiency_determination",
+        "sample_lines",
+        "determination_certificate",
+    } | {f"invalid_{c.code.lower()}" for c in reason_codes()}
+    assert by_partitions["petitions"] == per_petition
+    assert "run_manifest" in by_partitions[None]
+
+    # Each job covers one partitions definition (Dagster refuses more), and together they
+    # cover every asset.
+    jobs = {name: defs.resolve_job_def(name) for name in ("verify_lines", "verify_petitions")}
+    selected = {
+        name: {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+        for name, job in jobs.items()
+    }
+    assert selected["verify_lines"] >= by_partitions["scan_batches"]
+    assert not selected["verify_lines"] & by_partitions["petitions"]
+    assert selected["verify_petitions"] >= by_partitions["petitions"] | {"run_manifest"}
+    assert not selected["verify_petitions"] & by_partitions["scan_batches"]
+    every = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert selected["verify_lines"] | selected["verify_petitions"] == every
+
+
 def test_dagster_validates_the_workspace() -> None:
     env = {**os.environ, "DAGSTER_HOME": ""}
     env.pop("DAGSTER_HOME")

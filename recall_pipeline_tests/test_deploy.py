@@ -150,33 +150,40 @@ def test_sample_on_postgres_instance_and_warehouse_equals_the_embedded_run(
             assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
             assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
             runs = instance.get_runs()
-            assert [run.run_id for run in runs] == [outcome.run_id]
-            assert runs[0].status == dg.DagsterRunStatus.SUCCESS
+            # The lines run, then the petitions run.
+            assert len(outcome.run_ids) == 2
+            assert sorted(run.run_id for run in runs) == sorted(outcome.run_ids)
+            assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
             event_types = {
                 entry.dagster_event.event_type
-                for entry in instance.all_logs(outcome.run_id)
+                for run_id in outcome.run_ids
+                for entry in instance.all_logs(run_id)
                 if entry.dagster_event is not None
             }
             # execute_in_process creates and runs the run itself; the queue is for launched runs.
             assert dg.DagsterEventType.RUN_ENQUEUED not in event_types
-            records = instance.get_records_for_run(
-                outcome.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-            ).records
+            records = [
+                record
+                for run_id in outcome.run_ids
+                for record in instance.get_records_for_run(
+                    run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+                ).records
+            ]
             logged = {r.event_log_entry.dagster_event.asset_key.to_user_string() for r in records}
         assert logged == set(outcome.materialized)
         assert {"line_verdicts", "sufficiency_determination", "run_manifest"} <= logged
 
         # ...and that instance is the PostgreSQL database, read without Dagster.
         with psycopg.connect(conninfo) as conn:
-            (status,) = conn.execute(
-                "SELECT status FROM runs WHERE run_id = %s", (outcome.run_id,)
-            ).fetchone()
+            statuses = conn.execute(
+                "SELECT status FROM runs WHERE run_id = ANY(%s)", (outcome.run_ids,)
+            ).fetchall()
             (materializations,) = conn.execute(
                 "SELECT count(*) FROM event_logs"
-                " WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
-                (outcome.run_id,),
+                " WHERE run_id = ANY(%s) AND dagster_event_type = 'ASSET_MATERIALIZATION'",
+                (outcome.run_ids,),
             ).fetchone()
-        assert status == "SUCCESS"
+        assert statuses == [("SUCCESS",), ("SUCCESS",)]
         assert materializations == len(records)
 
         on_postgres, postgres_prints, row_counts = _published(warehouse_url)
@@ -273,8 +280,9 @@ def test_a_run_of_our_job_launches_as_a_kubernetes_job(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """deploy/dagster-k8s.yaml loads as an instance with the K8s run launcher, the definitions
-    load beside it, and a run of the asset job becomes the Job the cluster would get; the pod's
-    command then loads our definitions from what the launcher put in it."""
+    load beside it, and a petition's run of `verify_petitions` (the unit a statewide workload
+    fans out in) becomes the Job the cluster would get; the pod's command then loads our
+    definitions from what the launcher put in it."""
     from dagster._config import process_config, resolve_to_config_type
     from dagster._core.definitions.reconstruct import ReconstructableRepository
     from dagster._core.launcher import LaunchRunContext
@@ -295,7 +303,7 @@ def test_a_run_of_our_job_launches_as_a_kubernetes_job(
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert isinstance(instance.run_launcher, K8sRunLauncher)
 
-            job_def = load_definitions().resolve_implicit_global_asset_job_def()
+            job_def = load_definitions().resolve_job_def("verify_petitions")
             origin = (
                 ReconstructableRepository.for_module(
                     CODE_LOCATION_MODULE, "defs", str(PROJECT), container_image=IMAGE
@@ -317,7 +325,7 @@ def test_a_run_of_our_job_launches_as_a_kubernetes_job(
                 instance,
                 job_name=job_def.name,
                 job_code_origin=origin,
-                tags={"recall/petition": PETITION},
+                tags={"recall/petition": PETITION, "dagster/partition": PETITION},
             )
             launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
 
@@ -345,12 +353,14 @@ def test_a_run_of_our_job_launches_as_a_kubernetes_job(
     assert container.resources.requests["memory"] == "8Gi"
 
     # What the pod runs first: `dagster api execute_run` loads the job from the origin it was
-    # handed, i.e. our definitions module, with every asset of the pipeline.
+    # handed, i.e. our definitions module, and the petition phase's assets.
     args = deserialize_value(container.args[-1], ExecuteRunArgs)
     assert args.run_id == run.run_id
     loaded = recon_job_from_origin(args.job_origin).get_definition()
-    keys = {key.to_user_string() for key in loaded.asset_layer.executable_asset_keys}
-    assert {"voter_roll", "line_verdicts", "sufficiency_determination"} <= keys
+    assert loaded.name == "verify_petitions"
+    keys = {key.to_user_string() for key in loaded.asset_layer.selected_asset_keys}
+    assert {"line_verdicts", "sufficiency_determination", "run_manifest"} <= keys
+    assert not keys & {"voter_roll", "petition_lines", "line_matches"}
 
 
 def test_helm_values_name_our_image_code_server_and_limits() -> None:

@@ -4,41 +4,71 @@ import dagster as dg
 
 from recall_pipeline.tables import TableSchema
 
-# One partition per scan batch file, keyed "<petition_id>/<file stem>" (see ingest.batches).
-# Petitions are the first part of every key, so a statewide backfill fans out per petition and
-# batch over Dagster's run launcher and executor.
+# One partition per scan batch file, keyed "<petition_id>/<file stem>" (see ingest.batches):
+# ingestion and matching of a batch's lines.
 SCAN_BATCHES = dg.DynamicPartitionsDefinition(name="scan_batches")
 # A backfill of many batches runs as few runs of many batches: matching prepares the roll once
 # per run, which costs far more than matching one batch.
 BATCH_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=1000)
+# One partition per petition: its verdicts, summaries and determination. A statewide or
+# multi-county workload fans out as one run per petition over the run launcher (a pod each on
+# Kubernetes) once the lines are matched.
+PETITIONS = dg.DynamicPartitionsDefinition(name="petitions")
+PETITION_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
 # Dagster's run tags for one run covering a range of partitions.
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
+PARTITION_TAGS = (PARTITION_TAG, RANGE_START_TAG, RANGE_END_TAG)
+# On a petition run that follows a run for some scan batches: decide again only the lines
+# those batches can change (see verify.incremental). Without it a petition's lines are all
+# decided again.
+CHANGED_LINES_TAG = "recall/changed_lines_only"
+
+
+def petition_of(batch_key: str) -> str:
+    return batch_key.split("/", 1)[0]
+
+
+def partition_scope(
+    context: dg.AssetExecutionContext, partitions: dg.DynamicPartitionsDefinition
+) -> tuple[list[str], bool]:
+    """The partitions (scan batches or petitions) a partitioned step covers, and whether they
+    are all of them: then the step republishes whole tables, which also drops the rows of
+    partitions no longer registered."""
+    keys = list(context.partition_keys)
+    every = partitions.get_partition_keys(dynamic_partitions_store=context.instance)
+    return keys, set(keys) >= set(every)
 
 
 def batch_scope(context: dg.AssetExecutionContext) -> tuple[list[str], bool]:
-    """The scan batches a partitioned step covers, and whether they are all of them (then the
-    step republishes whole tables, which also drops batches whose file is gone)."""
-    keys = list(context.partition_keys)
-    every = SCAN_BATCHES.get_partition_keys(dynamic_partitions_store=context.instance)
-    return keys, set(keys) >= set(every)
+    return partition_scope(context, SCAN_BATCHES)
 
 
-def run_batch_scope(context: dg.AssetExecutionContext) -> tuple[list[str], bool]:
-    """For a step not partitioned by batch: the scan batches its run covers (from the run's
-    partition or range tags, as `batch_scope` reads them for partitioned steps), and whether
-    they are all of them. A run without those tags covers every batch."""
-    every = SCAN_BATCHES.get_partition_keys(dynamic_partitions_store=context.instance)
-    tags = context.run.tags
+def petition_scope(context: dg.AssetExecutionContext) -> tuple[list[str], bool]:
+    return partition_scope(context, PETITIONS)
+
+
+def range_tags(registered: list[str], wanted: list[str]) -> dict[str, str]:
+    """The run tags that make one run cover `wanted`, a contiguous run of the `registered`
+    partition keys (in the instance's order)."""
+    if len(wanted) == 1:
+        return {PARTITION_TAG: wanted[0]}
+    positions = sorted(registered.index(k) for k in wanted)
+    if positions != list(range(positions[0], positions[-1] + 1)):
+        raise ValueError("partitions must be a contiguous run of the registered ones")
+    return {RANGE_START_TAG: registered[positions[0]], RANGE_END_TAG: registered[positions[-1]]}
+
+
+def tagged_partitions(tags: dict[str, str], registered: list[str]) -> list[str]:
+    """The partition keys a run's tags name (one, or a range of `registered`); all of
+    `registered` when they name none."""
     if PARTITION_TAG in tags:
-        keys = [tags[PARTITION_TAG]]
-    elif tags.get(RANGE_START_TAG) in every and tags.get(RANGE_END_TAG) in every:
-        first, last = every.index(tags[RANGE_START_TAG]), every.index(tags[RANGE_END_TAG])
-        keys = every[first : last + 1]
-    else:
-        return every, True
-    return keys, set(keys) >= set(every)
+        return [tags[PARTITION_TAG]]
+    if tags.get(RANGE_START_TAG) in registered and tags.get(RANGE_END_TAG) in registered:
+        first, last = registered.index(tags[RANGE_START_TAG]), registered.index(tags[RANGE_END_TAG])
+        return registered[first : last + 1]
+    return list(registered)
 
 
 def table_metadata(schema: TableSchema, rows: int) -> dict:

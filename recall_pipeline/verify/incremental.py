@@ -9,14 +9,18 @@ nothing else changed, the verdicts that can change are:
 - every line of every voter those files' lines were or are now matched to.
 
 Everything else keeps its verdict — provided nothing else changed. The verdicts are published
-with a snapshot of what they were decided from (`verdict_inputs`: every input file's hash from
-the ledger, each petition's settings hash and the verdict code version). A batch run compares
-it with the ledger as it is now: when only scan files differ, the lines of exactly those files
-(not just the run's own batches, so a batch whose verdicts an earlier failed run left behind
-is caught too) and their voters' lines are decided again; when anything else differs, every
-line is. A scan file no longer delivered counts as changed: the batch run's ingestion and
-matching drop its rows (`ingest.batches.departed_files`), and its voters' other lines are
-decided again from the verdicts it leaves behind.
+with a snapshot, per petition, of what they were decided from (`verdict_inputs`: the hash of
+every input file the petition's verdicts read — the shared roll, history and reference files,
+and the files under its own folder — its settings hash and the verdict code version).
+Duplicates are per petition, so a petition's verdicts depend on nothing of another's.
+
+A petition run that follows a run for some scan batches compares its petitions' snapshot with
+the ledger as it is now. When only scan files differ, the lines of exactly those files (not
+just the run's own batches, so a batch whose verdicts an earlier failed run left behind is
+caught too) and their voters' lines are decided again; when anything else differs, every line
+of the petition is. A scan file no longer delivered counts as changed: the batch run's
+ingestion and matching drop its rows (`ingest.batches.departed_files`), and its voters' other
+lines are decided again from the verdicts it leaves behind.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.warehouse import Warehouse
 
 KEY = ["petition_id", "section_id", "page", "line"]
+PETITION_FOLDER = "petitions/"
 LINES_INPUT = "petition_lines"
 # Inputs a verdict reads besides the lines (and their matches, which follow from the lines and
 # the roll).
@@ -46,11 +51,12 @@ MAX_VOTERS = 100_000
 VERDICT_INPUTS = TableSchema(
     name="verdict_inputs",
     description=(
-        "What the published verdicts were decided from: each input file and its hash, each "
-        "petition's settings hash (input_name 'petitions') and the verdict code version "
-        "(input_name 'code')."
+        "What each petition's published verdicts were decided from: each input file they "
+        "read and its hash, the petition's settings hash (input_name 'petitions') and the "
+        "verdict code version (input_name 'code')."
     ),
     columns=(
+        Column("petition_id", "string", False),
         Column("input_name", "string", False),
         Column("source_file", "string", False, "input file, petition_id, or code version"),
         Column("source_sha256", "string", False),
@@ -58,26 +64,54 @@ VERDICT_INPUTS = TableSchema(
 )
 
 
-def snapshot(store: Warehouse, code_version: str) -> pd.DataFrame:
-    """The inputs the verdicts are about to be decided from, as `verdict_inputs` rows."""
+def snapshot(store: Warehouse, code_version: str, petitions: list[str]) -> pd.DataFrame:
+    """The inputs the verdicts of `petitions` are about to be decided from, as
+    `verdict_inputs` rows."""
     ledger = ledger_files(store, VERDICT_READS)
-    settings = store.read("petitions", columns=["petition_id", "settings_sha256"]).to_pandas()
-    settings = settings.set_axis(["source_file", "source_sha256"], axis=1).assign(
-        input_name="petitions"
+    settings = store.read(
+        "petitions", columns=["petition_id", "settings_sha256"], where={"petition_id": petitions}
+    ).to_pandas()
+    parts = []
+    for petition in petitions:
+        own = ledger["source_file"].map(lambda f, p=petition: _read_by(f, p))
+        parts.append(ledger[own].assign(petition_id=petition))
+    settings = settings.assign(
+        input_name="petitions",
+        source_file=settings["petition_id"],
+        source_sha256=settings["settings_sha256"],
     )
     code = pd.DataFrame(
-        [{"input_name": "code", "source_file": code_version, "source_sha256": code_version}]
+        {
+            "petition_id": petitions,
+            "input_name": "code",
+            "source_file": code_version,
+            "source_sha256": code_version,
+        }
     )
-    rows = pd.concat([ledger, settings, code], ignore_index=True)[VERDICT_INPUTS.column_names]
+    rows = pd.concat([*parts, settings, code], ignore_index=True)[VERDICT_INPUTS.column_names]
     return rows.sort_values(VERDICT_INPUTS.column_names).reset_index(drop=True)
 
 
-def changed_scan_files(store: Warehouse, now: pd.DataFrame) -> list[str] | None:
-    """The scan files whose lines differ from those the published verdicts were decided
-    from, or None when something besides scan files differs (or nothing was published)."""
+def _read_by(source_file: str, petition: str) -> bool:
+    """Whether a petition's verdicts read `source_file`: the shared files, and its own."""
+    return not source_file.startswith(PETITION_FOLDER) or source_file.startswith(
+        f"{PETITION_FOLDER}{petition}/"
+    )
+
+
+def changed_scan_files(
+    store: Warehouse, now: pd.DataFrame, petitions: list[str]
+) -> list[str] | None:
+    """The scan files of `petitions` whose lines differ from those their published verdicts
+    were decided from, or None when something besides scan files differs (or nothing was
+    published for one of them)."""
     if VERDICT_INPUTS.name not in store.table_names():
         return None
-    before = store.read(VERDICT_INPUTS).to_pandas()
+    if "petition_id" not in store.column_names(VERDICT_INPUTS.name):
+        return None  # a snapshot from before verdicts were kept per petition
+    before = store.read(VERDICT_INPUTS, where={"petition_id": petitions}).to_pandas()
+    if set(before["petition_id"]) != set(petitions):
+        return None
     lines_now = now["input_name"] == LINES_INPUT
     lines_before = before["input_name"] == LINES_INPUT
     if not _same_rows(now[~lines_now], before[~lines_before]):
@@ -96,10 +130,12 @@ def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return set(map(tuple, a[columns].to_numpy())) == set(map(tuple, b[columns].to_numpy()))
 
 
-def affected_matches(store: Warehouse, files: list[str]) -> pd.DataFrame | None:
-    """The `line_matches` rows of every line whose verdict the lines of `files` can change
-    (see the module docstring), or None when they reach so many voters that deciding every
-    line again is the cheaper way."""
+def affected_matches(
+    store: Warehouse, files: list[str], petitions: list[str]
+) -> pd.DataFrame | None:
+    """The `line_matches` rows of every line of `petitions` whose verdict the lines of `files`
+    can change (see the module docstring), or None when they reach so many voters that
+    deciding every line again is the cheaper way."""
     now = store.read("line_matches", where={"source_file": files}).to_pandas()
     before = store.read(
         "line_verdicts", columns=["voter_id"], where={"source_file": files}
@@ -109,7 +145,11 @@ def affected_matches(store: Warehouse, files: list[str]) -> pd.DataFrame | None:
         return None
     parts = [now]
     if voters:
-        parts.append(store.read("line_matches", where={"voter_id": voters}).to_pandas())
+        parts.append(
+            store.read(
+                "line_matches", where={"voter_id": voters, "petition_id": petitions}
+            ).to_pandas()
+        )
     return pd.concat(parts, ignore_index=True).drop_duplicates(KEY).reset_index(drop=True)
 
 

@@ -3,7 +3,8 @@
 Each check recomputes a figure from the rows themselves rather than trusting the step that
 wrote it: every ingested line has exactly one verdict, the per-reason tables partition the
 invalid lines, each voter with a duplicate has exactly one valid line, and the determination's
-counts add up.
+counts add up. A run for some petitions checks theirs (`petitions`): another petition's lines
+may be ingested while its verdicts wait for its own run.
 """
 
 from __future__ import annotations
@@ -19,13 +20,26 @@ def _count(store: Warehouse, sql: str) -> int:
     return int(store.query(sql).iloc[0, 0])
 
 
-def one_verdict_per_line(store: Warehouse) -> CheckOutcome:
-    lines = _count(store, "SELECT count(*) FROM petition_lines")
-    verdicts = _count(store, "SELECT count(*) FROM line_verdicts")
-    distinct = _count(store, f"SELECT count(*) FROM (SELECT DISTINCT {KEY} FROM line_verdicts) k")
+def _of(petitions: list[str] | None, alias: str = "") -> str:
+    """A condition keeping the rows of `petitions` (all rows when None)."""
+    if petitions is None:
+        return "TRUE"
+    if not petitions:
+        return "FALSE"
+    quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in petitions)
+    return f"{alias}petition_id IN ({quoted})"
+
+
+def one_verdict_per_line(store: Warehouse, petitions: list[str] | None = None) -> CheckOutcome:
+    of = _of(petitions)
+    lines = _count(store, f"SELECT count(*) FROM petition_lines WHERE {of}")
+    verdicts = _count(store, f"SELECT count(*) FROM line_verdicts WHERE {of}")
+    distinct = _count(
+        store, f"SELECT count(*) FROM (SELECT DISTINCT {KEY} FROM line_verdicts WHERE {of}) k"
+    )
     missing = _count(
         store,
-        f"SELECT count(*) FROM (SELECT {KEY} FROM petition_lines"
+        f"SELECT count(*) FROM (SELECT {KEY} FROM petition_lines WHERE {of}"
         f" EXCEPT SELECT {KEY} FROM line_verdicts) k",
     )
     return CheckOutcome(
@@ -39,19 +53,21 @@ def one_verdict_per_line(store: Warehouse) -> CheckOutcome:
     )
 
 
-def reasons_partition_invalid(store: Warehouse) -> CheckOutcome:
-    invalid = _count(store, "SELECT count(*) FROM line_verdicts WHERE status = 'INVALID'")
+def reasons_partition_invalid(store: Warehouse, petitions: list[str] | None = None) -> CheckOutcome:
+    of = _of(petitions)
+    invalid = _count(store, f"SELECT count(*) FROM line_verdicts WHERE status = 'INVALID' AND {of}")
     per_table = {
-        c.code: _count(store, f"SELECT count(*) FROM {c.table_name}") for c in reason_codes()
+        c.code: _count(store, f"SELECT count(*) FROM {c.table_name} WHERE {of}")
+        for c in reason_codes()
     }
     wrong_rows = sum(
-        _count(store, f"SELECT count(*) FROM {c.table_name} WHERE reason_code <> '{c.code}'"
-               " OR status <> 'INVALID'")
+        _count(store, f"SELECT count(*) FROM {c.table_name} WHERE {of} AND"
+               f" (reason_code <> '{c.code}' OR status <> 'INVALID')")
         for c in reason_codes()
     )  # fmt: skip
     by_category = store.query(
         "SELECT registrar_category, count(*) AS n FROM line_verdicts WHERE status = 'INVALID'"
-        " GROUP BY registrar_category"
+        f" AND {of} GROUP BY registrar_category"
     )
     categories_total = int(by_category["n"].sum()) if len(by_category) else 0
     return CheckOutcome(
@@ -65,17 +81,19 @@ def reasons_partition_invalid(store: Warehouse) -> CheckOutcome:
     )
 
 
-def one_valid_line_per_voter(store: Warehouse) -> CheckOutcome:
+def one_valid_line_per_voter(store: Warehouse, petitions: list[str] | None = None) -> CheckOutcome:
+    of = _of(petitions)
     several = _count(
         store,
         "SELECT count(*) FROM (SELECT petition_id, voter_id FROM line_verdicts"
-        " WHERE status = 'VALID' GROUP BY petition_id, voter_id HAVING count(*) > 1) v",
+        f" WHERE status = 'VALID' AND {of} GROUP BY petition_id, voter_id"
+        " HAVING count(*) > 1) v",
     )
     orphan_duplicates = _count(
         store,
         "SELECT count(*) FROM (SELECT DISTINCT petition_id, voter_id FROM line_verdicts"
-        " WHERE reason_code = 'DUPLICATE' EXCEPT SELECT DISTINCT petition_id, voter_id"
-        " FROM line_verdicts WHERE status = 'VALID') v",
+        f" WHERE reason_code = 'DUPLICATE' AND {of} EXCEPT SELECT DISTINCT petition_id,"
+        " voter_id FROM line_verdicts WHERE status = 'VALID') v",
     )
     return CheckOutcome(
         passed=several == 0 and orphan_duplicates == 0,
@@ -86,7 +104,7 @@ def one_valid_line_per_voter(store: Warehouse) -> CheckOutcome:
     )
 
 
-def determination_adds_up(store: Warehouse) -> CheckOutcome:
+def determination_adds_up(store: Warehouse, petitions: list[str] | None = None) -> CheckOutcome:
     rows = store.query(
         "SELECT d.petition_id, d.method, d.raw_count, d.valid, d.invalid, d.pending,"
         " d.sample_size, d.sample_valid,"
@@ -96,7 +114,7 @@ def determination_adds_up(store: Warehouse) -> CheckOutcome:
         " (SELECT count(*) FROM sample_lines s WHERE s.petition_id = d.petition_id) AS drawn,"
         " (SELECT count(*) FROM sample_lines s WHERE s.petition_id = d.petition_id"
         "   AND s.counts_as_valid_in_sample) AS drawn_valid"
-        " FROM sufficiency_determination d"
+        f" FROM sufficiency_determination d WHERE {_of(petitions, 'd.')}"
     )
     problems = []
     for r in rows.itertuples(index=False):

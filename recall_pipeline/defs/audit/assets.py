@@ -10,12 +10,18 @@ from recall_pipeline import settings
 from recall_pipeline.audit.certificate import certificate_html, chromium_binary, print_pdf
 from recall_pipeline.audit.manifest import RUN_MANIFEST, build_manifest
 from recall_pipeline.contract import INPUTS
-from recall_pipeline.defs.common import table_metadata
+from recall_pipeline.defs.common import (
+    PETITION_BACKFILL,
+    PETITIONS,
+    petition_scope,
+    table_metadata,
+)
 from recall_pipeline.defs.determination.assets import DETERMINATION_CODE_VERSION
 from recall_pipeline.defs.ingest.assets import INGEST_CODE_VERSION
 from recall_pipeline.defs.matching.assets import MATCHING_CODE_VERSION
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.verdicts.assets import VERDICTS_CODE_VERSION
+from recall_pipeline.defs.warehouse_io import publish_petitions
 from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.verify.report import petition_ids
 
@@ -82,16 +88,19 @@ CERTIFICATES = TableSchema(
     code_version=AUDIT_CODE_VERSION,
     deps=["run_manifest", "sufficiency_determination", "reason_summary", "registrar_summary"],
     kinds={"html"},
+    partitions_def=PETITIONS,
+    backfill_policy=PETITION_BACKFILL,
     description="A certificate per petition: the determination, its legal basis, the sample "
     "arithmetic, the per-reason table and chart, and the run's hashes (HTML, and PDF when "
     "Chromium is installed). No voter names or addresses.",
 )
 def determination_certificate(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    scope, every = petition_scope(context)
     out_dir = settings.reports_dir()
     chromium = chromium_binary()
     rows = []
     with warehouse.open() as store:
-        for petition_id in petition_ids(store):
+        for petition_id in [p for p in petition_ids(store) if p in scope]:
             page = certificate_html(store, petition_id)
             folder = out_dir / petition_id
             folder.mkdir(parents=True, exist_ok=True)
@@ -113,7 +122,7 @@ def determination_certificate(context: dg.AssetExecutionContext, warehouse: Ware
                 }
             )
         table = pd.DataFrame(rows, columns=CERTIFICATES.column_names)
-        store.publish(CERTIFICATES, table)
+        publish_petitions(store, CERTIFICATES, table, scope, every)
     return dg.MaterializeResult(
         metadata={
             **table_metadata(CERTIFICATES, len(table)),

@@ -6,24 +6,42 @@ from pathlib import Path
 
 import dagster as dg
 
-from recall_pipeline.defs.common import RANGE_END_TAG, RANGE_START_TAG, SCAN_BATCHES
+from recall_pipeline.defs.common import (
+    CHANGED_LINES_TAG,
+    PETITIONS,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    SCAN_BATCHES,
+    petition_of,
+    tagged_partitions,
+)
+from recall_pipeline.defs.jobs import (
+    LINES_PHASE,
+    PETITION_PHASE,
+    REVIEW_RUN,
+    verify_lines,
+    verify_petitions,
+)
 from recall_pipeline.defs.resources import InputDataResource
 from recall_pipeline.ingest.arrivals import arrivals, departed_batches
 
-# A batch's own lines and matches, then everything computed from all batches.
-BATCH_RUN = dg.AssetSelection.assets("petition_lines").downstream()
-# New examiner findings change verdicts, not matches.
-REVIEW_RUN = dg.AssetSelection.assets("signature_reviews").downstream()
-# A new roll extract: every match and verdict is recomputed against it.
-ROLL_RUN = dg.AssetSelection.assets(
-    "voter_roll", "voter_address_history"
-).downstream() | dg.AssetSelection.assets("jurisdiction_zips")
+# A batch's own lines and matches; its petition's verdicts follow in a `verify_petitions` run.
+BATCH_LINES = dg.AssetSelection.assets("petition_lines").downstream() & LINES_PHASE
+# A new roll extract: every line is matched again, then every petition decided again.
+ROLL_RUN = (
+    dg.AssetSelection.assets("voter_roll", "voter_address_history").downstream()
+    | dg.AssetSelection.assets("jurisdiction_zips")
+) & LINES_PHASE
 REASON_TAG = "recall/reason"
+# On a `verify_lines` run: the petitions to decide after it, when they are not just those of
+# its batches (a batch withdrawn from one petition, carried by a batch of another).
+PETITIONS_TAG = "recall/petitions"
 
 
 def batch_run_assets(asset_graph) -> list[str]:
-    """The asset names a run for a new scan batch materializes."""
-    return sorted(key.to_user_string() for key in BATCH_RUN.resolve(asset_graph))
+    """The asset names a run for a new scan batch materializes, in both phases."""
+    both = BATCH_LINES | PETITION_PHASE
+    return sorted(key.to_user_string() for key in both.resolve(asset_graph))
 
 
 BATCH_TAG = "recall/batch"
@@ -32,7 +50,7 @@ PETITION_TAG = "recall/petition"
 
 
 @dg.sensor(
-    target=BATCH_RUN | REVIEW_RUN,
+    jobs=[verify_lines, verify_petitions],
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
@@ -52,16 +70,17 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
     # A batch whose file is gone is no partition any more: a run over every batch would
     # look for its file.
     add += [SCAN_BATCHES.build_delete_request(gone)] if gone else []
+    petitions = set(context.instance.get_dynamic_partitions(PETITIONS.name))
+    new_petitions = sorted({a.file.petition_id for a in found} - petitions)
+    add += [PETITIONS.build_add_request(new_petitions)] if new_petitions else []
     if found and not _loaded(context.instance):
-        # Nothing verified yet: one run loads every input and verifies every batch (a batch
-        # alone has no roll to be matched against).
+        # Nothing verified yet: one run loads every input and matches every batch (a batch
+        # alone has no roll to be matched against); `petition_runs` decides each petition.
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
                     run_key=f"initial:{cursor}",
-                    asset_selection=list(
-                        dg.AssetSelection.all().resolve(context.repository_def.asset_graph)
-                    ),
+                    job_name=verify_lines.name,
                     tags={
                         REASON_TAG: f"first verification ({len(found)} files arrived)",
                         RANGE_START_TAG: remaining[0],
@@ -74,6 +93,7 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
             dynamic_partitions_requests=add,
             cursor=cursor,
         )
+    graph = context.repository_def.asset_graph
     requests = _departure_runs(context, gone, remaining, found)
     for arrival in found:
         tags = {REASON_TAG: arrival.reason, PETITION_TAG: arrival.file.petition_id}
@@ -81,8 +101,9 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
             requests.append(
                 dg.RunRequest(
                     run_key=arrival.run_key,
+                    job_name=verify_lines.name,
                     partition_key=arrival.file.key,
-                    asset_selection=list(BATCH_RUN.resolve(context.repository_def.asset_graph)),
+                    asset_selection=list(BATCH_LINES.resolve(graph)),
                     tags={**tags, BATCH_TAG: arrival.file.key},
                 )
             )
@@ -90,7 +111,9 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
             requests.append(
                 dg.RunRequest(
                     run_key=arrival.run_key,
-                    asset_selection=list(REVIEW_RUN.resolve(context.repository_def.asset_graph)),
+                    job_name=verify_petitions.name,
+                    partition_key=arrival.file.petition_id,
+                    asset_selection=list(REVIEW_RUN.resolve(graph)),
                     tags=tags,
                 )
             )
@@ -104,8 +127,8 @@ def _departure_runs(
 
     A batch run drops the rows of every scan file no longer delivered along with its own, so a
     batch arriving in the same look does it; otherwise one remaining batch (of the same
-    petition where there is one) is verified again to carry the removal — its own rows come
-    out as they were, and the voters of the gone lines have their other lines decided again.
+    petition where there is one) is matched again to carry the removal — its own rows come
+    out as they were — and the petitions of the gone batches are decided again after it.
     """
     if not gone or any(a.kind == "scan_batch" for a in found):
         return []
@@ -115,21 +138,61 @@ def _departure_runs(
             "until a batch is delivered"
         )
         return []
-    petition = gone[0].split("/")[0]
-    carrier = next((k for k in remaining if k.split("/")[0] == petition), remaining[0])
+    petition = petition_of(gone[0])
+    carrier = next((k for k in remaining if petition_of(k) == petition), remaining[0])
     state = hashlib.sha256(f"{gone}{remaining}".encode()).hexdigest()[:16]
     return [
         dg.RunRequest(
             run_key=f"departed:{','.join(gone)}@{state}",
+            job_name=verify_lines.name,
             partition_key=carrier,
-            asset_selection=list(BATCH_RUN.resolve(context.repository_def.asset_graph)),
+            asset_selection=list(BATCH_LINES.resolve(context.repository_def.asset_graph)),
             tags={
                 REASON_TAG: f"scan batch(es) no longer delivered: {', '.join(gone)}",
-                PETITION_TAG: carrier.split("/")[0],
+                PETITION_TAG: petition_of(carrier),
+                PETITIONS_TAG: ",".join(sorted({petition_of(k) for k in [*gone, carrier]})),
                 BATCH_TAG: carrier,
             },
         )
     ]
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[verify_lines],
+    request_job=verify_petitions,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After a successful verify_lines run: one verify_petitions run per petition "
+    "whose lines it matched (for some batches, deciding again only what they can change).",
+)
+def petition_runs(context: dg.RunStatusSensorContext):
+    run = context.dagster_run
+    instance = context.instance
+    registered = instance.get_dynamic_partitions(SCAN_BATCHES.name)
+    covered = tagged_partitions(run.tags, registered)
+    if run.tags.get(PETITIONS_TAG):
+        petitions = run.tags[PETITIONS_TAG].split(",")
+    else:
+        petitions = sorted({petition_of(key) for key in covered})
+    known = set(instance.get_dynamic_partitions(PETITIONS.name))
+    if missing := [p for p in petitions if p not in known]:
+        instance.add_dynamic_partitions(PETITIONS.name, missing)
+    some_batches = set(covered) != set(registered)
+    selection = list(PETITION_PHASE.resolve(context.repository_def.asset_graph))
+    reason = run.tags.get(REASON_TAG, "run started by hand")
+    for petition in petitions:
+        tags = {
+            REASON_TAG: f"{reason} (after lines run {run.run_id[:8]})",
+            PETITION_TAG: petition,
+        }
+        if some_batches:
+            tags[CHANGED_LINES_TAG] = "true"
+        yield dg.RunRequest(
+            run_key=f"{run.run_id}:{petition}",
+            partition_key=petition,
+            asset_selection=selection,
+            tags=tags,
+        )
 
 
 def _loaded(instance: dg.DagsterInstance) -> bool:
@@ -140,9 +203,10 @@ def _loaded(instance: dg.DagsterInstance) -> bool:
 @dg.schedule(
     cron_schedule="30 2 * * *",
     execution_timezone="America/Los_Angeles",
-    target=ROLL_RUN,
+    job=verify_lines,
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Nightly: re-verify every line against the latest voter-roll extract.",
+    description="Nightly: match every line against the latest voter-roll extract; "
+    "`petition_runs` then decides each petition again.",
 )
 def nightly_roll_refresh(context: dg.ScheduleEvaluationContext):
     batches = context.instance.get_dynamic_partitions(SCAN_BATCHES.name)
@@ -150,6 +214,7 @@ def nightly_roll_refresh(context: dg.ScheduleEvaluationContext):
         return dg.SkipReason("no scan batches registered yet")
     return dg.RunRequest(
         run_key=None,
+        asset_selection=list(ROLL_RUN.resolve(context.repository_def.asset_graph)),
         tags={
             REASON_TAG: "nightly refresh against the latest voter-roll extract",
             RANGE_START_TAG: batches[0],

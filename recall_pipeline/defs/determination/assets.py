@@ -5,9 +5,15 @@ import hashlib
 import dagster as dg
 import pandas as pd
 
-from recall_pipeline.defs.common import table_metadata, table_spec
+from recall_pipeline.defs.common import (
+    PETITION_BACKFILL,
+    PETITIONS,
+    petition_scope,
+    table_metadata,
+    table_spec,
+)
 from recall_pipeline.defs.resources import WarehouseResource
-from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
+from recall_pipeline.defs.warehouse_io import petition_configs, publish_petitions, read_frame
 from recall_pipeline.verify.reconcile import determination_adds_up
 from recall_pipeline.verify.schemas import SAMPLE_LINES, SUFFICIENCY_DETERMINATION
 from recall_pipeline.verify.sufficiency import determine
@@ -17,6 +23,8 @@ _DEPS = ["line_verdicts", "petitions"]
 
 
 @dg.multi_asset(
+    partitions_def=PETITIONS,
+    backfill_policy=PETITION_BACKFILL,
     specs=[
         table_spec(SUFFICIENCY_DETERMINATION, _DEPS, "determination", DETERMINATION_CODE_VERSION),
         table_spec(SAMPLE_LINES, _DEPS, "determination", DETERMINATION_CODE_VERSION),
@@ -31,15 +39,18 @@ _DEPS = ["line_verdicts", "petitions"]
     ],
 )
 def sufficiency_determination(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    scope, every = petition_scope(context)
     store = warehouse.open()
     try:
+        configs = petition_configs(store, scope)
         verdicts = read_frame(
             store,
             "line_verdicts",
             ["petition_id", "section_id", "page", "line", "status", "reason_code", "voter_id"],
+            where={"petition_id": [config.petition_id for config in configs]},
         )
         rows, samples = [], []
-        for config in petition_configs(store):
+        for config in configs:
             outcome = determine(config, verdicts[verdicts["petition_id"] == config.petition_id])
             rows.append(outcome.determination)
             samples.append(outcome.sample_lines)
@@ -48,11 +59,17 @@ def sufficiency_determination(context: dg.AssetExecutionContext, warehouse: Ware
                 f"{config.petition_id}: {d['method']} → {d['result']} "
                 f"(valid {d['valid']}, required {d['required']}, margin {d['margin']})"
             )
-        table = pd.DataFrame(rows)
-        sample = pd.concat(samples, ignore_index=True)
-        store.publish(SUFFICIENCY_DETERMINATION, table)
-        store.publish(SAMPLE_LINES, sample)
-        adds_up = determination_adds_up(store)
+        table = (
+            pd.DataFrame(rows)
+            if rows
+            else pd.DataFrame(columns=SUFFICIENCY_DETERMINATION.column_names)
+        )
+        sample = pd.concat(
+            samples or [pd.DataFrame(columns=SAMPLE_LINES.column_names)], ignore_index=True
+        )
+        publish_petitions(store, SUFFICIENCY_DETERMINATION, table, scope, every)
+        publish_petitions(store, SAMPLE_LINES, sample, scope, every)
+        adds_up = determination_adds_up(store, scope)
     finally:
         store.dispose()
     yield dg.MaterializeResult(

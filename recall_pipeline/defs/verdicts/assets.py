@@ -9,15 +9,18 @@ from recall_pipeline.audit.manifest import (
     fingerprint_verdicts,
 )
 from recall_pipeline.defs.common import (
+    CHANGED_LINES_TAG,
+    PETITION_BACKFILL,
+    PETITIONS,
     column_lineage,
-    run_batch_scope,
+    petition_scope,
     same_columns,
     table_metadata,
     table_spec,
 )
 from recall_pipeline.defs.execution import HEAVY
 from recall_pipeline.defs.resources import WarehouseResource
-from recall_pipeline.defs.warehouse_io import petition_configs, read_frame
+from recall_pipeline.defs.warehouse_io import petition_configs, publish_petitions, read_frame
 from recall_pipeline.verify import incremental, reconcile
 from recall_pipeline.verify.pipeline import (
     reason_summary,
@@ -34,7 +37,7 @@ from recall_pipeline.verify.schemas import (
 )
 from recall_pipeline.warehouse import Within
 
-VERDICTS_CODE_VERSION = "verdicts-2"
+VERDICTS_CODE_VERSION = "verdicts-3"
 
 _KEY = ["petition_id", "section_id", "page", "line"]
 _RULE_INPUTS = [
@@ -84,6 +87,8 @@ INPUTS = [
 
 @dg.multi_asset(
     op_tags=HEAVY,
+    partitions_def=PETITIONS,
+    backfill_policy=PETITION_BACKFILL,
     specs=[
         table_spec(LINE_VERDICTS, INPUTS, "verdicts", VERDICTS_CODE_VERSION),
         *[
@@ -113,28 +118,32 @@ INPUTS = [
     ],
 )
 def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    _, every = run_batch_scope(context)
+    scope, every = petition_scope(context)
     store = warehouse.open()
     try:
-        inputs_now = incremental.snapshot(store, VERDICTS_CODE_VERSION)
-        # A run for some scan batches decides again only what their lines can change.
-        files = None if every else incremental.changed_scan_files(store, inputs_now)
-        affected = None if files is None else incremental.affected_matches(store, files)
+        configs = petition_configs(store, scope)
+        petitions = [config.petition_id for config in configs]
+        mine = {"petition_id": petitions}
+        inputs_now = incremental.snapshot(store, VERDICTS_CODE_VERSION, petitions)
+        # A run following some scan batches decides again only what their lines can change.
+        files = None
+        if context.run.tags.get(CHANGED_LINES_TAG):
+            files = incremental.changed_scan_files(store, inputs_now, petitions)
+        affected = None if files is None else incremental.affected_matches(store, files, petitions)
         if affected is None:
-            lines_all = read_frame(store, "petition_lines")
-            matches_all = read_frame(store, "line_matches")
+            lines_all = read_frame(store, "petition_lines", where=mine)
+            matches_all = read_frame(store, "line_matches", where=mine)
             # The registrations of matched voters only, picked out by the warehouse.
-            voters = {"voter_id": Within("line_matches", "voter_id")}
+            voters = {"voter_id": Within("line_matches", "voter_id", where=mine)}
         else:
             lines_all = incremental.rows_of(store, "petition_lines", affected)
             matches_all = affected
             voters = {"voter_id": sorted(set(matches_all["voter_id"].dropna()))}
         roll = store.read("voter_roll", columns=_ROLL_COLUMNS, where=voters).to_pandas()
-        sections_all = read_frame(store, "petition_sections")
-        reviews_all = read_frame(store, "signature_reviews")
-        withdrawals_all = read_frame(store, "withdrawal_requests")
+        sections_all = read_frame(store, "petition_sections", where=mine)
+        reviews_all = read_frame(store, "signature_reviews", where=mine)
+        withdrawals_all = read_frame(store, "withdrawal_requests", where=mine)
         zips = read_frame(store, "jurisdiction_zips")
-        configs = petition_configs(store)
         decided = []
         for config in configs:
             pid = config.petition_id
@@ -157,8 +166,9 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             decided or [pd.DataFrame(columns=LINE_VERDICTS.column_names)], ignore_index=True
         ).assign(run_id=context.run.run_id, code_version=VERDICTS_CODE_VERSION)
         if affected is None:
-            store.publish(LINE_VERDICTS, redone)
-            all_verdicts = redone
+            # A registered petition without settings any more keeps no verdicts.
+            publish_petitions(store, LINE_VERDICTS, redone, scope, every)
+            scope_verdicts = redone
         else:
             # The changed files' rows and the redone lines replaced; every other row kept.
             store.publish(
@@ -167,36 +177,37 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                 replace_where={"source_file": files},
                 replace_keys=incremental.KEY,
             )
-            all_verdicts = store.read(LINE_VERDICTS).to_pandas()
+            scope_verdicts = read_frame(store, LINE_VERDICTS.name, where=mine)
             context.log.info(
-                f"{len(files)} changed scan file(s): {len(redone)} of {len(all_verdicts)} "
+                f"{len(files)} changed scan file(s): {len(redone)} of {len(scope_verdicts)} "
                 "lines decided again"
             )
         reasons, categories = [], []
         for config in configs:
-            verdict = all_verdicts[all_verdicts["petition_id"] == config.petition_id]
+            verdict = scope_verdicts[scope_verdicts["petition_id"] == config.petition_id]
             reasons.append(reason_summary(config.petition_id, verdict))
             categories.append(registrar_summary(config.petition_id, verdict))
             counts = verdict["status"].value_counts().to_dict()
             context.log.info(f"{config.petition_id}: {counts}")
-        published = {
-            code.code: store.publish_selection(
-                INVALID_TABLES[code.code], LINE_VERDICTS.name, {"reason_code": code.code}
-            )
-            for code in reason_codes()
-        }
-        reason_table = pd.concat(reasons, ignore_index=True)
-        category_table = pd.concat(categories, ignore_index=True)
-        store.publish(REASON_SUMMARY, reason_table)
-        store.publish(REGISTRAR_SUMMARY, category_table)
-        fingerprints = fingerprint_verdicts(all_verdicts)
-        store.publish(VERDICT_FINGERPRINTS, fingerprints)
+        published = _publish_reason_tables(store, scope_verdicts, scope, every)
+        reason_table = _concat(reasons, REASON_SUMMARY)
+        category_table = _concat(categories, REGISTRAR_SUMMARY)
+        publish_petitions(store, REASON_SUMMARY, reason_table, scope, every)
+        publish_petitions(store, REGISTRAR_SUMMARY, category_table, scope, every)
+        fingerprints = fingerprint_verdicts(scope_verdicts)
+        publish_petitions(store, VERDICT_FINGERPRINTS, fingerprints, scope, every)
         # Last: verdicts published without their snapshot are decided again in full next time.
-        store.publish(incremental.VERDICT_INPUTS, inputs_now)
+        # A snapshot kept before it was per petition is replaced whole.
+        old_snapshot = store.table_exists(incremental.VERDICT_INPUTS.name) and (
+            "petition_id" not in store.column_names(incremental.VERDICT_INPUTS.name)
+        )
+        publish_petitions(
+            store, incremental.VERDICT_INPUTS, inputs_now, scope, every or old_snapshot
+        )
         checks = {
-            "one_verdict_per_line": reconcile.one_verdict_per_line(store),
-            "reasons_partition_invalid": reconcile.reasons_partition_invalid(store),
-            "one_valid_line_per_voter": reconcile.one_valid_line_per_voter(store),
+            "one_verdict_per_line": reconcile.one_verdict_per_line(store, scope),
+            "reasons_partition_invalid": reconcile.reasons_partition_invalid(store, scope),
+            "one_valid_line_per_voter": reconcile.one_valid_line_per_voter(store, scope),
         }
     finally:
         store.dispose()
@@ -204,9 +215,9 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         asset_key="line_verdicts",
         data_version=dg.DataVersion(content_version(fingerprints)),
         metadata={
-            **table_metadata(LINE_VERDICTS, len(all_verdicts)),
+            **table_metadata(LINE_VERDICTS, len(scope_verdicts)),
             **column_lineage(LINE_VERDICT_LINEAGE),
-            "by_status": {k: int(v) for k, v in all_verdicts["status"].value_counts().items()},
+            "by_status": {k: int(v) for k, v in scope_verdicts["status"].value_counts().items()},
         },
     )
     for code in reason_codes():
@@ -256,3 +267,27 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             passed=outcome.passed,
             metadata=outcome.metadata,
         )
+
+
+def _concat(frames: list[pd.DataFrame], schema) -> pd.DataFrame:
+    return pd.concat(frames or [pd.DataFrame(columns=schema.column_names)], ignore_index=True)
+
+
+def _publish_reason_tables(store, verdicts: pd.DataFrame, scope: list[str], every: bool):
+    """Each reason's invalid lines, as rows of its own table; returns each table's row count.
+
+    A run over every petition copies them inside the warehouse; a run over some replaces
+    their slice from the run's own verdicts, so runs for other petitions can go on beside it.
+    """
+    counts = {}
+    for code in reason_codes():
+        schema = INVALID_TABLES[code.code]
+        if every:
+            counts[code.code] = store.publish_selection(
+                schema, LINE_VERDICTS.name, {"reason_code": code.code}
+            )
+        else:
+            rows = verdicts[verdicts["reason_code"] == code.code]
+            store.publish(schema, rows, replace_where={"petition_id": scope})
+            counts[code.code] = store.row_count(schema.name)
+    return counts
