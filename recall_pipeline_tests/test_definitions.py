@@ -14,6 +14,17 @@ from recall_pipeline.runner import load_definitions
 from recall_pipeline.verify.reasons import reason_codes
 
 PROJECT = Path(__file__).resolve().parents[1]
+# Everything decided per petition from all its lines.
+PER_PETITION = {
+    "line_verdicts",
+    "reason_summary",
+    "registrar_summary",
+    "verdict_fingerprints",
+    "verdict_inputs",
+    "sufficiency_determination",
+    "sample_lines",
+    "determination_certificate",
+} | {f"invalid_{c.code.lower()}" for c in reason_codes()}
 
 
 def test_graph_has_an_asset_per_input_with_its_checks() -> None:
@@ -21,19 +32,7 @@ def test_graph_has_an_asset_per_input_with_its_checks() -> None:
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     ingest = {spec.name for spec in INPUTS} | {"petitions"}
-    verification = {
-        "line_matches",
-        "ambiguous_matches",
-        "line_verdicts",
-        "reason_summary",
-        "registrar_summary",
-        "verdict_fingerprints",
-        "verdict_inputs",
-        "sufficiency_determination",
-        "sample_lines",
-        "run_manifest",
-        "determination_certificate",
-    } | {f"invalid_{c.code.lower()}" for c in reason_codes()}
+    verification = {"line_matches", "ambiguous_matches", "run_manifest"} | PER_PETITION
     assert keys == ingest | verification
     check_keys = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     for spec in INPUTS:
@@ -75,17 +74,7 @@ def test_partitioned_by_batch_then_by_petition_in_two_jobs() -> None:
         name = partitions.name if partitions is not None else None
         by_partitions.setdefault(name, set()).add(key.to_user_string())
     assert by_partitions["scan_batches"] == {"petition_lines", "line_matches", "ambiguous_matches"}
-    per_petition = {
-        "line_verdicts",
-        "reason_summary",
-        "registrar_summary",
-        "verdict_fingerprints",
-        "verdict_inputs",
-        "sufficiency_determination",
-        "sample_lines",
-        "determination_certificate",
-    } | {f"invalid_{c.code.lower()}" for c in reason_codes()}
-    assert by_partitions["petitions"] == per_petition
+    assert by_partitions["petitions"] == PER_PETITION
     assert "run_manifest" in by_partitions[None]
 
     # Each job covers one partitions definition (Dagster refuses more), and together they
