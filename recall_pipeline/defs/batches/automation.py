@@ -1,5 +1,7 @@
-"""Runs that start themselves: a sensor for scan batches and review files as they arrive, and
-the nightly refresh against the latest voter-roll extract."""
+"""Runs that start themselves: a sensor for scan batches and review files as they arrive, the
+nightly refresh against the latest voter-roll extract, and the sensor that decides each
+petition again after its lines are matched (`verify_lines` → `verify_petitions`, see
+`defs/jobs.py`)."""
 
 import hashlib
 from pathlib import Path
