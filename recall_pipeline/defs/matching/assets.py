@@ -62,6 +62,18 @@ LINE_MATCH_LINEAGE = {
     **{c: [("voter_address_history", source)] for c, source in _HISTORY_COLUMNS.items()},
 }
 _DEPS = ["petition_lines", "voter_roll", "voter_address_history", "petitions"]
+# What matching reads of a line: its key, what the signer wrote, and its file.
+_LINE_COLUMNS = [
+    "petition_id",
+    "section_id",
+    "page",
+    "line",
+    "printed_name",
+    "residence_address",
+    "city",
+    "zip",
+    "source_file",
+]
 
 
 @dg.multi_asset(
@@ -91,7 +103,9 @@ def line_matches(
         if files:
             where = {"source_file": files + departed_files(store, data_dir, LINE_MATCHES.name)}
         lines_all = store.read(
-            "petition_lines", where={"source_file": files} if files else None
+            "petition_lines",
+            columns=_LINE_COLUMNS,
+            where={"source_file": files} if files else None,
         ).to_pandas()
         present = set(lines_all["petition_id"])
         configs = [c for c in petition_configs(store) if c.petition_id in present or every]

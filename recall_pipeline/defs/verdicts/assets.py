@@ -1,5 +1,7 @@
 """Verdicts: one per line, the per-reason tables and the registrar's summary."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import dagster as dg
 import pandas as pd
 
@@ -73,6 +75,30 @@ LINE_VERDICT_LINEAGE = {
     "review_source_row": [("signature_reviews", "source_row")],
 }
 _ROLL_COLUMNS = ["voter_id", "status", "status_date", "registration_date"]
+# What deciding a line reads of the line and of its match (verify.verdicts.decide): not the
+# names and addresses, which cost seconds to read and reorder at a county's scale.
+_LINE_COLUMNS = [
+    *_KEY,
+    "date_signed",
+    "signature_present",
+    "source_file",
+    "source_row",
+    "source_sha256",
+]
+_MATCH_COLUMNS = list(
+    dict.fromkeys(
+        [
+            *_KEY,
+            "source_file",
+            "voter_id",
+            "has_address",
+            "zip5",
+            "history_valid_from",
+            "history_valid_to",
+            *VERDICT_MATCH_COLUMNS,
+        ]
+    )
+)
 INPUTS = [
     "line_matches",
     "petition_lines",
@@ -131,8 +157,8 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             files = incremental.changed_scan_files(store, inputs_now, petitions)
         affected = None if files is None else incremental.affected_matches(store, files, petitions)
         if affected is None:
-            lines_all = read_frame(store, "petition_lines", where=mine)
-            matches_all = read_frame(store, "line_matches", where=mine)
+            lines_all = read_frame(store, "petition_lines", _LINE_COLUMNS, where=mine)
+            matches_all = read_frame(store, "line_matches", _MATCH_COLUMNS, where=mine)
             # The registrations of matched voters only, picked out by the warehouse.
             voters = {"voter_id": Within("line_matches", "voter_id", where=mine)}
         else:
@@ -165,7 +191,11 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         redone = pd.concat(
             decided or [pd.DataFrame(columns=LINE_VERDICTS.column_names)], ignore_index=True
         ).assign(run_id=context.run.run_id, code_version=VERDICTS_CODE_VERSION)
+        # The fingerprint (Arrow's CSV writer and SHA-256, which release the GIL) is computed
+        # while the warehouse writes the tables.
+        pool = ThreadPoolExecutor(max_workers=1)
         if affected is None:
+            fingerprinting = pool.submit(fingerprint_verdicts, redone)
             # A registered petition without settings any more keeps no verdicts.
             publish_petitions(store, LINE_VERDICTS, redone, scope, every)
             scope_verdicts = redone
@@ -178,10 +208,12 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                 replace_keys=incremental.KEY,
             )
             scope_verdicts = read_frame(store, LINE_VERDICTS.name, where=mine)
+            fingerprinting = pool.submit(fingerprint_verdicts, scope_verdicts)
             context.log.info(
                 f"{len(files)} changed scan file(s): {len(redone)} of {len(scope_verdicts)} "
                 "lines decided again"
             )
+        pool.shutdown(wait=False)
         reasons, categories = [], []
         for config in configs:
             verdict = scope_verdicts[scope_verdicts["petition_id"] == config.petition_id]
@@ -194,7 +226,7 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         category_table = _concat(categories, REGISTRAR_SUMMARY)
         publish_petitions(store, REASON_SUMMARY, reason_table, scope, every)
         publish_petitions(store, REGISTRAR_SUMMARY, category_table, scope, every)
-        fingerprints = fingerprint_verdicts(scope_verdicts)
+        fingerprints = fingerprinting.result()
         publish_petitions(store, VERDICT_FINGERPRINTS, fingerprints, scope, every)
         # Last: verdicts published without their snapshot are decided again in full next time.
         # A snapshot kept before it was per petition is replaced whole.
