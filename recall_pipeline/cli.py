@@ -136,11 +136,12 @@ def _run(args: argparse.Namespace) -> int:
             REASON_TAG,
             batch_run_assets,
         )
+        from recall_pipeline.defs.common import petition_of
 
         selection = batch_run_assets(defs().resolve_asset_graph())
         print(f"scan batches:   {', '.join(args.batch)}")
         tags = {REASON_TAG: f"by hand: scan batch(es) {', '.join(args.batch)}"}
-        petitions = {b.split("/")[0] for b in args.batch}
+        petitions = {petition_of(b) for b in args.batch}
         if len(petitions) == 1:
             # The same per-petition queue limit as the sensor's runs.
             tags[PETITION_TAG] = petitions.pop()

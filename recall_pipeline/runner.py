@@ -111,7 +111,7 @@ def materialize_all(
     batches), this takes two runs: one over the scan batches, one over the petitions; the
     second starts only if the first succeeded.
     """
-    from recall_pipeline.defs.common import PARTITION_TAGS
+    from recall_pipeline.defs.common import PARTITION_TAGS, SCAN_BATCHES
     from recall_pipeline.defs.jobs import PETITION_PHASE
 
     defs = load_definitions()
@@ -138,7 +138,7 @@ def materialize_all(
     batch_assets = {
         spec.key.to_user_string()
         for spec in defs.resolve_all_asset_specs()
-        if spec.partitions_def is not None and spec.key.to_user_string() not in per_petition
+        if spec.partitions_def == SCAN_BATCHES
     }
 
     def run(on) -> RunOutcome:
@@ -194,18 +194,25 @@ def petition_tags(instance, batches: list[str] | None = None) -> list[dict[str, 
     one run over every petition, or one per petition of those batches, deciding again only
     what their lines can change."""
     from recall_pipeline import settings
-    from recall_pipeline.defs.common import CHANGED_LINES_TAG, PETITIONS, petition_of, range_tags
-    from recall_pipeline.ingest.batches import scan_batches
+    from recall_pipeline.defs.common import (
+        CHANGED_LINES_TAG,
+        PARTITION_TAG,
+        PETITIONS,
+        SCAN_BATCHES,
+        petition_of,
+        range_tags,
+    )
     from recall_pipeline.ingest.pipeline import petition_folders
 
     present = [folder.name for folder in petition_folders(settings.data_dir())]
     _register(instance, PETITIONS.name, present)
     if not present:
         raise StructuralError("petitions/", "no petition folders found")
-    if batches is None or set(batches) >= set(scan_batches(settings.data_dir(), hashed=False)):
+    # `batch_tags` registered the data directory's batches.
+    if batches is None or set(batches) >= set(instance.get_dynamic_partitions(SCAN_BATCHES.name)):
         return [range_tags(instance.get_dynamic_partitions(PETITIONS.name), present)]
     return [
-        {**range_tags(present, [petition]), CHANGED_LINES_TAG: "true"}
+        {PARTITION_TAG: petition, CHANGED_LINES_TAG: "true"}
         for petition in sorted({petition_of(key) for key in batches})
     ]
 

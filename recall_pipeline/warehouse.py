@@ -35,7 +35,8 @@ With ``replace_keys=[columns]`` the rows whose key occurs in the data are replac
 the data may then hold rows outside the slice: an update of scattered rows.
 
 ``publish_selection(schema, source, where)`` replaces a whole table, as ``publish`` does, with
-the rows of another table matching ``where``, selected inside the warehouse (no data leaves it).
+the rows of another table matching ``where``, selected inside the warehouse (no data leaves it);
+with ``replace_where`` it replaces only that slice, with the source's rows in it.
 """
 
 from __future__ import annotations
@@ -450,7 +451,7 @@ class Warehouse:
         extra = f", min({self._q(least)}) AS {self._q(least)}" if least else ""
         stmt = f"SELECT {cols}, count(*) AS {self._q('rows')}{extra} FROM {self._q(table)}"
         if where:
-            stmt += f" WHERE {self._where_sql(where)}"
+            stmt += f" WHERE {self.condition(where)}"
         stmt += f" GROUP BY {cols}"
         with self._connect() as conn, self._driver_errors(stmt):
             result = conn.exec_driver_sql(stmt)
@@ -486,7 +487,7 @@ class Warehouse:
                 columns = self._column_names(conn, name)
             stmt = f"SELECT {self._cols(columns)} FROM {self._q(name)}"
             if where:
-                stmt += f" WHERE {self._where_sql(where)}"
+                stmt += f" WHERE {self.condition(where)}"
             if self._dialect == "duckdb":
                 result = self._read_duckdb(conn, stmt)
             else:
@@ -494,9 +495,10 @@ class Warehouse:
         result = _normalize_arrow(result)
         return schema.conform(result) if schema else result
 
-    def _where_sql(self, where: Mapping[str, object]) -> str:
-        # The bulk read paths (DuckDB's Arrow fetch, PostgreSQL's COPY) take no bound
-        # parameters, so values are rendered as literals by the dialect's own quoting.
+    def condition(self, where: Mapping[str, object]) -> str:
+        """`where` (as `read` takes it) as SQL text, values rendered as literals by the
+        dialect's own quoting: the bulk read paths (DuckDB's Arrow fetch, PostgreSQL's COPY)
+        take no bound parameters."""
         condition = sa.and_(
             *(_matches(sa.column(sa.quoted_name(c, quote=True)), v) for c, v in where.items())
         )
@@ -570,11 +572,21 @@ class Warehouse:
         return table.num_rows
 
     def publish_selection(
-        self, schema: TableSchema, source: str, where: Mapping[str, object]
+        self,
+        schema: TableSchema,
+        source: str,
+        where: Mapping[str, object],
+        *,
+        replace_where: Mapping[str, object] | None = None,
     ) -> int:
-        """Replace table `schema.name` with the rows of table `source` matching `where`."""
+        """Replace table `schema.name` with the rows of table `source` matching `where` (or
+        only its rows matching `replace_where`, with the source's rows matching both); returns
+        the table's row count."""
         started = time.perf_counter()
-        self._publish_replace(schema, None, (source, dict(where)))
+        if replace_where is None:
+            self._publish_replace(schema, None, (source, dict(where)))
+        else:
+            self._copy_slice(schema, source, dict(where), dict(replace_where))
         rows = int(self.query(f"SELECT count(*) AS n FROM {self._q(schema.name)}")["n"].iloc[0])
         log.info(
             "published %d rows to %s from %s where %s in %.2fs",
@@ -610,7 +622,7 @@ class Warehouse:
                     cols = self._cols(schema.column_names)
                     conn.exec_driver_sql(
                         f"INSERT INTO {self._q(stage)} ({cols}) SELECT {cols} "
-                        f"FROM {self._q(source)} WHERE {self._where_sql(where)}"
+                        f"FROM {self._q(source)} WHERE {self.condition(where)}"
                     )
                 after_staging_hook(name, stage)
                 conn.execute(
@@ -709,6 +721,33 @@ class Warehouse:
                         conn.execute(sa.delete(target).where(condition))
                         self._delete_keys(conn, name, view, keys)
                         self._duckdb_insert(conn, name, cols, view)
+
+    def _copy_slice(
+        self,
+        schema: TableSchema,
+        source: str,
+        where: dict[str, object],
+        replace_where: dict[str, object],
+    ) -> None:
+        if not replace_where:
+            raise ValueError("replace_where must name at least one column")
+        name = schema.name
+        is_pg = self._dialect == "postgresql"
+        target = sqlalchemy_table(schema, sa.MetaData(), pk_name=f"{name}_pkey" if is_pg else None)
+        cols = self._cols(schema.column_names)
+        selected = " AND ".join(f"({self.condition(w)})" for w in (where, replace_where) if w)
+        with self._connect() as conn:
+            self._ensure_table(conn, target, schema)
+            with conn.begin():
+                conn.execute(
+                    sa.delete(target).where(
+                        sa.and_(*(_matches(target.c[c], v) for c, v in replace_where.items()))
+                    )
+                )
+                conn.exec_driver_sql(
+                    f"INSERT INTO {self._q(name)} ({cols}) SELECT {cols} "
+                    f"FROM {self._q(source)} WHERE {selected}"
+                )
 
     def _delete_keys(
         self, conn: Connection, name: str, staged: str, keys: list[str] | None

@@ -376,6 +376,30 @@ def test_publish_selection_copies_matching_rows_inside_the_warehouse(
     assert staging_tables(warehouse) == []
 
 
+def test_publish_selection_replaces_only_its_slice(warehouse: Warehouse) -> None:
+    warehouse.publish(SHARED, checks("f1", ["a", "b"], True))
+    warehouse.publish(SHARED, checks("f2", ["a", "b"], False), replace_where={"input_name": "f2"})
+    picked = TableSchema(name="picked", columns=SHARED.columns, primary_key=SHARED.primary_key)
+    # Created when absent; only the source's rows in both `where` and the slice are copied.
+    copied = warehouse.publish_selection(
+        picked, "checks", {"check": "a"}, replace_where={"input_name": "f1"}
+    )
+    assert copied == 1
+    warehouse.publish_selection(
+        picked, "checks", {"check": ["a", "b"]}, replace_where={"input_name": ["f2"]}
+    )
+    got = {(r["input_name"], r["check"]) for r in warehouse.read(picked).to_pylist()}
+    assert got == {("f1", "a"), ("f2", "a"), ("f2", "b")}
+    # A slice replaced again: the other slice's rows stay, this one's are the source's now.
+    warehouse.publish_selection(
+        picked, "checks", {"check": "b"}, replace_where={"input_name": "f1"}
+    )
+    got = {(r["input_name"], r["check"]) for r in warehouse.read(picked).to_pylist()}
+    assert got == {("f1", "b"), ("f2", "a"), ("f2", "b")}
+    with pytest.raises(ValueError, match="at least one column"):
+        warehouse.publish_selection(picked, "checks", {"check": "a"}, replace_where={})
+
+
 def test_incompressible_columns_are_stored_as_they_are_on_duckdb(warehouse: Warehouse) -> None:
     keyed = TableSchema(
         name="keyed",

@@ -28,12 +28,22 @@ def petition_configs(store: Warehouse, petitions: list[str] | None = None):
     return [config_from_row(row) for row in rows]
 
 
+def petition_slice(petitions: list[str], every: bool) -> dict[str, object] | None:
+    """What a run over `petitions` replaces of a per-petition table: the whole table when they
+    are every registered petition (dropping the rows of petitions no longer registered), their
+    rows otherwise, leaving other petitions' rows as they are."""
+    return None if every else {"petition_id": petitions}
+
+
 def publish_petitions(
     store: Warehouse, schema: TableSchema, frame: pd.DataFrame, petitions: list[str], every: bool
 ) -> int:
-    """Publish the rows of a run's `petitions`: the whole table when they are every registered
-    petition (dropping the rows of petitions no longer registered), their slice otherwise,
-    leaving other petitions' rows as they are."""
-    if every:
-        return store.publish(schema, frame)
-    return store.publish(schema, frame, replace_where={"petition_id": petitions})
+    """Publish the rows of a run's `petitions` (see `petition_slice`)."""
+    return store.publish(schema, frame, replace_where=petition_slice(petitions, every))
+
+
+def concat_rows(frames: list[pd.DataFrame], schema: TableSchema) -> pd.DataFrame:
+    """The frames one under another; with none, an empty frame of the table's columns."""
+    if not frames:
+        return pd.DataFrame(columns=schema.column_names)
+    return pd.concat(frames, ignore_index=True)

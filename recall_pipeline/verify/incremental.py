@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from recall_pipeline.contract import PETITIONS_DIR
 from recall_pipeline.ingest.ledger import ledger_files
 from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.warehouse import Warehouse
 
 KEY = ["petition_id", "section_id", "page", "line"]
-PETITION_FOLDER = "petitions/"
 LINES_INPUT = "petition_lines"
 # Inputs a verdict reads besides the lines (and their matches, which follow from the lines and
 # the roll).
@@ -71,10 +71,15 @@ def snapshot(store: Warehouse, code_version: str, petitions: list[str]) -> pd.Da
     settings = store.read(
         "petitions", columns=["petition_id", "settings_sha256"], where={"petition_id": petitions}
     ).to_pandas()
-    parts = []
-    for petition in petitions:
-        own = ledger["source_file"].map(lambda f, p=petition: _read_by(f, p))
-        parts.append(ledger[own].assign(petition_id=petition))
+    # A petition's verdicts read the shared files and those under its own folder.
+    files = ledger["source_file"]
+    shared = ~files.str.startswith(f"{PETITIONS_DIR}/")
+    parts = [
+        ledger[shared | files.str.startswith(f"{PETITIONS_DIR}/{petition}/")].assign(
+            petition_id=petition
+        )
+        for petition in petitions
+    ]
     settings = settings.assign(
         input_name="petitions",
         source_file=settings["petition_id"],
@@ -92,23 +97,14 @@ def snapshot(store: Warehouse, code_version: str, petitions: list[str]) -> pd.Da
     return rows.sort_values(VERDICT_INPUTS.column_names).reset_index(drop=True)
 
 
-def _read_by(source_file: str, petition: str) -> bool:
-    """Whether a petition's verdicts read `source_file`: the shared files, and its own."""
-    return not source_file.startswith(PETITION_FOLDER) or source_file.startswith(
-        f"{PETITION_FOLDER}{petition}/"
-    )
-
-
 def changed_scan_files(
     store: Warehouse, now: pd.DataFrame, petitions: list[str]
 ) -> list[str] | None:
     """The scan files of `petitions` whose lines differ from those their published verdicts
     were decided from, or None when something besides scan files differs (or nothing was
     published for one of them)."""
-    if VERDICT_INPUTS.name not in store.table_names():
+    if not store.table_exists(VERDICT_INPUTS.name) or _kept_whole(store):
         return None
-    if "petition_id" not in store.column_names(VERDICT_INPUTS.name):
-        return None  # a snapshot from before verdicts were kept per petition
     before = store.read(VERDICT_INPUTS, where={"petition_id": petitions}).to_pandas()
     if set(before["petition_id"]) != set(petitions):
         return None
@@ -119,6 +115,22 @@ def changed_scan_files(
     pairs_now = _file_hashes(now[lines_now])
     pairs_before = _file_hashes(before[lines_before])
     return sorted({file for file, _ in pairs_now ^ pairs_before})
+
+
+def publish_snapshot(
+    store: Warehouse, rows: pd.DataFrame, replace_where: dict[str, object] | None
+) -> None:
+    """Publish the snapshot `rows` (the whole table, or the slice `replace_where`)."""
+    # A snapshot from before it was kept per petition has no petition slices: replaced whole,
+    # the other petitions' lines are all decided again next time.
+    whole = replace_where is None or _kept_whole(store)
+    store.publish(VERDICT_INPUTS, rows, replace_where=None if whole else replace_where)
+
+
+def _kept_whole(store: Warehouse) -> bool:
+    """Whether the published snapshot predates the per-petition one."""
+    columns = store.column_names(VERDICT_INPUTS.name)
+    return bool(columns) and "petition_id" not in columns
 
 
 def _file_hashes(rows: pd.DataFrame) -> set[tuple[str, str]]:

@@ -20,18 +20,13 @@ def _count(store: Warehouse, sql: str) -> int:
     return int(store.query(sql).iloc[0, 0])
 
 
-def _of(petitions: list[str] | None, alias: str = "") -> str:
+def _of(store: Warehouse, petitions: list[str] | None) -> str:
     """A condition keeping the rows of `petitions` (all rows when None)."""
-    if petitions is None:
-        return "TRUE"
-    if not petitions:
-        return "FALSE"
-    quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in petitions)
-    return f"{alias}petition_id IN ({quoted})"
+    return "TRUE" if petitions is None else store.condition({"petition_id": petitions})
 
 
 def one_verdict_per_line(store: Warehouse, petitions: list[str] | None = None) -> CheckOutcome:
-    of = _of(petitions)
+    of = _of(store, petitions)
     lines = _count(store, f"SELECT count(*) FROM petition_lines WHERE {of}")
     verdicts = _count(store, f"SELECT count(*) FROM line_verdicts WHERE {of}")
     distinct = _count(
@@ -54,7 +49,7 @@ def one_verdict_per_line(store: Warehouse, petitions: list[str] | None = None) -
 
 
 def reasons_partition_invalid(store: Warehouse, petitions: list[str] | None = None) -> CheckOutcome:
-    of = _of(petitions)
+    of = _of(store, petitions)
     invalid = _count(store, f"SELECT count(*) FROM line_verdicts WHERE status = 'INVALID' AND {of}")
     per_table = {
         c.code: _count(store, f"SELECT count(*) FROM {c.table_name} WHERE {of}")
@@ -82,7 +77,7 @@ def reasons_partition_invalid(store: Warehouse, petitions: list[str] | None = No
 
 
 def one_valid_line_per_voter(store: Warehouse, petitions: list[str] | None = None) -> CheckOutcome:
-    of = _of(petitions)
+    of = _of(store, petitions)
     several = _count(
         store,
         "SELECT count(*) FROM (SELECT petition_id, voter_id FROM line_verdicts"
@@ -114,7 +109,7 @@ def determination_adds_up(store: Warehouse, petitions: list[str] | None = None) 
         " (SELECT count(*) FROM sample_lines s WHERE s.petition_id = d.petition_id) AS drawn,"
         " (SELECT count(*) FROM sample_lines s WHERE s.petition_id = d.petition_id"
         "   AND s.counts_as_valid_in_sample) AS drawn_valid"
-        f" FROM sufficiency_determination d WHERE {_of(petitions, 'd.')}"
+        f" FROM sufficiency_determination d WHERE {_of(store, petitions)}"
     )
     problems = []
     for r in rows.itertuples(index=False):

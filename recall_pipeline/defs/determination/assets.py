@@ -13,7 +13,12 @@ from recall_pipeline.defs.common import (
     table_spec,
 )
 from recall_pipeline.defs.resources import WarehouseResource
-from recall_pipeline.defs.warehouse_io import petition_configs, publish_petitions, read_frame
+from recall_pipeline.defs.warehouse_io import (
+    concat_rows,
+    petition_configs,
+    publish_petitions,
+    read_frame,
+)
 from recall_pipeline.verify.reconcile import determination_adds_up
 from recall_pipeline.verify.schemas import SAMPLE_LINES, SUFFICIENCY_DETERMINATION
 from recall_pipeline.verify.sufficiency import determine
@@ -59,14 +64,8 @@ def sufficiency_determination(context: dg.AssetExecutionContext, warehouse: Ware
                 f"{config.petition_id}: {d['method']} → {d['result']} "
                 f"(valid {d['valid']}, required {d['required']}, margin {d['margin']})"
             )
-        table = (
-            pd.DataFrame(rows)
-            if rows
-            else pd.DataFrame(columns=SUFFICIENCY_DETERMINATION.column_names)
-        )
-        sample = pd.concat(
-            samples or [pd.DataFrame(columns=SAMPLE_LINES.column_names)], ignore_index=True
-        )
+        table = concat_rows([pd.DataFrame(rows)] if rows else [], SUFFICIENCY_DETERMINATION)
+        sample = concat_rows(samples, SAMPLE_LINES)
         publish_petitions(store, SUFFICIENCY_DETERMINATION, table, scope, every)
         publish_petitions(store, SAMPLE_LINES, sample, scope, every)
         adds_up = determination_adds_up(store, scope)

@@ -4,7 +4,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 
 from recall_pipeline.defs.common import (
     BATCH_BACKFILL,
@@ -17,7 +16,7 @@ from recall_pipeline.defs.common import (
 )
 from recall_pipeline.defs.execution import HEAVY
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
-from recall_pipeline.defs.warehouse_io import petition_configs
+from recall_pipeline.defs.warehouse_io import concat_rows, petition_configs
 from recall_pipeline.ingest.batches import batch_files, departed_files
 from recall_pipeline.verify import roll_cache
 from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
@@ -152,8 +151,8 @@ def line_matches(
                     f"{len(roll)} registrations read"
                 )
             # A batch whose every line was quarantined leaves nothing to match.
-            matches = _concat(matched, LINE_MATCHES.column_names)
-            ambiguous_all = _concat(ambiguous, AMBIGUOUS_MATCHES.column_names)
+            matches = concat_rows(matched, LINE_MATCHES)
+            ambiguous_all = concat_rows(ambiguous, AMBIGUOUS_MATCHES)
             store.publish(LINE_MATCHES, matches, replace_where=where)
             store.publish(AMBIGUOUS_MATCHES, ambiguous_all, replace_where=where)
             if keeping is not None:
@@ -180,7 +179,3 @@ def line_matches(
             ),
         },
     )
-
-
-def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)

@@ -3,7 +3,6 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
-import pandas as pd
 
 from recall_pipeline.audit.manifest import (
     VERDICT_FINGERPRINTS,
@@ -22,7 +21,13 @@ from recall_pipeline.defs.common import (
 )
 from recall_pipeline.defs.execution import HEAVY
 from recall_pipeline.defs.resources import WarehouseResource
-from recall_pipeline.defs.warehouse_io import petition_configs, publish_petitions, read_frame
+from recall_pipeline.defs.warehouse_io import (
+    concat_rows,
+    petition_configs,
+    petition_slice,
+    publish_petitions,
+    read_frame,
+)
 from recall_pipeline.verify import incremental, reconcile
 from recall_pipeline.verify.pipeline import (
     reason_summary,
@@ -188,54 +193,56 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                     set(zips.loc[zips["jurisdiction_code"] == config.jurisdiction_code, "zip5"]),
                 )
             )
-        redone = pd.concat(
-            decided or [pd.DataFrame(columns=LINE_VERDICTS.column_names)], ignore_index=True
-        ).assign(run_id=context.run.run_id, code_version=VERDICTS_CODE_VERSION)
+        redone = concat_rows(decided, LINE_VERDICTS).assign(
+            run_id=context.run.run_id, code_version=VERDICTS_CODE_VERSION
+        )
         # The fingerprint (Arrow's CSV writer and SHA-256, which release the GIL) is computed
         # while the warehouse writes the tables.
-        pool = ThreadPoolExecutor(max_workers=1)
-        if affected is None:
-            fingerprinting = pool.submit(fingerprint_verdicts, redone)
-            # A registered petition without settings any more keeps no verdicts.
-            publish_petitions(store, LINE_VERDICTS, redone, scope, every)
-            scope_verdicts = redone
-        else:
-            # The changed files' rows and the redone lines replaced; every other row kept.
-            store.publish(
-                LINE_VERDICTS,
-                redone,
-                replace_where={"source_file": files},
-                replace_keys=incremental.KEY,
-            )
-            scope_verdicts = read_frame(store, LINE_VERDICTS.name, where=mine)
-            fingerprinting = pool.submit(fingerprint_verdicts, scope_verdicts)
-            context.log.info(
-                f"{len(files)} changed scan file(s): {len(redone)} of {len(scope_verdicts)} "
-                "lines decided again"
-            )
-        pool.shutdown(wait=False)
-        reasons, categories = [], []
-        for config in configs:
-            verdict = scope_verdicts[scope_verdicts["petition_id"] == config.petition_id]
-            reasons.append(reason_summary(config.petition_id, verdict))
-            categories.append(registrar_summary(config.petition_id, verdict))
-            counts = verdict["status"].value_counts().to_dict()
-            context.log.info(f"{config.petition_id}: {counts}")
-        published = _publish_reason_tables(store, scope_verdicts, scope, every)
-        reason_table = _concat(reasons, REASON_SUMMARY)
-        category_table = _concat(categories, REGISTRAR_SUMMARY)
-        publish_petitions(store, REASON_SUMMARY, reason_table, scope, every)
-        publish_petitions(store, REGISTRAR_SUMMARY, category_table, scope, every)
-        fingerprints = fingerprinting.result()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            if affected is None:
+                fingerprinting = pool.submit(fingerprint_verdicts, redone)
+                # A registered petition without settings any more keeps no verdicts.
+                publish_petitions(store, LINE_VERDICTS, redone, scope, every)
+                scope_verdicts = redone
+            else:
+                # The changed files' rows and the redone lines replaced; every other row kept.
+                store.publish(
+                    LINE_VERDICTS,
+                    redone,
+                    replace_where={"source_file": files},
+                    replace_keys=incremental.KEY,
+                )
+                scope_verdicts = read_frame(store, LINE_VERDICTS.name, where=mine)
+                fingerprinting = pool.submit(fingerprint_verdicts, scope_verdicts)
+                context.log.info(
+                    f"{len(files)} changed scan file(s): {len(redone)} of "
+                    f"{len(scope_verdicts)} lines decided again"
+                )
+            reasons, categories = [], []
+            for config in configs:
+                verdict = scope_verdicts[scope_verdicts["petition_id"] == config.petition_id]
+                reasons.append(reason_summary(config.petition_id, verdict))
+                categories.append(registrar_summary(config.petition_id, verdict))
+                counts = verdict["status"].value_counts().to_dict()
+                context.log.info(f"{config.petition_id}: {counts}")
+            # Each reason's invalid lines, copied inside the warehouse from those just published.
+            published = {
+                code.code: store.publish_selection(
+                    INVALID_TABLES[code.code],
+                    LINE_VERDICTS.name,
+                    {"reason_code": code.code},
+                    replace_where=petition_slice(scope, every),
+                )
+                for code in reason_codes()
+            }
+            reason_table = concat_rows(reasons, REASON_SUMMARY)
+            category_table = concat_rows(categories, REGISTRAR_SUMMARY)
+            publish_petitions(store, REASON_SUMMARY, reason_table, scope, every)
+            publish_petitions(store, REGISTRAR_SUMMARY, category_table, scope, every)
+            fingerprints = fingerprinting.result()
         publish_petitions(store, VERDICT_FINGERPRINTS, fingerprints, scope, every)
         # Last: verdicts published without their snapshot are decided again in full next time.
-        # A snapshot kept before it was per petition is replaced whole.
-        old_snapshot = store.table_exists(incremental.VERDICT_INPUTS.name) and (
-            "petition_id" not in store.column_names(incremental.VERDICT_INPUTS.name)
-        )
-        publish_petitions(
-            store, incremental.VERDICT_INPUTS, inputs_now, scope, every or old_snapshot
-        )
+        incremental.publish_snapshot(store, inputs_now, petition_slice(scope, every))
         checks = {
             "one_verdict_per_line": reconcile.one_verdict_per_line(store, scope),
             "reasons_partition_invalid": reconcile.reasons_partition_invalid(store, scope),
@@ -299,27 +306,3 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             passed=outcome.passed,
             metadata=outcome.metadata,
         )
-
-
-def _concat(frames: list[pd.DataFrame], schema) -> pd.DataFrame:
-    return pd.concat(frames or [pd.DataFrame(columns=schema.column_names)], ignore_index=True)
-
-
-def _publish_reason_tables(store, verdicts: pd.DataFrame, scope: list[str], every: bool):
-    """Each reason's invalid lines, as rows of its own table; returns each table's row count.
-
-    A run over every petition copies them inside the warehouse; a run over some replaces
-    their slice from the run's own verdicts, so runs for other petitions can go on beside it.
-    """
-    counts = {}
-    for code in reason_codes():
-        schema = INVALID_TABLES[code.code]
-        if every:
-            counts[code.code] = store.publish_selection(
-                schema, LINE_VERDICTS.name, {"reason_code": code.code}
-            )
-        else:
-            rows = verdicts[verdicts["reason_code"] == code.code]
-            store.publish(schema, rows, replace_where={"petition_id": scope})
-            counts[code.code] = store.row_count(schema.name)
-    return counts
