@@ -95,3 +95,20 @@ def test_a_roll_prepared_in_halves_is_the_roll_prepared_whole(monkeypatch) -> No
     for got, expected in zip(halves, whole, strict=True):
         pd.testing.assert_frame_equal(got, expected)
     assert len(whole[0]) == 100 and len(whole[1]) == 1
+
+
+def test_one_edit_prefilter_keeps_every_pair_one_edit_apart() -> None:
+    """Every pair of words up to four letters over a small alphabet: the length and end-letter
+    pre-filter never drops a pair the letter-by-letter comparison would accept."""
+    import itertools
+
+    import numpy as np
+    import pyarrow as pa
+
+    from recall_pipeline.verify import normalize as nz
+
+    words = ["".join(p) for n in range(5) for p in itertools.product("ABC", repeat=n)]
+    a, b = zip(*itertools.product(words, words), strict=True)
+    expected = nz.one_edit_apart(list(a), list(b))
+    got = m._one_edit(pa.array(a), pa.array(b), np.ones(len(a), dtype=bool))
+    assert got.tolist() == expected.tolist()

@@ -154,3 +154,88 @@ def test_one_edit_apart_agrees_with_the_textbook_distance() -> None:
     a, b = zip(*pairs, strict=True)
     expected = [_osa(x, y) == 1 for x, y in pairs]
     assert nz.one_edit_apart(list(a), list(b)).tolist() == expected
+
+
+def _random_texts(alphabet: str, n: int, seed: int) -> pd.Series:
+    import random
+
+    rng = random.Random(seed)
+    return pd.Series(
+        ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9))) for _ in range(n)],
+        dtype="str",
+    )
+
+
+def _regex_groups(values: pd.Series, pattern: str) -> list[tuple]:
+    found = values.str.extract(pattern)
+    return [tuple(row) for row in found.fillna("").itertuples(index=False)]
+
+
+def test_split_shortcuts_give_what_the_patterns_give() -> None:
+    """The split-based parsing finds in squeezed text what the regexes it replaced find."""
+    texts = nz.squeeze(_random_texts("12 A/-B", 4000, seed=11))
+    first, rest, two = nz._split_once(texts, reverse=False)
+    assert list(zip(first.where(two, ""), rest.where(two, ""), strict=True)) == _regex_groups(
+        texts, r"^(\S+)\s+(.+)$"
+    )
+    init, last = nz._split_last(texts)
+    assert list(zip(init, last, strict=True)) == _regex_groups(texts, r"^(.+)\s+(\S+)$")
+    head = nz._house_and_rest(texts)
+    expected = _regex_groups(texts, nz.HOUSE_PATTERN)
+    assert list(zip(head["house"].fillna(""), head["rest"].fillna(""), strict=True)) == expected
+    assert (head["house"].notna() == texts.str.match(nz.HOUSE_PATTERN)).all()
+
+
+def test_replace_rewrites_only_what_it_must_and_agrees_with_a_full_rewrite() -> None:
+    texts = _random_texts("A .,\t\n", 4000, seed=12)
+    full = texts.str.replace(r"[\s.,]+", " ", regex=True)
+    fast = nz.replace(texts, r"[\s.,]+", " ", changes=r"[.,]|\s\s|[^\S ]")
+    assert fast.tolist() == full.tolist()
+    assert (
+        nz.squeeze(texts).tolist()
+        == texts.str.replace(r"\s+", " ", regex=True).str.strip().tolist()
+    )
+
+
+def test_fold_mixes_accented_and_plain_values() -> None:
+    folded = nz.fold(pd.Series(["José Núñez", "maria", None, "Zoë-Ann", "ÅSA"], dtype="str"))
+    assert folded.tolist() == ["JOSE NUNEZ", "MARIA", "", "ZOE-ANN", "ASA"]
+
+
+def _printed_name_by_regex(text: pd.Series) -> pd.DataFrame:
+    """printed_name written with regexes throughout: the reference for the split-based one."""
+    s = nz.squeeze(nz.fold(text).str.replace(r"[.'`\-]", "", regex=True))
+    suffix = rf"(?:\s+(?:{'|'.join(nz.NAME_SUFFIXES)}))+$"
+    comma = s.str.extract(r"^(?P<left>[^,]*),(?P<right>.*)$")
+    has_comma = comma["left"].notna()
+    c_last = nz.squeeze(comma["left"].fillna("").str.replace(suffix, "", regex=True))
+    right = nz.squeeze(comma["right"].fillna("").str.replace(suffix, "", regex=True))
+    c = right.str.extract(r"^(?P<first>\S*)\s*(?P<middle>.*)$").fillna("")
+    natural = nz.squeeze(s.str.replace(",", " ").str.replace(suffix, "", regex=True))
+    n = natural.str.extract(r"^(?P<first>\S+)(?:\s+(?P<middle>.+))?\s+(?P<last>\S+)$")
+    n_first = n["first"].fillna("").where(n["first"].notna(), natural)
+    return pd.DataFrame(
+        {
+            "first": c["first"].where(has_comma, n_first),
+            "middle": c["middle"].where(has_comma, n["middle"].fillna("")),
+            "last": c_last.where(has_comma, n["last"].fillna("")),
+        }
+    )
+
+
+def test_printed_name_agrees_with_the_regex_reference() -> None:
+    import random
+
+    rng = random.Random(13)
+    words = ["ANA", "LEE", "JR", "II", "O'NEIL", "DE LA", "X", ",", " ", "  ", "-", "."]
+    texts = pd.Series(
+        [
+            "".join(rng.choice(words) + rng.choice(["", " "]) for _ in range(rng.randint(0, 6)))
+            for _ in range(3000)
+        ],
+        dtype="str",
+    )
+    got = nz.printed_name(texts)
+    expected = _printed_name_by_regex(texts)
+    for column in ("first", "middle", "last"):
+        assert got[column].tolist() == expected[column].tolist(), column

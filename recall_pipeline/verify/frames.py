@@ -19,6 +19,11 @@ def strings(values) -> pa.Array | pa.ChunkedArray:
     return pa.array(values, type=pa.string(), from_pandas=True)
 
 
+def flags(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An Arrow boolean result as a numpy array."""
+    return values.to_numpy(zero_copy_only=False)
+
+
 def key_hashes(values) -> np.ndarray:
     """A 64-bit hash of each text value (pandas, numpy or Arrow), as a signed integer
     (PostgreSQL has no unsigned one): joins and lookups on one integer instead of on text.
@@ -40,7 +45,8 @@ def isin(values: pd.Series, allowed) -> np.ndarray:
     costs tens of seconds when the set is a roll of millions; Arrow builds a hash set in C++.
     """
     if pd.api.types.is_integer_dtype(values):
-        found = pc.is_in(pa.array(np.asarray(values)), value_set=pa.array(np.asarray(allowed)))
-    else:
-        found = pc.is_in(strings(values), value_set=strings(allowed))
+        # pandas' own hash table beats Arrow's on plain integers (0.15 s against 0.48 s for a
+        # roll's 5.9 million hashes).
+        return pd.Series(np.asarray(values)).isin(np.asarray(allowed)).to_numpy()
+    found = pc.is_in(strings(values), value_set=strings(allowed))
     return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.verify import normalize as nz
-from recall_pipeline.verify.frames import isin, key_hashes, strings
+from recall_pipeline.verify.frames import flags, isin, key_hashes, strings
 
 ADDRESS_KEY = ["house", "predir", "street", "stype", "postdir", "zip5"]
 LOOSE_KEY = ["house", "street", "zip5"]
@@ -94,11 +94,11 @@ def compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
     """Agreement levels of line names (name_*) against candidate names, and a pass flag."""
     lf, ll = _arrow(pairs["name_first"]), _arrow(pairs["name_last"])
     vf, vl = _arrow(pairs["first"]), _arrow(pairs["last"])
-    last_exact = _flags(pc.equal(ll, vl))
-    first_exact = _flags(pc.equal(lf, vf))
+    last_exact = flags(pc.equal(ll, vl))
+    first_exact = flags(pc.equal(lf, vf))
     # A one-letter slip only counts on names long enough for one letter not to be the name.
-    last_typo = _one_edit(ll, vl, ~last_exact) & (_flags(pc.utf8_length(vl)) >= 4)
-    first_typo = _one_edit(lf, vf, ~first_exact) & (_flags(pc.utf8_length(vf)) >= 4)
+    last_typo = _one_edit(ll, vl, ~last_exact) & (flags(pc.utf8_length(vl)) >= 4)
+    first_typo = _one_edit(lf, vf, ~first_exact) & (flags(pc.utf8_length(vf)) >= 4)
     nick = _nickname_related(lf, vf) & ~first_exact
     first_level = np.select(
         [first_exact, nick, first_typo], ["exact", "nickname", "typo"], default="none"
@@ -107,7 +107,7 @@ def compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
     passed = (last_exact & (first_exact | nick | first_typo)) | (last_typo & first_exact)
     line_initial = pc.utf8_slice_codeunits(_arrow(pairs["name_middle"]), 0, 1)
     voter_initial = pc.utf8_slice_codeunits(_arrow(pairs["middle"]), 0, 1)
-    middle_agrees = _flags(pc.not_equal(line_initial, "")) & _flags(
+    middle_agrees = flags(pc.not_equal(line_initial, "")) & flags(
         pc.equal(line_initial, voter_initial)
     )
     score = (
@@ -137,13 +137,20 @@ def _arrow(values: pd.Series) -> pa.Array:
     return strings(values.fillna(""))
 
 
-def _flags(values: pa.Array) -> np.ndarray:
-    return values.to_numpy(zero_copy_only=False)
-
-
 def _one_edit(a: pa.Array, b: pa.Array, where: np.ndarray) -> np.ndarray:
     """one_edit_apart on the pairs `where` selects (the rest are False)."""
     out = np.zeros(len(a), dtype=bool)
+    # Comparing letter by letter costs a copy of every pair; most pairs at an address are
+    # other people's names, which one edit cannot reach. One edit leaves the lengths at most
+    # one apart, and keeps the first or the last letter unless both names are under 3 letters
+    # ("AB"/"BA", "A"/"B"): only the pairs that pass that are compared.
+    la, lb = flags(pc.utf8_length(a)), flags(pc.utf8_length(b))
+    ends_agree = (
+        flags(pc.equal(pc.utf8_slice_codeunits(a, 0, 1), pc.utf8_slice_codeunits(b, 0, 1)))
+        | flags(pc.equal(pc.utf8_slice_codeunits(a, -1), pc.utf8_slice_codeunits(b, -1)))
+        | (np.maximum(la, lb) <= 2)
+    )
+    where = where & (np.abs(la - lb) <= 1) & ends_agree
     rows = pa.array(np.flatnonzero(where))
     out[where] = nz.one_edit_apart(
         a.take(rows).to_numpy(zero_copy_only=False).astype(str),
@@ -167,7 +174,7 @@ def _nickname_keys() -> pa.Array:
 
 def _nickname_related(a: pa.Array, b: pa.Array) -> np.ndarray:
     probe = pc.binary_join_element_wise(a, b, "\x1f")
-    return _flags(pc.is_in(probe, value_set=_nickname_keys()))
+    return flags(pc.is_in(probe, value_set=_nickname_keys()))
 
 
 # Each blocking key's hash column; the loose key's text is derived from the dwelling's when a
@@ -210,12 +217,16 @@ def _joined(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 
 _PERSON_COLUMNS = ["voter_id", "first", "middle", "last"]
+_LINE_NAMES = ["name_first", "name_middle", "name_last"]
+_LINE_PAIR_COLUMNS = ["line_index", "dwelling", *DWELLING_HASHES.values(), *_LINE_NAMES]
 _HISTORY_EXTRA = ["valid_from", "valid_to", "history_source_file", "history_source_row"]
 
 
 def candidates_at_address(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame):
     """Every (line, person) pair sharing a dwelling, from the current roll and the history."""
-    addressed = lines[lines["has_address"]]
+    # Only what comparing names and choosing a voter read: each column carried is copied into
+    # every one of millions of pairs.
+    addressed = lines.loc[lines["has_address"].to_numpy(), _LINE_PAIR_COLUMNS]
     sources = (
         (roll, METHOD_CURRENT, _PERSON_COLUMNS),
         (history, METHOD_HISTORY, _PERSON_COLUMNS + [c for c in _HISTORY_EXTRA if c in history]),
@@ -226,12 +237,29 @@ def candidates_at_address(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.D
         found = []
         for frame, source, columns in sources:
             # Only registrations at a dwelling some line names take part in the join: a
-            # semi-join first keeps the merge to thousands of rows instead of millions.
-            near = frame.loc[isin(frame[hashed], these[hashed]), [hashed, "dwelling", *columns]]
-            pairs = these.merge(near, on=hashed, how="inner", suffixes=("", "_roll"))
+            # semi-join first keeps the join to thousands of rows instead of millions. The join
+            # itself pairs row positions, and the text columns are copied once, for the pairs
+            # that hold.
+            near = np.flatnonzero(isin(frame[hashed], these[hashed]))
+            joined = pd.DataFrame(
+                {"key": these[hashed].to_numpy(), "line_row": np.arange(len(these))}
+            ).merge(pd.DataFrame({"key": frame[hashed].to_numpy()[near], "row": near}), on="key")
+            line_rows, rows = joined["line_row"].to_numpy(), joined["row"].to_numpy()
             # Equal hashes of unequal addresses are no block.
-            same = pc.equal(_key_text(pairs["dwelling"], on), _key_text(pairs["dwelling_roll"], on))
-            pairs = pairs.loc[_flags(same)].drop(columns="dwelling_roll").reset_index(drop=True)
+            same = flags(
+                pc.equal(
+                    _key_text(_take(these["dwelling"], line_rows), on),
+                    _key_text(_take(frame["dwelling"], rows), on),
+                )
+            )
+            line_rows, rows = line_rows[same], rows[same]
+            pairs = pd.concat(
+                [
+                    _take_frame(these[["line_index", *_LINE_NAMES]], line_rows),
+                    _take_frame(frame[columns], rows),
+                ],
+                axis=1,
+            )
             pairs["source"] = source
             found.append(pairs)
         return found
@@ -241,6 +269,14 @@ def candidates_at_address(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.D
     # A line whose written address lacks a suffix or direction falls back to house + street.
     loose = block("loose_dwelling", addressed[~np.isin(addressed["line_index"], matched)])
     return pd.concat([*exact, *loose], ignore_index=True)
+
+
+def _take(values: pd.Series, rows: np.ndarray) -> pd.Series:
+    return values.take(rows).reset_index(drop=True)
+
+
+def _take_frame(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    return frame.take(rows).reset_index(drop=True)
 
 
 def match_lines(
@@ -260,19 +296,26 @@ def match_lines(
         pairs = candidates_at_address(lines, roll, history)
         compared = compare_names(pairs)
         holders, sole_holder = counted.result()
-    block_size = compared.groupby("line_index")["voter_id"].nunique()
+    block_size = _people_per_line(compared, len(lines))
 
-    passed = compared[compared["name_passed"]].copy()
-    passed["source_rank"] = (passed["source"] != METHOD_CURRENT).astype(int)
+    passed = compared[compared["name_passed"].to_numpy()]
+    # A line with one passing row has its choice; only lines with several are ranked.
+    rows_per_line = np.bincount(passed["line_index"].to_numpy(), minlength=len(lines))
+    contested = rows_per_line[passed["line_index"].to_numpy()] > 1
+    ranked = passed[contested].assign(
+        source_rank=(passed.loc[contested, "source"] != METHOD_CURRENT).astype(int)
+    )
     # A voter listed twice at one past address (moved away and back) is decided by the earlier
     # history row, so the choice never depends on the order rows were read in.
-    ties = [c for c in ("history_source_file", "history_source_row") if c in passed]
-    passed = passed.sort_values(
+    ties = [c for c in ("history_source_file", "history_source_row") if c in ranked]
+    ranked = ranked.sort_values(
         ["line_index", "score", "source_rank", "voter_id", *ties],
         ascending=[True, False, True, True, *[True] * len(ties)],
     )
-    distinct = passed.groupby("line_index")["voter_id"].nunique()
-    best = passed.drop_duplicates("line_index", keep="first").set_index("line_index")
+    distinct = _people_per_line(ranked, len(lines)) + (rows_per_line == 1)
+    best = pd.concat(
+        [passed[~contested], ranked.drop_duplicates("line_index", keep="first")]
+    ).set_index("line_index")
 
     result = pd.DataFrame(index=pd.RangeIndex(len(lines), name="line_index"))
     result["voter_id"] = best["voter_id"]
@@ -284,8 +327,8 @@ def match_lines(
     result["history_valid_to"] = best.get("valid_to")
     result["history_source_file"] = best.get("history_source_file")
     result["history_source_row"] = best.get("history_source_row")
-    result["candidates_at_address"] = block_size.reindex(result.index).fillna(0).astype(int)
-    result["passing_candidates"] = distinct.reindex(result.index).fillna(0).astype(int)
+    result["candidates_at_address"] = block_size
+    result["passing_candidates"] = distinct
 
     result["roll_records_with_name"] = holders
     by_name = result["voter_id"].isna().to_numpy() & lines["has_address"].to_numpy()
@@ -300,31 +343,47 @@ def match_lines(
     result["first_name_agreement"] = result["first_name_agreement"].fillna("none")
     result["last_name_agreement"] = result["last_name_agreement"].fillna("none")
 
-    ambiguous = passed[passed["line_index"].isin(distinct[distinct > 1].index)]
+    ambiguous = ranked[distinct[ranked["line_index"].to_numpy()] > 1]
     return result, ambiguous
+
+
+def _people_per_line(pairs: pd.DataFrame, n_lines: int) -> np.ndarray:
+    """How many distinct voters each line (0..n_lines-1) is paired with, on integer codes."""
+    voters, distinct = pd.factorize(pairs["voter_id"])
+    pair = pairs["line_index"].to_numpy(dtype=np.int64) * (len(distinct) + 1) + voters
+    lines = pd.unique(pair) // (len(distinct) + 1)
+    return np.bincount(lines, minlength=n_lines).astype(np.int64)
 
 
 def _name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
     """For each line's full name: how many registrations carry it, and the voter when one.
 
     Names are compared as integer codes (first and last factorized together over the roll and
-    the lines), so counting millions of registrations is a numpy operation.
+    the lines), so counting millions of registrations is an integer lookup and a bincount,
+    never a sort.
     """
     n_roll = len(roll)
+    if n_roll == 0:
+        return np.zeros(len(lines), dtype=np.int64), pd.Series(
+            None, index=lines.index, dtype=object
+        )
     first, _ = pd.factorize(pd.concat([roll["first"], lines["name_first"]], ignore_index=True))
     last, last_values = pd.factorize(
         pd.concat([roll["last"], lines["name_last"]], ignore_index=True)
     )
     key = first.astype(np.int64) * (len(last_values) + 1) + last
     roll_keys, line_keys = key[:n_roll], key[n_roll:]
-    if n_roll == 0:
-        return np.zeros(len(lines), dtype=np.int64), pd.Series(
-            None, index=lines.index, dtype=object
-        )
-    distinct, position, counts = np.unique(roll_keys, return_index=True, return_counts=True)
-    found = np.minimum(np.searchsorted(distinct, line_keys), len(distinct) - 1)
-    hit = distinct[found] == line_keys
-    holders = np.where(hit, counts[found], 0)
-    voters = roll["voter_id"].to_numpy(dtype=object)[position[found]]
-    sole = np.where(hit & (holders == 1), voters, None)
+    # Only the names some line bears are counted: a lookup into their few hundred thousand
+    # instead of a hash table of every name on the roll.
+    wanted = pd.Index(pd.unique(line_keys))
+    at = wanted.get_indexer(roll_keys)
+    held = np.flatnonzero(at >= 0)
+    counts = np.bincount(at[held], minlength=len(wanted))
+    # For a name held once, the one row that wrote its position is its holder.
+    holder_row = np.zeros(len(wanted), dtype=np.int64)
+    holder_row[at[held]] = held
+    line_at = wanted.get_indexer(line_keys)
+    holders = counts[line_at]
+    voters = roll["voter_id"].array.take(holder_row[line_at]).to_numpy(dtype=object)
+    sole = np.where(holders == 1, voters, None)
     return holders.astype(np.int64), pd.Series(sole, index=lines.index, dtype=object)

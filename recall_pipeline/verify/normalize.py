@@ -24,8 +24,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.reference import read_reference
+from recall_pipeline.verify.frames import flags
 
 NAME_SUFFIXES = ("JR", "SR", "II", "III", "IV")
+# A house number, an optional fraction ("1/2"), and the rest of the address.
+HOUSE_PATTERN = r"^(?P<house>\d+)(?:\s*-?\s*\d/\d)?\s+(?P<rest>.+)$"
 NO_ADDRESS_PATTERN = (
     r"^(?:P\s*O\s*BOX|POST OFFICE BOX|BOX)\b|^(?:SAME|N/?A|NONE|HOMELESS|SEE ABOVE|UNKNOWN)$"
 )
@@ -93,10 +96,22 @@ def _from_arrow(values: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Serie
     return pd.Series(values, index=index, dtype="str")
 
 
-def replace(values: pd.Series, pattern: str, replacement: str) -> pd.Series:
-    """Regex replace with Arrow's RE2 kernel (pandas would run some patterns row by row)."""
-    done = pc.replace_substring_regex(_arrow(values), pattern, replacement)
-    return _from_arrow(done, values.index)
+def replace(
+    values: pd.Series, pattern: str, replacement: str, *, changes: str | None = None
+) -> pd.Series:
+    """Regex replace with Arrow's RE2 kernel (pandas would run some patterns row by row).
+
+    Only the values that `changes` (by default `pattern` itself) finds a match in are
+    rewritten: finding a match costs a fraction of rewriting, and most values need no change.
+    `changes` must match every value the replacement would alter.
+    """
+    text = _arrow(values).combine_chunks()
+    hit = pc.fill_null(pc.match_substring_regex(text, changes or pattern), False)
+    rows = pc.indices_nonzero(hit)
+    if len(rows) == 0:
+        return _from_arrow(text, values.index)
+    done = pc.replace_substring_regex(text.take(rows), pattern, replacement)
+    return _from_arrow(pc.replace_with_mask(text, hit, done), values.index)
 
 
 def extract(values: pd.Series, pattern: str) -> pd.DataFrame:
@@ -112,13 +127,28 @@ def extract(values: pd.Series, pattern: str) -> pd.DataFrame:
 
 
 def fold(text: pd.Series) -> pd.Series:
-    """Upper-case ASCII with accents removed and punctuation turned to spaces."""
-    s = _text(text)
-    return replace(s.str.normalize("NFKD"), r"[^\x00-\x7f]", "").str.upper()
+    """Upper-case ASCII with accents removed."""
+    values = _arrow(_text(text))
+    ascii_only = pc.string_is_ascii(values)
+    if pc.all(ascii_only).as_py() is not False:
+        return _from_arrow(pc.ascii_upper(values), text.index)
+    # Decomposing runs in Python, one value at a time: only the values that need it.
+    accented = pc.invert(ascii_only)
+    rows = pc.indices_nonzero(accented)
+    decomposed = pd.Series(values.take(rows), dtype="str").str.normalize("NFKD")
+    stripped = pc.replace_substring_regex(_arrow(decomposed), r"[^\x00-\x7f]", "")
+    folded = pc.replace_with_mask(
+        values.combine_chunks(), accented.combine_chunks(), stripped.combine_chunks()
+    )
+    return _from_arrow(pc.ascii_upper(folded), text.index)
+
+
+# A value holding none of these has no run of whitespace to collapse.
+_NOT_SQUEEZED = r"\s\s|[^\S ]"
 
 
 def squeeze(text: pd.Series) -> pd.Series:
-    return replace(text, r"\s+", " ").str.strip()
+    return replace(text, r"\s+", " ", changes=_NOT_SQUEEZED).str.strip()
 
 
 def standardize(words: pd.Series, table: str) -> pd.Series:
@@ -171,15 +201,52 @@ def roll_address(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _split_once(
+    words: pd.Series, *, reverse: bool, sep: str = " "
+) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """Squeezed text (single spaces, none at the ends) split at its first space, or at its last
+    with `reverse`: 'A B C' → ('A', 'B C') or ('A B', 'C'), and whether there was a space; a
+    single word gives ('', ''). What `^(\\S+)\\s+(.+)$` (or `^(.+)\\s+(\\S+)$`) would find in
+    squeezed text, at a fraction of a regex's cost."""
+    text = _arrow(_text(words)).combine_chunks()
+    parts = pc.split_pattern(text, sep, max_splits=1, reverse=reverse)
+    offsets = parts.offsets.to_numpy()
+    two = np.diff(offsets) == 2
+    pieces = parts.values
+    mask = pa.array(~two)
+    first = pc.if_else(mask, "", pieces.take(pa.array(np.where(two, offsets[:-1], 0))))
+    second = pc.if_else(mask, "", pieces.take(pa.array(np.where(two, offsets[:-1] + 1, 0))))
+    return _from_arrow(first, words.index), _from_arrow(second, words.index), two
+
+
 def _split_last(words: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """'A B C' → ('A B', 'C'); a single word gives ('', ''). `words` is squeezed (single
-    spaces, none at the ends), so one split at the last space does what a regex would, at a
-    fraction of its cost."""
-    parts = pc.split_pattern(_arrow(_text(words)), " ", max_splits=1, reverse=True)
-    two = pc.equal(pc.list_value_length(parts), 2)
-    parts = pc.if_else(two, parts, pa.scalar(["", ""], type=parts.type))
-    init, last = pc.list_element(parts, 0), pc.list_element(parts, 1)
-    return _from_arrow(init, words.index), _from_arrow(last, words.index)
+    """'A B C' → ('A B', 'C'); a single word gives ('', ''). `words` is squeezed."""
+    init, last, _ = _split_once(words, reverse=True)
+    return init, last
+
+
+def _lookup(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    """Each value's entry in `mapping`, '' where it has none (an Arrow hash lookup, where
+    pandas' map would go value by value)."""
+    keys = pa.array(list(mapping), pa.string())
+    found = pc.index_in(_arrow(values), value_set=keys)
+    mapped = pa.array(list(mapping.values()), pa.string()).take(found)
+    return _from_arrow(pc.fill_null(mapped, ""), values.index)
+
+
+def _house_and_rest(s: pd.Series) -> pd.DataFrame:
+    """`extract(s, HOUSE_PATTERN)` for squeezed text: a value without a '/' has no fraction,
+    so the pattern holds when its first word is all digits and another follows; only values
+    with a '/' go through the regex."""
+    first, rest, two = _split_once(s, reverse=False)
+    numbered = two & flags(pc.ascii_is_decimal(_arrow(first)))
+    head = pd.DataFrame(
+        {"house": first.where(numbered), "rest": rest.where(numbered)}, index=s.index
+    )
+    slashed = flags(pc.match_substring(_arrow(s), "/"))
+    if slashed.any():
+        head.loc[slashed] = extract(s[slashed], HOUSE_PATTERN)
+    return head
 
 
 def written_address(text: pd.Series, city_text: pd.Series, zip_text: pd.Series) -> pd.DataFrame:
@@ -190,35 +257,36 @@ def written_address(text: pd.Series, city_text: pd.Series, zip_text: pd.Series) 
     tables = _tables()
     directional = list(tables["directional"])
     suffix = list(tables["suffix"])
-    s = squeeze(fold(text).pipe(replace, r"[.,]", " "))
-    no_address = s.eq("") | s.str.contains(NO_ADDRESS_PATTERN, regex=True)
-    head = extract(s, r"^(?P<house>\d+)(?:\s*-?\s*\d/\d)?\s+(?P<rest>.+)$")
+    # Periods and commas become spaces, then every run of spaces one space: one pass.
+    s = replace(fold(text), r"[\s.,]+", " ", changes=rf"[.,]|{_NOT_SQUEEZED}").str.strip()
+    no_address = s.eq("") | flags(pc.match_substring_regex(_arrow(s), NO_ADDRESS_PATTERN))
+    head = _house_and_rest(s)
     has_address = ~no_address & head["house"].notna()
 
     # A unit at the end: "APT 5", "UNIT B", "# 5", "#5", "APARTMENT 12".
     unit_words = _alternation(tables["unit"].keys() - {"#"})
     rest = replace(_text(head["rest"]), rf"\s*(?:\b(?:{unit_words})\s+\S+|#\s*\S+)$", "")
     rest = squeeze(rest)
-    words = rest.str.count(" ") + (rest != "").astype(int)
+    words = flags(pc.count_substring(_arrow(rest), " ")) + (rest != "").to_numpy(dtype=int)
 
     # Post-directional: a trailing directional after a suffix ("ELM AVE N").
     init, last = _split_last(rest)
     _, second_last = _split_last(init)
     has_post = last.isin(directional) & second_last.isin(suffix) & (words >= 3)
-    postdir = _text(last.where(has_post, "").map(tables["directional"]))
+    postdir = _lookup(last.where(has_post, ""), tables["directional"])
     rest = rest.where(~has_post, init)
     words = words - has_post.astype(int)
 
     init, last = _split_last(rest)
     has_type = last.isin(suffix) & (words >= 2)
-    stype = _text(last.where(has_type, "").map(tables["suffix"]))
+    stype = _lookup(last.where(has_type, ""), tables["suffix"])
     rest = rest.where(~has_type, init)
     words = words - has_type.astype(int)
 
-    lead = extract(rest, r"^(?P<first>\S+)\s+(?P<tail>.+)$")
-    has_pre = _text(lead["first"]).isin(directional) & (words >= 2)
-    predir = _text(lead["first"].where(has_pre, "").map(tables["directional"]))
-    rest = rest.where(~has_pre, _text(lead["tail"]))
+    lead, tail, _ = _split_once(rest, reverse=False)
+    has_pre = lead.isin(directional) & (words >= 2)
+    predir = _lookup(lead.where(has_pre, ""), tables["directional"])
+    rest = rest.where(~has_pre, tail)
 
     return pd.DataFrame(
         {
@@ -241,23 +309,24 @@ def printed_name(text: pd.Series) -> pd.DataFrame:
     strip_suffix = rf"(?:\s+(?:{'|'.join(NAME_SUFFIXES)}))+$"
 
     # "LAST [SUFFIX], FIRST [MIDDLE]"
-    comma = extract(s, r"^(?P<left>[^,]*),(?P<right>.*)$")
-    has_comma = comma["left"].notna()
-    c_last = squeeze(replace(_text(comma["left"]), strip_suffix, ""))
-    right = squeeze(replace(_text(comma["right"]), strip_suffix, ""))
-    c = extract(right, r"^(?P<first>\S*)\s*(?P<middle>.*)$")
+    left, right, has_comma = _split_once(s, reverse=False, sep=",")
+    c_last = squeeze(replace(left, strip_suffix, ""))
+    right = squeeze(replace(right, strip_suffix, ""))
+    c_first, c_middle, two = _split_once(right, reverse=False)
+    c_first = c_first.where(two, right)
 
     # "FIRST [MIDDLE] LAST [SUFFIX]"
     natural = squeeze(replace(s.str.replace(",", " ", regex=False), strip_suffix, ""))
-    n = extract(natural, r"^(?P<first>\S+)(?:\s+(?P<middle>.+))?\s+(?P<last>\S+)$")
-    single = n["first"].isna()
-    n_first = _text(n["first"]).where(~single, natural)
+    # First word, last word and what lies between; a single word is the first name.
+    n_init, n_last, several = _split_once(natural, reverse=True)
+    n_first, n_middle, _ = _split_once(n_init, reverse=False)
+    n_first = n_first.where(n_middle != "", n_init).where(several, natural)
 
     return pd.DataFrame(
         {
-            "first": _text(c["first"]).where(has_comma, n_first),
-            "middle": _text(c["middle"]).where(has_comma, _text(n["middle"])),
-            "last": c_last.where(has_comma, _text(n["last"])),
+            "first": c_first.where(has_comma, n_first),
+            "middle": c_middle.where(has_comma, n_middle),
+            "last": c_last.where(has_comma, n_last),
         },
         index=text.index,
     )
