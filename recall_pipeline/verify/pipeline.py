@@ -136,9 +136,9 @@ def verdicts_for_petition(
     category = {c.code: c.registrar_category for c in reason_codes()}
     verdicts["registrar_category"] = verdicts["reason_code"].map(category)
     for column in VERDICT_MATCH_COLUMNS:
-        verdicts[column] = matches[column].to_numpy()
+        verdicts[column] = matches[column].array
     for column in ("source_file", "source_row", "source_sha256"):
-        verdicts[column] = lines[column].to_numpy()
+        verdicts[column] = lines[column].array
     return verdicts
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
-from recall_pipeline.verify.frames import isin
+from recall_pipeline.verify.frames import strings
 from recall_pipeline.verify.match import METHOD_HISTORY, METHOD_NAME
 from recall_pipeline.verify.reasons import INVALID, PENDING, VALID, reason_codes
 
@@ -57,13 +59,12 @@ def decide(
 
     voter_id = matches["voter_id"].astype(object).where(matches["voter_id"].notna(), None)
     registered = voter_id.notna().to_numpy()
-    # Only the matched voters' registrations, looked up once for all three columns: indexing
-    # the whole roll costs seconds per lookup on millions of rows.
-    voter = roll[isin(roll["voter_id"], voter_id.dropna().unique())].reset_index(drop=True)
-    at = pd.Index(voter["voter_id"]).get_indexer(voter_id)
-    status = _take(voter["status"], at)
-    status_date = _dates(_take(voter["status_date"], at).to_numpy())
-    registration_date = _dates(_take(voter["registration_date"], at).to_numpy())
+    # Each line's registration, looked up once for all three columns with Arrow's hash table
+    # (pandas would turn millions of ids into Python objects first).
+    at = pc.index_in(strings(matches["voter_id"]), value_set=strings(roll["voter_id"]))
+    status = _take(roll["status"], at)
+    status_date = _dates(_take(roll["status_date"], at).to_numpy())
+    registration_date = _dates(_take(roll["registration_date"], at).to_numpy())
 
     withdrawn_voters = withdrawals.loc[
         _dates(withdrawals["received_date"].to_numpy()).le(filed).to_numpy(), "voter_id"
@@ -108,13 +109,14 @@ def decide(
     verdicts = pd.DataFrame(
         {
             "petition_id": config.petition_id,
-            "section_id": lines["section_id"].to_numpy(),
-            "page": lines["page"].to_numpy(),
-            "line": lines["line"].to_numpy(),
+            # Columns go in as their arrays: a numpy copy of text is a Python object per cell.
+            "section_id": lines["section_id"].array,
+            "page": lines["page"].array,
+            "line": lines["line"].array,
             "status": np.where(any_reason, INVALID, np.where(pending, PENDING, VALID)),
             "reason_code": reason,
-            "voter_id": voter_id.to_numpy(),
-            "date_signed": signed.dt.date.to_numpy(),
+            "voter_id": matches["voter_id"].array,
+            "date_signed": signed.to_numpy(),
             "review_finding": finding.to_numpy(),
             "review_source_file": review["source_file"].to_numpy(),
             "review_source_row": review["source_row"].to_numpy(),
@@ -125,12 +127,9 @@ def decide(
     return verdicts.drop(columns=["date_signed"])
 
 
-def _take(values: pd.Series, at: np.ndarray) -> pd.Series:
-    """values[at], missing where `at` is -1 (not found)."""
-    out = np.full(len(at), None, dtype=object)
-    found = at >= 0
-    out[found] = values.astype(object).to_numpy()[at[found]]
-    return pd.Series(out)
+def _take(values: pd.Series, at: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """values[at], missing where `at` is missing (not found)."""
+    return pa.array(values, from_pandas=True).take(at).to_pandas()
 
 
 # One dtype per line-key column on both sides of a join, whatever each frame was read as.
@@ -161,6 +160,8 @@ def _latest_findings(lines: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame
 
 def _apply_duplicates(verdicts: pd.DataFrame, keep: str) -> pd.DataFrame:
     valid = verdicts[verdicts["status"] == VALID]
+    # Only a voter with several valid lines has lines to order.
+    valid = valid[valid["voter_id"].duplicated(keep=False).to_numpy()]
     signed = pd.to_datetime(valid["date_signed"])
     order = valid.assign(_signed=signed).sort_values(
         ["voter_id", "_signed", "section_id", "page", "line"],

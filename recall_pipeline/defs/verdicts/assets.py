@@ -170,7 +170,10 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             lines_all = incremental.rows_of(store, "petition_lines", affected)
             matches_all = affected
             voters = {"voter_id": sorted(set(matches_all["voter_id"].dropna()))}
-        roll = store.read("voter_roll", columns=_ROLL_COLUMNS, where=voters).to_pandas()
+        # Dates as datetime64, not a Python object per cell: the rules compare them as such.
+        roll = store.read("voter_roll", columns=_ROLL_COLUMNS, where=voters).to_pandas(
+            date_as_object=False
+        )
         sections_all = read_frame(store, "petition_sections", where=mine)
         reviews_all = read_frame(store, "signature_reviews", where=mine)
         withdrawals_all = read_frame(store, "withdrawal_requests", where=mine)
