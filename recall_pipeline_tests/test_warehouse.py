@@ -424,7 +424,22 @@ def test_incompressible_columns_are_stored_as_they_are_on_duckdb(warehouse: Ware
         for column, compression in stored.itertuples(index=False):
             by_column.setdefault(column, set()).add(compression)
         assert by_column["key"] == {"Uncompressed"}
-        assert "Uncompressed" not in by_column["kind"]
+        assert by_column["kind"] == {"DICT_FSST"}
+
+
+def test_a_file_in_an_older_storage_format_keeps_duckdbs_own_compression(tmp_path: Path) -> None:
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    duckdb.connect(str(path), config={"storage_compatibility_version": "v0.10.2"}).close()
+    older = Warehouse(f"duckdb:///{path}")
+    try:
+        older.publish(SMALL, small_data(range(1000), "old format"))
+        assert rows(older.read(SMALL)) == rows(small_data(range(1000), "old format"))
+        stored = older.query("SELECT DISTINCT compression FROM pragma_storage_info('people')")
+        assert "DICT_FSST" not in set(stored["compression"])
+    finally:
+        older.dispose()
 
 
 def test_replace_where_then_full_publish(warehouse: Warehouse) -> None:
