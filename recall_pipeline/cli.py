@@ -231,7 +231,8 @@ def _print_determinations(url: str) -> None:
     from recall_pipeline.verify.report import load_determination, petition_ids, render
     from recall_pipeline.warehouse import Warehouse
 
-    with Warehouse(url) as store:
+    # Held: a report reads a dozen tables, and each read would otherwise attach the file anew.
+    with Warehouse(url).hold() as store:
         for petition_id in petition_ids(store):
             print()
             print(render(load_determination(store, petition_id)))
@@ -246,7 +247,7 @@ def _tables(args: argparse.Namespace) -> int:
 def _print_tables(url: str) -> None:
     from recall_pipeline.warehouse import Warehouse
 
-    with Warehouse(url) as store:
+    with Warehouse(url).hold() as store:
         print(f"{'table':<28} {'rows':>12}")
         for name in store.table_names():
             print(f"{name:<28} {store.row_count(name):>12,}")

@@ -161,6 +161,19 @@ def test_round_trip_every_type(warehouse: Warehouse) -> None:
     assert warehouse.row_count(ALL_TYPES.name) == data.num_rows
 
 
+def test_read_frame_is_read_into_pandas(warehouse: Warehouse) -> None:
+    data = all_types_data()
+    warehouse.publish(ALL_TYPES, data)
+    expected = warehouse.read(ALL_TYPES.name).to_pandas()
+    pd.testing.assert_frame_equal(warehouse.read_frame(ALL_TYPES.name), expected)
+    subset = warehouse.read_frame(ALL_TYPES.name, columns=["day", "id"], date_as_object=False)
+    assert subset["day"].dtype.kind == "M"
+    assert subset["day"].isna().tolist() == expected["day"].isna().tolist()
+    assert list(subset["day"].dropna().dt.date) == list(expected["day"].dropna())
+    # The setting that hands DuckDB's text over as large strings does not outlive the read.
+    assert warehouse.read(ALL_TYPES.name).schema.field("note").type == pa.string()
+
+
 def test_round_trip_from_pandas_and_empty(warehouse: Warehouse) -> None:
     df = pd.DataFrame(
         {

@@ -18,7 +18,7 @@ def read_frame(
     columns: list[str] | None = None,
     where: Mapping[str, object] | None = None,
 ) -> pd.DataFrame:
-    return store.read(table, columns=columns, where=where).to_pandas()
+    return store.read_frame(table, columns=columns, where=where)
 
 
 def petition_configs(store: Warehouse, petitions: list[str] | None = None):

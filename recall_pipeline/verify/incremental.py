@@ -105,7 +105,7 @@ def changed_scan_files(
     published for one of them)."""
     if not store.table_exists(VERDICT_INPUTS.name) or _kept_whole(store):
         return None
-    before = store.read(VERDICT_INPUTS, where={"petition_id": petitions}).to_pandas()
+    before = store.read_frame(VERDICT_INPUTS, where={"petition_id": petitions})
     if set(before["petition_id"]) != set(petitions):
         return None
     lines_now = now["input_name"] == LINES_INPUT
@@ -148,7 +148,7 @@ def affected_matches(
     """The `line_matches` rows of every line of `petitions` whose verdict the lines of `files`
     can change (see the module docstring), or None when they reach so many voters that
     deciding every line again is the cheaper way."""
-    now = store.read("line_matches", where={"source_file": files}).to_pandas()
+    now = store.read_frame("line_matches", where={"source_file": files})
     before = store.read(
         "line_verdicts", columns=["voter_id"], where={"source_file": files}
     ).to_pandas()
@@ -168,6 +168,6 @@ def affected_matches(
 def rows_of(store: Warehouse, table: str, affected: pd.DataFrame) -> pd.DataFrame:
     """The rows of `table` (keyed by line) for the affected lines."""
     files = sorted(set(affected["source_file"]))
-    rows = store.read(table, where={"source_file": files}).to_pandas()
+    rows = store.read_frame(table, where={"source_file": files})
     keys = pd.MultiIndex.from_frame(affected[KEY])
     return rows[pd.MultiIndex.from_frame(rows[KEY]).isin(keys)].reset_index(drop=True)

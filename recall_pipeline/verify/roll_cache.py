@@ -63,8 +63,8 @@ def prepare_all(store: Warehouse, jurisdictions: set[str]) -> Prepared:
     if not jurisdictions:
         return {}
     return prepare_rolls(
-        store.read("voter_roll", columns=ROLL_COLUMNS).to_pandas(),
-        store.read("voter_address_history").to_pandas(),
+        store.read_frame("voter_roll", columns=ROLL_COLUMNS),
+        store.read_frame("voter_address_history"),
         jurisdictions,
     )
 
@@ -135,8 +135,10 @@ def _rows_of(
     store: Warehouse, table: str, columns: list[str] | None, voters: list[Within]
 ) -> pd.DataFrame:
     """The rows of `table` whose voter_id is in any of `voters`, once each, in one order."""
-    parts = [store.read(table, columns=columns, where={"voter_id": w}) for w in voters]
-    frame = pa.concat_tables(parts).to_pandas()
+    frame = pd.concat(
+        [store.read_frame(table, columns=columns, where={"voter_id": w}) for w in voters],
+        ignore_index=True,
+    )
     key = [c for c in ("voter_id", "source_file", "source_row") if c in frame]
     return frame.drop_duplicates(key).sort_values(key, kind="stable").reset_index(drop=True)
 

@@ -101,11 +101,11 @@ def line_matches(
         where = None
         if files:
             where = {"source_file": files + departed_files(store, data_dir, LINE_MATCHES.name)}
-        lines_all = store.read(
+        lines_all = store.read_frame(
             "petition_lines",
             columns=_LINE_COLUMNS,
             where={"source_file": files} if files else None,
-        ).to_pandas()
+        )
         present = set(lines_all["petition_id"])
         configs = [c for c in petition_configs(store) if c.petition_id in present or every]
         codes = {config.jurisdiction_code for config in configs}

@@ -171,8 +171,8 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             matches_all = affected
             voters = {"voter_id": sorted(set(matches_all["voter_id"].dropna()))}
         # Dates as datetime64, not a Python object per cell: the rules compare them as such.
-        roll = store.read("voter_roll", columns=_ROLL_COLUMNS, where=voters).to_pandas(
-            date_as_object=False
+        roll = store.read_frame(
+            "voter_roll", columns=_ROLL_COLUMNS, where=voters, date_as_object=False
         )
         sections_all = read_frame(store, "petition_sections", where=mine)
         reviews_all = read_frame(store, "signature_reviews", where=mine)
