@@ -77,9 +77,14 @@ def per_value(normalize: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Serie
 
     @wraps(normalize)
     def on_distinct(values: pd.Series) -> pd.Series:
-        codes, distinct = pd.factorize(values, use_na_sentinel=False)
-        done = normalize(pd.Series(distinct, dtype="str"))
-        spread = pa.array(done.to_numpy(dtype=object), pa.string()).take(pa.array(codes))
+        # Arrow's dictionary encoding, missing values included as one more entry: each
+        # distinct value, and where each row's sits among them.
+        text = pa.array(values, from_pandas=True)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+        encoded = text.dictionary_encode(null_encoding="encode")
+        done = normalize(pd.Series(encoded.dictionary, dtype="str"))
+        spread = _arrow(done).combine_chunks().take(encoded.indices)
         return pd.Series(spread, index=values.index, dtype="str")
 
     return on_distinct
