@@ -19,6 +19,21 @@ def strings(values) -> pa.Array | pa.ChunkedArray:
     return pa.array(values, type=pa.string(), from_pandas=True)
 
 
+def dictionary(values) -> pa.DictionaryArray:
+    """The column (pandas, numpy or Arrow) dictionary-encoded by Arrow, missing values as one
+    more entry; a pandas column is encoded as it is held, without a copy to another layout."""
+    text = pa.array(values, from_pandas=True) if isinstance(values, pd.Series) else strings(values)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    return text.dictionary_encode(null_encoding="encode")
+
+
+def codes(values) -> tuple[np.ndarray, int]:
+    """Each value's position among the column's distinct values, and how many there are."""
+    encoded = dictionary(values)
+    return encoded.indices.to_numpy().astype(np.int64), len(encoded.dictionary)
+
+
 def flags(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """An Arrow boolean result as a numpy array."""
     return values.to_numpy(zero_copy_only=False)

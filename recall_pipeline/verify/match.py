@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.verify import normalize as nz
-from recall_pipeline.verify.frames import flags, isin, key_hashes, strings
+from recall_pipeline.verify.frames import codes, flags, isin, key_hashes, strings
 
 ADDRESS_KEY = ["house", "predir", "street", "stype", "postdir", "zip5"]
 LOOSE_KEY = ["house", "street", "zip5"]
@@ -253,12 +253,11 @@ def candidates_at_address(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.D
                 )
             )
             line_rows, rows = line_rows[same], rows[same]
-            pairs = pd.concat(
-                [
-                    _take_frame(these[["line_index", *_LINE_NAMES]], line_rows),
-                    _take_frame(frame[columns], rows),
-                ],
-                axis=1,
+            pairs = pd.DataFrame(
+                {
+                    **{c: _take(these[c], line_rows) for c in ["line_index", *_LINE_NAMES]},
+                    **{c: _take(frame[c], rows) for c in columns},
+                }
             )
             pairs["source"] = source
             found.append(pairs)
@@ -272,11 +271,9 @@ def candidates_at_address(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.D
 
 
 def _take(values: pd.Series, rows: np.ndarray) -> pd.Series:
+    """values at `rows`: column by column, since selecting columns of a frame of millions of
+    rows first would copy them whole."""
     return values.take(rows).reset_index(drop=True)
-
-
-def _take_frame(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    return frame.take(rows).reset_index(drop=True)
 
 
 def match_lines(
@@ -349,9 +346,9 @@ def match_lines(
 
 def _people_per_line(pairs: pd.DataFrame, n_lines: int) -> np.ndarray:
     """How many distinct voters each line (0..n_lines-1) is paired with, on integer codes."""
-    voters, distinct = pd.factorize(pairs["voter_id"])
-    pair = pairs["line_index"].to_numpy(dtype=np.int64) * (len(distinct) + 1) + voters
-    lines = pd.unique(pair) // (len(distinct) + 1)
+    voters, distinct = codes(pairs["voter_id"])
+    pair = pairs["line_index"].to_numpy(dtype=np.int64) * (distinct + 1) + voters
+    lines = pd.unique(pair) // (distinct + 1)
     return np.bincount(lines, minlength=n_lines).astype(np.int64)
 
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.reference import read_reference
-from recall_pipeline.verify.frames import flags
+from recall_pipeline.verify.frames import dictionary, flags
 
 NAME_SUFFIXES = ("JR", "SR", "II", "III", "IV")
 # A house number, an optional fraction ("1/2"), and the rest of the address.
@@ -77,12 +77,7 @@ def per_value(normalize: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Serie
 
     @wraps(normalize)
     def on_distinct(values: pd.Series) -> pd.Series:
-        # Arrow's dictionary encoding, missing values included as one more entry: each
-        # distinct value, and where each row's sits among them.
-        text = pa.array(values, from_pandas=True)
-        if isinstance(text, pa.ChunkedArray):
-            text = text.combine_chunks()
-        encoded = text.dictionary_encode(null_encoding="encode")
+        encoded = dictionary(values)
         done = normalize(pd.Series(encoded.dictionary, dtype="str"))
         spread = _arrow(done).combine_chunks().take(encoded.indices)
         return pd.Series(spread, index=values.index, dtype="str")
