@@ -107,11 +107,21 @@ def replace(
     """
     text = _arrow(values).combine_chunks()
     hit = pc.fill_null(pc.match_substring_regex(text, changes or pattern), False)
+    done = _rewrite_where(
+        text, hit, lambda some: pc.replace_substring_regex(some, pattern, replacement)
+    )
+    return _from_arrow(done, values.index)
+
+
+def _rewrite_where(
+    text: pa.Array, hit: pa.Array, rewrite: Callable[[pa.Array], pa.Array]
+) -> pa.Array:
+    """`text` with the values where `hit` holds replaced by `rewrite` of them; the others are
+    left as they are and never handed to `rewrite`."""
     rows = pc.indices_nonzero(hit)
     if len(rows) == 0:
-        return _from_arrow(text, values.index)
-    done = pc.replace_substring_regex(text.take(rows), pattern, replacement)
-    return _from_arrow(pc.replace_with_mask(text, hit, done), values.index)
+        return text
+    return pc.replace_with_mask(text, hit, _arrow(rewrite(text.take(rows))).combine_chunks())
 
 
 def extract(values: pd.Series, pattern: str) -> pd.DataFrame:
@@ -128,18 +138,14 @@ def extract(values: pd.Series, pattern: str) -> pd.DataFrame:
 
 def fold(text: pd.Series) -> pd.Series:
     """Upper-case ASCII with accents removed."""
-    values = _arrow(_text(text))
-    ascii_only = pc.string_is_ascii(values)
-    if pc.all(ascii_only).as_py() is not False:
-        return _from_arrow(pc.ascii_upper(values), text.index)
-    # Decomposing runs in Python, one value at a time: only the values that need it.
-    accented = pc.invert(ascii_only)
-    rows = pc.indices_nonzero(accented)
-    decomposed = pd.Series(values.take(rows), dtype="str").str.normalize("NFKD")
-    stripped = pc.replace_substring_regex(_arrow(decomposed), r"[^\x00-\x7f]", "")
-    folded = pc.replace_with_mask(
-        values.combine_chunks(), accented.combine_chunks(), stripped.combine_chunks()
-    )
+    values = _arrow(_text(text)).combine_chunks()
+
+    def decomposed(accented: pa.Array) -> pa.Array:
+        # Decomposing runs in Python, one value at a time: only the values that need it.
+        split = pd.Series(accented, dtype="str").str.normalize("NFKD")
+        return pc.replace_substring_regex(_arrow(split), r"[^\x00-\x7f]", "")
+
+    folded = _rewrite_where(values, pc.invert(pc.string_is_ascii(values)), decomposed)
     return _from_arrow(pc.ascii_upper(folded), text.index)
 
 
@@ -204,10 +210,10 @@ def roll_address(frame: pd.DataFrame) -> pd.DataFrame:
 def _split_once(
     words: pd.Series, *, reverse: bool, sep: str = " "
 ) -> tuple[pd.Series, pd.Series, np.ndarray]:
-    """Squeezed text (single spaces, none at the ends) split at its first space, or at its last
-    with `reverse`: 'A B C' → ('A', 'B C') or ('A B', 'C'), and whether there was a space; a
-    single word gives ('', ''). What `^(\\S+)\\s+(.+)$` (or `^(.+)\\s+(\\S+)$`) would find in
-    squeezed text, at a fraction of a regex's cost."""
+    """Text split at the first `sep`, or at the last with `reverse`: 'A B C' → ('A', 'B C') or
+    ('A B', 'C'), and whether `sep` occurs; without it both parts are ''. On squeezed text (single
+    spaces, none at the ends) and `sep` ' ' this is what `^(\\S+)\\s+(.+)$` (or
+    `^(.+)\\s+(\\S+)$`) finds, at a fraction of a regex's cost."""
     text = _arrow(_text(words)).combine_chunks()
     parts = pc.split_pattern(text, sep, max_splits=1, reverse=reverse)
     offsets = parts.offsets.to_numpy()
