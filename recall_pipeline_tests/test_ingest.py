@@ -193,6 +193,28 @@ def test_quarantined_line_keeps_its_key_and_raw_cells(data_dir: Path) -> None:
     assert_conserved(result)
 
 
+def test_expectation_results_count_each_rule_per_file(data_dir: Path) -> None:
+    part_2 = data_dir / "voter_roll" / "roll_part_02.csv"
+    lines = part_2.read_text(encoding="utf-8").splitlines()
+    fields = lines[1].split(",")
+    fields[ROLL_HEADER.split(",").index("zip")] = "9001A"
+    lines[1] = ",".join(fields)
+    write_lines(part_2, lines)
+
+    result = ingest_input(VOTER_ROLL, data_dir)
+
+    read = {f["source_file"]: f["rows_read"] for f in result.files.to_pylist()}
+    assert len(read) == 2
+    rows = result.expectation_results().to_pylist()
+    assert {r["rule_id"] for r in rows} == {o.rule.rule_id for o in result.outcomes}
+    for row in rows:
+        assert row["rows_evaluated"] == read[row["source_file"]]
+    failing = {
+        (r["source_file"], r["rule_id"]): r["rows_failing"] for r in rows if r["rows_failing"]
+    }
+    assert failing == {("voter_roll/roll_part_02.csv", "zip.format"): 1}
+
+
 # --- structural failures: the run stops, naming file, row and problem ---------------------------
 
 

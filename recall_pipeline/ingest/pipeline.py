@@ -31,7 +31,7 @@ from recall_pipeline.ingest.files import (
     relative_to,
 )
 from recall_pipeline.ingest.petition_config import PetitionConfig, load_petition_config
-from recall_pipeline.ingest.quality import RuleOutcome, parse_dates, validate
+from recall_pipeline.ingest.quality import RuleOutcome, parse_dates, rules_for, validate
 from recall_pipeline.tables import Column, TableSchema
 
 QUARANTINED_ROWS = TableSchema(
@@ -118,8 +118,8 @@ class IngestResult:
     outcomes: list[RuleOutcome] = field(default_factory=list)
     # Problems that are not rule failures (rows the parser could not split), by reason.
     parse_failures: dict[str, int] = field(default_factory=dict)
-    # The file of each validated row, in the order the rules saw them.
-    row_files: pa.ChunkedArray = field(default_factory=lambda: pa.chunked_array([], pa.string()))
+    # Each validated row's file, as its position in `files`, in the order the rules saw them.
+    row_files: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def rows_read(self) -> int:
@@ -129,11 +129,11 @@ class IngestResult:
         """One row per file and rule (a file's rows are validated together with the rest of
         the input, and counted back to their file)."""
         files = self.files.column("source_file").to_pylist()
-        evaluated = _count(self.row_files)
+        evaluated = np.bincount(self.row_files, minlength=len(files))
         rows = []
         for o in self.outcomes:
-            failing = _count(self.row_files.take(pa.array(o.failing_positions, pa.int64())))
-            for file in files:
+            failing = np.bincount(self.row_files[o.failing_positions], minlength=len(files))
+            for i, file in enumerate(files):
                 rows.append(
                     {
                         "input_name": self.spec.name,
@@ -142,8 +142,8 @@ class IngestResult:
                         "problem": o.rule.problem,
                         "engine": o.rule.engine,
                         "structural": o.rule.structural,
-                        "rows_evaluated": evaluated.get(file, 0),
-                        "rows_failing": failing.get(file, 0),
+                        "rows_evaluated": int(evaluated[i]),
+                        "rows_failing": int(failing[i]),
                     }
                 )
         return pa.Table.from_pylist(rows, schema=EXPECTATION_RESULTS.arrow_schema())
@@ -158,10 +158,6 @@ class IngestResult:
             )
         )
         return hashlib.sha256(json.dumps(digests).encode()).hexdigest()
-
-
-def _count(values: pa.ChunkedArray) -> dict[str, int]:
-    return {item["values"]: item["counts"] for item in pc.value_counts(values).to_pylist()}
 
 
 def petition_folders(data_dir: Path) -> list[Path]:
@@ -198,9 +194,13 @@ def petitions_table(loaded: list[tuple[PetitionConfig, str, str]]) -> pa.Table:
 def ingest_input(spec: InputSpec, data_dir: Path, only: set[str] | None = None) -> IngestResult:
     """Read every file of `spec` (or `only` those relative paths), run its rules, and split
     rows into accepted and quarantined."""
-    raw_files = _read_all(spec, data_dir, only)
-    combined = _combine(spec, raw_files)
-    outcomes = validate(spec, combined)
+    # The first ingest in a process also loads Great Expectations: seconds of imports on one
+    # core, run beside the file reads, which spend their time in Arrow without the GIL.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rules = pool.submit(rules_for, spec)
+        raw_files = _read_all(spec, data_dir, only)
+        combined = _combine(spec, raw_files)
+        outcomes = validate(spec, combined, rules.result())
     _raise_structural(spec, combined, outcomes)
     reasons = _row_reasons(outcomes)
     quarantine_mask = np.zeros(combined.num_rows, dtype=bool)
@@ -220,7 +220,9 @@ def ingest_input(spec: InputSpec, data_dir: Path, only: set[str] | None = None) 
         files=_ledger(spec, raw_files, accepted, quarantined),
         outcomes=outcomes,
         parse_failures=parse_failures,
-        row_files=combined.column("source_file"),
+        row_files=np.repeat(
+            np.arange(len(raw_files)), [raw.table.num_rows for _, raw in raw_files]
+        ),
     )
 
 

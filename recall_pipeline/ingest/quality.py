@@ -13,7 +13,9 @@ files disagree about identity, and the run stops with the rows named.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,25 +138,47 @@ def rules_for(spec: InputSpec) -> list[tuple[Rule, Any]]:
     return rules
 
 
-def validate(spec: InputSpec, table: pa.Table) -> list[RuleOutcome]:
-    """Run every rule of `spec` over `table` (text cells) and return each rule's failures."""
-    rules = rules_for(spec)
+def validate(
+    spec: InputSpec, table: pa.Table, rules: list[tuple[Rule, Any]] | None = None
+) -> list[RuleOutcome]:
+    """Run every rule of `spec` (`rules_for(spec)`, unless given) over `table` (text cells)
+    and return each rule's failures."""
+    rules = rules if rules is not None else rules_for(spec)
     # GX filters the whole batch frame for every expectation, so each group of rules reading
     # the same columns is validated on a frame holding only those columns.
     groups: dict[tuple[str, ...], list[tuple[Rule, Any]]] = {}
     for rule, expectation in rules:
         if expectation is not None:
             groups.setdefault(rule.columns + rule.also_reads, []).append((rule, expectation))
-    outcomes: dict[str, RuleOutcome] = {}
-    for columns, group in groups.items():
+
+    def run(item: tuple[tuple[str, ...], list[tuple[Rule, Any]]]) -> dict[str, RuleOutcome]:
+        columns, group = item
         frame, positions = _frame_for(table.select(list(columns)), group)
-        outcomes.update(_run_great_expectations(spec, frame, positions, table.num_rows, group))
-    for rule, expectation in rules:
-        if expectation is None:
-            outcomes[rule.rule_id] = RuleOutcome(
-                rule, table.num_rows, _calendar_failures(table.column(rule.columns[0]))
-            )
+        return _run_great_expectations(spec, frame, positions, table.num_rows, group)
+
+    # GX's pandas metrics spend their time in Arrow and pandas kernels that release the GIL, so
+    # the groups run two at a time; the costliest (uniqueness hashes every key) start first.
+    ordered = sorted(groups.items(), key=lambda item: not _hashes_every_row(item[1]))
+    outcomes: dict[str, RuleOutcome] = {}
+    with ThreadPoolExecutor(max_workers=_VALIDATION_THREADS) as pool:
+        found = pool.map(run, ordered)
+        calendar = {
+            rule: pool.submit(_calendar_failures, table.column(rule.columns[0]))
+            for rule, expectation in rules
+            if expectation is None
+        }
+        for group_outcomes in found:
+            outcomes.update(group_outcomes)
+        for rule, failures in calendar.items():
+            outcomes[rule.rule_id] = RuleOutcome(rule, table.num_rows, failures.result())
     return [outcomes[rule.rule_id] for rule, _ in rules]
+
+
+_VALIDATION_THREADS = 2
+
+
+def _hashes_every_row(rules: list[tuple[Rule, Any]]) -> bool:
+    return any(rule.structural for rule, _ in rules)
 
 
 def _frame_for(
@@ -217,12 +241,16 @@ def _run_great_expectations(
     return outcomes
 
 
-_CONTEXT = None
+# One ephemeral context per validating thread: a context's data sources are plain mutable
+# state, and each validation adds and removes one.
+_CONTEXTS = threading.local()
+# Creating a context also sets GX's process-wide current project: one at a time.
+_CREATING = threading.Lock()
 
 
 def _context():
-    global _CONTEXT
-    if _CONTEXT is None:
+    context = getattr(_CONTEXTS, "context", None)
+    if context is None:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
         from great_expectations.execution_engine import pandas_execution_engine
@@ -231,9 +259,11 @@ def _context():
         # validation: 20 s on a 6-million-row roll. Inputs are already fingerprinted by the
         # SHA-256 of their files, so the batch fingerprint is switched off (0 = never hash).
         pandas_execution_engine.HASH_THRESHOLD = 0
-        _CONTEXT = gx.get_context(mode="ephemeral")
-        _CONTEXT.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return _CONTEXT
+        with _CREATING:
+            context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        _CONTEXTS.context = context
+    return context
 
 
 _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)

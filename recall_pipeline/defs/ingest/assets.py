@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from recall_pipeline.contract import INPUTS, PETITION_LINES, InputSpec
+from recall_pipeline.contract import INPUTS, PETITION_LINES, VOTER_ROLL, InputSpec
 from recall_pipeline.defs.common import BATCH_BACKFILL, SCAN_BATCHES, batch_scope, table_metadata
 from recall_pipeline.defs.execution import HEAVY
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
@@ -37,6 +37,9 @@ GROUP = "ingest"
 EXPECTATIONS_CHECK = "expectations"
 CONSERVATION_CHECK = "rows_conserved"
 _HEAVY_INPUTS = {"voter_roll", "voter_address_history"}
+# Steps ready together run in priority order. The roll goes first: the process's first ingest
+# loads Great Expectations beside its file reads, and the roll's reads are the longest.
+_FIRST = {"dagster/priority": "1"}
 
 
 def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
@@ -52,7 +55,11 @@ def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
         kinds={"pandas", "great_expectations"},
         partitions_def=SCAN_BATCHES if batched else None,
         backfill_policy=BATCH_BACKFILL if batched else None,
-        op_tags=HEAVY if spec.name in _HEAVY_INPUTS else None,
+        op_tags={
+            **(HEAVY if spec.name in _HEAVY_INPUTS else {}),
+            **(_FIRST if spec is VOTER_ROLL else {}),
+        }
+        or None,
         check_specs=[
             dg.AssetCheckSpec(
                 EXPECTATIONS_CHECK,
