@@ -75,7 +75,7 @@ def test_lines_find_their_voter_whatever_the_hashes_collide(buckets: int | None)
     assert result["candidates_at_address"].tolist() == [2, 2, 0, 1, 2]
 
 
-def test_a_roll_prepared_in_halves_is_the_roll_prepared_whole(monkeypatch) -> None:
+def test_a_roll_prepared_in_parts_is_the_roll_prepared_whole(monkeypatch) -> None:
     from recall_pipeline.verify import pipeline
 
     rows = [(f"V{i:03d}", *row[1:]) for i, row in enumerate(ROLL * 25)]
@@ -88,11 +88,12 @@ def test_a_roll_prepared_in_halves_is_the_roll_prepared_whole(monkeypatch) -> No
         [("V003", *HISTORY[0][1:])],
         columns=["voter_id", "house_number", "street_predir", "street_name", "street_type", "zip"],
     ).assign(street_postdir="", valid_from=dt.date(2015, 1, 1), valid_to=dt.date(2020, 1, 1))
-    monkeypatch.setattr(pipeline, "_HALVES_FROM", 10**9)
+    monkeypatch.setattr(pipeline, "_PARTS_FROM", 10**9)
     whole = pipeline.prepare_rolls(roll, raw_history, {"19"})["19"]
-    monkeypatch.setattr(pipeline, "_HALVES_FROM", 2)
-    halves = pipeline.prepare_rolls(roll, raw_history, {"19"})["19"]
-    for got, expected in zip(halves, whole, strict=True):
+    monkeypatch.setattr(pipeline, "_PARTS_FROM", 2)
+    assert len(pipeline._parts(roll)) == pipeline._PARTS
+    parts = pipeline.prepare_rolls(roll, raw_history, {"19"})["19"]
+    for got, expected in zip(parts, whole, strict=True):
         pd.testing.assert_frame_equal(got, expected)
     assert len(whole[0]) == 100 and len(whole[1]) == 1
 

@@ -46,6 +46,10 @@ METHOD_NONE = "NO_MATCH"
 _FIRST_SCORE = {"exact": 0.40, "nickname": 0.35, "typo": 0.30, "none": 0.0}
 _LAST_SCORE = {"exact": 0.40, "typo": 0.30, "none": 0.0}
 _ADDRESS_SCORE = 0.15
+_FIRST_LEVELS = ("exact", "nickname", "typo", "none")
+_LAST_LEVELS = ("exact", "typo", "none")
+_FIRST_POINTS = np.array([_FIRST_SCORE[level] for level in _FIRST_LEVELS])
+_LAST_POINTS = np.array([_LAST_SCORE[level] for level in _LAST_LEVELS])
 _MIDDLE_SCORE = 0.05
 
 
@@ -64,18 +68,28 @@ def prepare_roll(roll: pd.DataFrame) -> pd.DataFrame:
     """Each roll row's voter_id, dwelling keys and canonical names: all that blocking and name
     comparison read, so millions of rows carry no more columns than needed."""
     out = pd.concat([dwelling_keys(nz.roll_address(roll)), nz.roll_name(roll)], axis=1)
-    out.insert(0, "voter_id", roll["voter_id"].astype("str").to_numpy())
+    out.insert(0, "voter_id", roll["voter_id"].astype("str").array)
     return out
 
 
 def prepare_history(history: pd.DataFrame, roll_names: pd.DataFrame) -> pd.DataFrame:
+    return with_names(history_addresses(history), roll_names)
+
+
+def history_addresses(history: pd.DataFrame) -> pd.DataFrame:
+    """Each past address's voter_id, dwelling keys, validity and source; `with_names` adds the
+    voter's canonical names from the prepared roll."""
     out = dwelling_keys(nz.roll_address(history))
-    out.insert(0, "voter_id", history["voter_id"].astype("str").to_numpy())
+    out.insert(0, "voter_id", history["voter_id"].astype("str").array)
     out["valid_from"] = history["valid_from"].to_numpy()
     out["valid_to"] = history["valid_to"].to_numpy()
     for column in ("source_file", "source_row"):
         if column in history:
             out[f"history_{column}"] = history[column].to_numpy()
+    return out
+
+
+def with_names(out: pd.DataFrame, roll_names: pd.DataFrame) -> pd.DataFrame:
     # Names of the voters with a history only: indexing the whole roll costs seconds.
     holders = roll_names[isin(roll_names["voter_id"], out["voter_id"])]
     names = holders.set_index("voter_id")[["first", "middle", "last"]]
@@ -100,10 +114,9 @@ def compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
     last_typo = _one_edit(ll, vl, ~last_exact) & (flags(pc.utf8_length(vl)) >= 4)
     first_typo = _one_edit(lf, vf, ~first_exact) & (flags(pc.utf8_length(vf)) >= 4)
     nick = _nickname_related(lf, vf) & ~first_exact
-    first_level = np.select(
-        [first_exact, nick, first_typo], ["exact", "nickname", "typo"], default="none"
-    )
-    last_level = np.select([last_exact, last_typo], ["exact", "typo"], default="none")
+    # Levels as positions in _FIRST_LEVELS / _LAST_LEVELS.
+    first_level = np.select([first_exact, nick, first_typo], [0, 1, 2], default=3)
+    last_level = np.select([last_exact, last_typo], [0, 1], default=2)
     passed = (last_exact & (first_exact | nick | first_typo)) | (last_typo & first_exact)
     line_initial = pc.utf8_slice_codeunits(_arrow(pairs["name_middle"]), 0, 1)
     voter_initial = pc.utf8_slice_codeunits(_arrow(pairs["middle"]), 0, 1)
@@ -111,26 +124,24 @@ def compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
         pc.equal(line_initial, voter_initial)
     )
     score = (
-        np.select(
-            [first_exact, nick, first_typo],
-            [_FIRST_SCORE["exact"], _FIRST_SCORE["nickname"], _FIRST_SCORE["typo"]],
-            default=_FIRST_SCORE["none"],
-        )
-        + np.select(
-            [last_exact, last_typo],
-            [_LAST_SCORE["exact"], _LAST_SCORE["typo"]],
-            default=_LAST_SCORE["none"],
-        )
+        _FIRST_POINTS[first_level]
+        + _LAST_POINTS[last_level]
         + _ADDRESS_SCORE
         + np.where(middle_agrees, _MIDDLE_SCORE, 0.0)
     )
     return pairs.assign(
-        first_level=first_level,
-        last_level=last_level,
+        first_level=_labels(_FIRST_LEVELS, first_level, pairs.index),
+        last_level=_labels(_LAST_LEVELS, last_level, pairs.index),
         name_passed=passed,
         score=np.round(score, 4),
         middle_agrees=middle_agrees,
     )
+
+
+def _labels(names: tuple[str, ...], positions: np.ndarray, index: pd.Index) -> pd.Series:
+    # Taken from a few Arrow strings: turning a numpy array of labels into pandas' string
+    # layout goes value by value, under the GIL, over millions of pairs.
+    return pd.Series(pa.array(names).take(positions), index=index, dtype="str")
 
 
 def _arrow(values: pd.Series) -> pa.Array:

@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pandas as pd
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
@@ -42,29 +43,28 @@ def prepare_rolls(
     prepared = {}
     for code in sorted(jurisdictions):
         roll_here, history_here = m.in_jurisdiction(roll, history, code)
-        names = _in_halves(m.prepare_roll, roll_here)
-        prepared[code] = (names, m.prepare_history(history_here, names))
+        # Mostly Arrow kernels, which release the GIL. Matching prepares the roll beside the
+        # lines; with the roll in parts and the past addresses as one more task, both cores
+        # stay busy to the end instead of one waiting for the last long task. Each value's
+        # preparation does not depend on the other rows, so the parts give what the whole gives.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            addresses = pool.submit(m.history_addresses, history_here)
+            parts = [pool.submit(m.prepare_roll, part) for part in _parts(roll_here)]
+            names = pd.concat([part.result() for part in parts])
+            prepared[code] = (names, m.with_names(addresses.result(), names))
     return prepared
 
 
-# Below this many rows a second thread costs more than it saves.
-_HALVES_FROM = 200_000
+# Below this many rows a roll is prepared whole: more tasks would cost more than they save.
+_PARTS_FROM = 200_000
+_PARTS = 4
 
 
-def _in_halves(prepare, frame: pd.DataFrame) -> pd.DataFrame:
-    """`prepare(frame)` for a row-wise preparation, its two halves run on two threads.
-
-    Mostly Arrow kernels, which release the GIL. Matching prepares the roll beside the lines;
-    with the roll in two halves, both cores work on it once the lines are done, instead of one
-    core waiting for one thread. Each value's preparation does not depend on the other rows,
-    so the halves give what the whole gives.
-    """
-    if len(frame) < _HALVES_FROM:
-        return prepare(frame)
-    middle = len(frame) // 2
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        halves = [pool.submit(prepare, part) for part in (frame[:middle], frame[middle:])]
-        return pd.concat([h.result() for h in halves])
+def _parts(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    if len(frame) < _PARTS_FROM:
+        return [frame]
+    bounds = np.linspace(0, len(frame), _PARTS + 1).astype(int)
+    return [frame[start:stop] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def prepare_petition_lines(lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
