@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.verify import normalize as nz
-from recall_pipeline.verify.frames import codes, flags, isin, key_hashes, strings
+from recall_pipeline.verify.frames import codes, flags, isin, key_hashes, labels, strings
 
 ADDRESS_KEY = ["house", "predir", "street", "stype", "postdir", "zip5"]
 LOOSE_KEY = ["house", "street", "zip5"]
@@ -130,18 +130,12 @@ def compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
         + np.where(middle_agrees, _MIDDLE_SCORE, 0.0)
     )
     return pairs.assign(
-        first_level=_labels(_FIRST_LEVELS, first_level, pairs.index),
-        last_level=_labels(_LAST_LEVELS, last_level, pairs.index),
+        first_level=labels(_FIRST_LEVELS, first_level, pairs.index),
+        last_level=labels(_LAST_LEVELS, last_level, pairs.index),
         name_passed=passed,
         score=np.round(score, 4),
         middle_agrees=middle_agrees,
     )
-
-
-def _labels(names: tuple[str, ...], positions: np.ndarray, index: pd.Index) -> pd.Series:
-    # Taken from a few Arrow strings: turning a numpy array of labels into pandas' string
-    # layout goes value by value, under the GIL, over millions of pairs.
-    return pd.Series(pa.array(names).take(positions), index=index, dtype="str")
 
 
 def _arrow(values: pd.Series) -> pa.Array:

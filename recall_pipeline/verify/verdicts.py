@@ -47,14 +47,22 @@ def decide(
     # A line without a date is judged as of the filing date (the latest it can have been signed).
     as_of = signed.fillna(filed)
 
+    # Each line's section row, found once for every section column the rules read.
     section = sections.set_index("section_id")
-    line_sections = lines["section_id"].astype("str")
-    known_section = line_sections.isin(section.index).to_numpy()
-    filed_with = line_sections.map(section["filed_with_petition"]).fillna(False).astype(bool)
+    at_section = section.index.get_indexer(lines["section_id"].astype("str"))
+    known_section = at_section >= 0
+    rows = np.where(known_section, at_section, 0)
+
+    def section_holds(values: pd.Series) -> np.ndarray:
+        if section.empty:
+            return np.zeros(len(rows), dtype=bool)
+        return known_section & values.to_numpy(dtype=bool)[rows]
+
+    filed_with = section_holds(section["filed_with_petition"].fillna(False))
     declared = (
-        line_sections.map(section["declaration_signed"]).fillna(False).astype(bool).to_numpy()
-        & line_sections.map(section["declaration_date"]).notna().to_numpy()
-        & line_sections.map(section["circulator_name"]).notna().to_numpy()
+        section_holds(section["declaration_signed"].fillna(False))
+        & section_holds(section["declaration_date"].notna())
+        & section_holds(section["circulator_name"].notna())
     )
 
     voter_id = matches["voter_id"].astype(object).where(matches["voter_id"].notna(), None)
@@ -81,7 +89,7 @@ def decide(
     ).to_numpy()
 
     conditions = {
-        "SECTION_NOT_FILED": ~known_section | ~filed_with.to_numpy(),
+        "SECTION_NOT_FILED": ~known_section | ~filed_with,
         "CIRCULATOR_DECLARATION_DEFECT": ~declared,
         "NO_SIGNATURE": ~lines["signature_present"].astype(bool).to_numpy(),
         "WITHDRAWN": registered & voter_id.isin(set(withdrawn_voters)).to_numpy(),
