@@ -279,10 +279,11 @@ def _combine(spec: InputSpec, raw_files: list[tuple[str | None, RawFile]]) -> pa
 
 
 def _repeat(value: str, n: int) -> pa.Array:
-    # Decoding a one-entry dictionary copies bytes in bulk; pa.repeat appends value by value,
-    # ~10x slower over the millions of rows of a roll.
+    # A one-entry dictionary: the rules never read these columns, so the text (a 64-character
+    # hash on each of millions of roll rows: hundreds of MB) is only spelled out for the rows
+    # accepted, when they are typed for the warehouse.
     indices = pa.array(np.zeros(n, dtype=np.int32))
-    return pa.DictionaryArray.from_arrays(indices, pa.array([value], pa.string())).cast(pa.string())
+    return pa.DictionaryArray.from_arrays(indices, pa.array([value], pa.string()))
 
 
 def _raise_structural(spec: InputSpec, combined: pa.Table, outcomes: list[RuleOutcome]) -> None:

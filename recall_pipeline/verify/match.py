@@ -68,8 +68,17 @@ def prepare_roll(roll: pd.DataFrame) -> pd.DataFrame:
     """Each roll row's voter_id, dwelling keys and canonical names: all that blocking and name
     comparison read, so millions of rows carry no more columns than needed."""
     out = pd.concat([dwelling_keys(nz.roll_address(roll)), nz.roll_name(roll)], axis=1)
-    out.insert(0, "voter_id", roll["voter_id"].astype("str").array)
+    out.insert(0, "voter_id", _own_copy(roll["voter_id"]))
     return out
+
+
+def _own_copy(values: pd.Series) -> pd.api.extensions.ExtensionArray:
+    """The text in buffers of its own: a view would keep every buffer of the raw frame it was
+    read into alive (gigabytes for a roll), where a copy lets them go."""
+    text = strings(values.astype("str"))
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    return pd.array(text, dtype="str")
 
 
 def prepare_history(history: pd.DataFrame, roll_names: pd.DataFrame) -> pd.DataFrame:
@@ -80,7 +89,7 @@ def history_addresses(history: pd.DataFrame) -> pd.DataFrame:
     """Each past address's voter_id, dwelling keys, validity and source; `with_names` adds the
     voter's canonical names from the prepared roll."""
     out = dwelling_keys(nz.roll_address(history))
-    out.insert(0, "voter_id", history["voter_id"].astype("str").array)
+    out.insert(0, "voter_id", _own_copy(history["voter_id"]))
     out["valid_from"] = history["valid_from"].to_numpy()
     out["valid_to"] = history["valid_to"].to_numpy()
     for column in ("source_file", "source_row"):
