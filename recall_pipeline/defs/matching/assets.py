@@ -101,25 +101,30 @@ def line_matches(
         where = None
         if files:
             where = {"source_file": files + departed_files(store, data_dir, LINE_MATCHES.name)}
-        lines_all = store.read_frame(
-            "petition_lines",
-            columns=_LINE_COLUMNS,
-            where={"source_file": files} if files else None,
-        )
-        present = set(lines_all["petition_id"])
-        configs = [c for c in petition_configs(store) if c.petition_id in present or every]
-        codes = {config.jurisdiction_code for config in configs}
+        configs = petition_configs(store)
         version = roll_cache.roll_version(store)
         current = roll_cache.current_jurisdictions(store, version)
-        # A run over every batch reaches most of the roll: it prepares the whole roll (and
-        # keeps its keys unless they are current); a run for a few batches reads only the
-        # registrations their lines can reach.
-        whole = codes if every else codes - current
         with ThreadPoolExecutor(max_workers=2) as pool:
-            # Preparing the roll and normalizing the lines are mostly Arrow kernels, which
-            # release the GIL: on two cores the two overlap. The raw roll lives only inside
-            # that call: gigabytes at a county's scale.
-            rolls = pool.submit(roll_cache.prepare_all, store, whole)
+            # Reading and preparing the roll and the lines are mostly DuckDB and Arrow work,
+            # which release the GIL: on two cores they overlap. A run over every batch reaches
+            # most of the roll: it prepares the whole roll (and keeps its keys unless they are
+            # current), starting before the lines are read; a run for a few batches reads only
+            # the registrations their lines can reach. The raw roll lives only inside that
+            # call: gigabytes at a county's scale.
+            if every:
+                rolls = pool.submit(
+                    roll_cache.prepare_all, store, {c.jurisdiction_code for c in configs}
+                )
+            lines_all = store.read_frame(
+                "petition_lines",
+                columns=_LINE_COLUMNS,
+                where={"source_file": files} if files else None,
+            )
+            if not every:
+                present = set(lines_all["petition_id"])
+                configs = [c for c in configs if c.petition_id in present]
+                codes = {config.jurisdiction_code for config in configs}
+                rolls = pool.submit(roll_cache.prepare_all, store, codes - current)
             prepared_lines = {
                 c.petition_id: prepare_petition_lines(
                     lines_all[lines_all["petition_id"] == c.petition_id]
