@@ -58,6 +58,18 @@ def test_conservation_checks_block_downstream() -> None:
     assert not any(spec.blocking for (_, name), spec in specs.items() if name == "expectations")
 
 
+def test_the_roll_is_ingested_first_of_the_steps_ready_together() -> None:
+    # The process's first ingest loads Great Expectations beside its file reads; the roll's
+    # reads are the longest to hide it behind.
+    priority = {
+        key.to_user_string(): int(assets_def.op.tags.get("dagster/priority", 0))
+        for assets_def in load_definitions().resolve_asset_graph().assets_defs
+        if assets_def.is_executable
+        for key in assets_def.keys
+    }
+    assert all(p < priority["voter_roll"] for key, p in priority.items() if key != "voter_roll")
+
+
 def test_per_petition_inputs_depend_on_petitions() -> None:
     graph = load_definitions().resolve_asset_graph()
     for spec in INPUTS:

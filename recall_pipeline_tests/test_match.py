@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from recall_pipeline.verify import match as m
@@ -96,6 +98,26 @@ def test_a_roll_prepared_in_parts_is_the_roll_prepared_whole(monkeypatch) -> Non
     for got, expected in zip(parts, whole, strict=True):
         pd.testing.assert_frame_equal(got, expected)
     assert len(whole[0]) == 100 and len(whole[1]) == 1
+
+
+def test_a_prepared_roll_keeps_no_view_of_the_raw_roll() -> None:
+    # A view into the frame the roll was read into would keep all of its buffers alive while
+    # the lines are matched: gigabytes at a county's scale.
+    rows = [(f"V{i:03d}", *row[1:]) for i, row in enumerate(ROLL * 25)]
+    columns = ["voter_id", "first_name", "last_name", "house_number", "street_predir",
+               "street_name", "street_type", "zip"]  # fmt: skip
+    raw = pa.Table.from_pylist([dict(zip(columns, row, strict=True)) for row in rows])
+    roll = raw.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
+    roll = roll.assign(middle_name="", street_postdir="", jurisdiction_code="19")
+    raw_ids = raw.column("voter_id").chunks[0].buffers()[2]
+    assert roll["voter_id"].array._pa_array.chunks[0].buffers()[2].address == raw_ids.address
+
+    prepared = pa.array(m.prepare_roll(roll)["voter_id"].array)
+    chunks = prepared.chunks if isinstance(prepared, pa.ChunkedArray) else [prepared]
+    for chunk in chunks:
+        data = chunk.buffers()[2]
+        assert not raw_ids.address <= data.address < raw_ids.address + raw_ids.size
+    assert prepared.to_pylist() == raw.column("voter_id").to_pylist()
 
 
 def test_one_edit_prefilter_keeps_every_pair_one_edit_apart() -> None:

@@ -76,9 +76,9 @@ def _own_copy(values: pd.Series) -> pd.api.extensions.ExtensionArray:
     """The text in buffers of its own: a view would keep every buffer of the raw frame it was
     read into alive (gigabytes for a roll), where a copy lets them go."""
     text = strings(values.astype("str"))
-    if isinstance(text, pa.ChunkedArray):
-        text = text.combine_chunks()
-    return pd.array(text, dtype="str")
+    # Concatenating always writes new buffers, even for one chunk or one array.
+    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+    return pd.array(pa.concat_arrays(chunks or [pa.array([], pa.string())]), dtype="str")
 
 
 def prepare_history(history: pd.DataFrame, roll_names: pd.DataFrame) -> pd.DataFrame:
