@@ -85,6 +85,8 @@ STAGE_PREFIX = "_stage_"
 DUCKDB_STORAGE_VERSION = "v1.3.0"
 _PG_MAX_IDENTIFIER = 63
 _COPY_BATCH_ROWS = 100_000
+# DuckDB's row group size.
+_DUCKDB_BATCH_ROWS = 122_880
 # See Warehouse._create_duckdb_engine: DuckDB files are attached and detached one at a time.
 _DUCKDB_ATTACH = threading.Lock()
 
@@ -867,7 +869,12 @@ class Warehouse:
         """`table` visible to DuckDB's SQL under a fresh name, for the duration of the block."""
         raw = conn.connection.driver_connection
         view = f"_arrow_{uuid.uuid4().hex}"
-        raw.register(view, table)
+        # DuckDB scans an Arrow table batch by batch, one batch per thread: a frame converted
+        # from pandas is one batch of every row, which one thread would load alone. Batches of
+        # a row group each (slices, no copy) keep every thread loading.
+        raw.register(
+            view, pa.Table.from_batches(table.to_batches(_DUCKDB_BATCH_ROWS), table.schema)
+        )
         try:
             yield view
         finally:
