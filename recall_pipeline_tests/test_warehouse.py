@@ -194,6 +194,23 @@ def test_round_trip_from_pandas_and_empty(warehouse: Warehouse) -> None:
     assert empty.schema.names == SMALL.column_names
 
 
+def test_a_table_of_many_batches_round_trips_whole(warehouse: Warehouse) -> None:
+    # More rows than one load batch (DuckDB takes a table in slices of a row group each), with
+    # missing values across the slice boundaries and a slice of a larger table as the input.
+    n = 300_001
+    ids = range(n + 5)
+    data = pa.table(
+        {
+            "id": list(ids),
+            "name": [f"n{i}" for i in ids],
+            "score": [None if i % 9 == 0 else i / 3 for i in ids],
+        }
+    )
+    sliced = data.slice(5)
+    assert warehouse.publish(SMALL, sliced) == n
+    assert rows(warehouse.read(SMALL)) == rows(sliced)
+
+
 def test_query_and_execute_bind_parameters(warehouse: Warehouse) -> None:
     warehouse.publish(SMALL, small_data(range(10), "p"))
     hostile = "p-1'; DROP TABLE people; --"
