@@ -42,6 +42,7 @@ with ``replace_where`` it replaces only that slice, with the source's rows in it
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import re
@@ -219,7 +220,6 @@ class Warehouse:
         self._engine: Engine | None = None
         self._anchor: Any = None
         self._lock = threading.Lock()
-        self._text_compression_found: str | None = None
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -657,23 +657,22 @@ class Warehouse:
 
     def _table(self, schema: TableSchema, *args: Any, **kwargs: Any) -> sa.Table:
         """`sqlalchemy_table` with the text compression this warehouse can store."""
-        return sqlalchemy_table(schema, *args, text_compression=self._text_compression(), **kwargs)
+        return sqlalchemy_table(schema, *args, text_compression=self._text_compression, **kwargs)
 
+    @functools.cached_property
     def _text_compression(self) -> str | None:
         """DuckDB: `_TEXT_COMPRESSION` when the file's storage format has it (a file written by
         an older DuckDB keeps its format, and DuckDB's own choice of compression)."""
         if self._dialect != "duckdb":
             return None
-        if self._text_compression_found is None:
-            tags = self.query(
-                "SELECT tags['storage_version'] AS v FROM duckdb_databases() "
-                "WHERE database_name = current_database()"
-            )["v"].iloc[0]
-            # An in-memory database has no storage format of its own: the newest applies.
-            found = re.findall(r"\d+", tags if isinstance(tags, str) else "")
-            newer = not found or tuple(int(x) for x in found[:3]) >= _TEXT_COMPRESSION_SINCE
-            self._text_compression_found = _TEXT_COMPRESSION if newer else ""
-        return self._text_compression_found or None
+        tags = self.query(
+            "SELECT tags['storage_version'] AS v FROM duckdb_databases() "
+            "WHERE database_name = current_database()"
+        )["v"].iloc[0]
+        # An in-memory database has no storage format of its own: the newest applies.
+        found = re.findall(r"\d+", tags if isinstance(tags, str) else "")
+        newer = not found or tuple(int(x) for x in found[:3]) >= _TEXT_COMPRESSION_SINCE
+        return _TEXT_COMPRESSION if newer else None
 
     def _publish_replace(
         self,

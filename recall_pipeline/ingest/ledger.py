@@ -138,9 +138,9 @@ def check_line_keys_unique(store, accepted: pa.Table, files: list[str]) -> None:
 def ledger_files(store, inputs: list[str] | tuple[str, ...]) -> pd.DataFrame:
     """Every file the ledger holds for `inputs`: input_name, source_file, source_sha256, in that
     order — what a result decided from those inputs can be versioned by."""
-    found = store.read(
+    found = store.read_frame(
         INGESTED_FILES.name,
         columns=["input_name", "source_file", "source_sha256"],
         where={"input_name": list(inputs)},
-    ).to_pandas()
+    )
     return found.sort_values(list(found.columns)).reset_index(drop=True)

@@ -158,7 +158,7 @@ def validate(
 
     # GX's pandas metrics spend their time in Arrow and pandas kernels that release the GIL, so
     # the groups run two at a time; the costliest (uniqueness hashes every key) start first.
-    ordered = sorted(groups.items(), key=lambda item: not _hashes_every_row(item[1]))
+    ordered = sorted(groups.items(), key=lambda item: not _checks_uniqueness(item[1]))
     outcomes: dict[str, RuleOutcome] = {}
     with ThreadPoolExecutor(max_workers=_VALIDATION_THREADS) as pool:
         found = pool.map(run, ordered)
@@ -177,7 +177,7 @@ def validate(
 _VALIDATION_THREADS = 2
 
 
-def _hashes_every_row(rules: list[tuple[Rule, Any]]) -> bool:
+def _checks_uniqueness(rules: list[tuple[Rule, Any]]) -> bool:
     return any(rule.structural for rule, _ in rules)
 
 

@@ -34,14 +34,13 @@ def codes(values) -> tuple[np.ndarray, int]:
     return encoded.indices.to_numpy().astype(np.int64), len(encoded.dictionary)
 
 
-def labels(names, positions: np.ndarray, index: pd.Index, missing: np.ndarray | None = None):
-    """A text column holding `names[position]` per row (missing where `missing` holds).
+def labels(names, positions: np.ndarray, index: pd.Index) -> pd.Series:
+    """A text column holding `names[position]` per row.
 
     Taken from a few Arrow strings: a numpy array of labels reaches pandas' string layout one
     Python object at a time, under the GIL, which costs seconds over millions of rows.
     """
-    chosen = pa.array(positions, mask=missing)
-    return pd.Series(pa.array(list(names), pa.string()).take(chosen), index=index, dtype="str")
+    return pd.Series(pa.array(list(names), pa.string()).take(positions), index=index, dtype="str")
 
 
 def flags(values: pa.Array | pa.ChunkedArray) -> np.ndarray:

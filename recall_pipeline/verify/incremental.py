@@ -68,9 +68,9 @@ def snapshot(store: Warehouse, code_version: str, petitions: list[str]) -> pd.Da
     """The inputs the verdicts of `petitions` are about to be decided from, as
     `verdict_inputs` rows."""
     ledger = ledger_files(store, VERDICT_READS)
-    settings = store.read(
+    settings = store.read_frame(
         "petitions", columns=["petition_id", "settings_sha256"], where={"petition_id": petitions}
-    ).to_pandas()
+    )
     # A petition's verdicts read the shared files and those under its own folder.
     files = ledger["source_file"]
     shared = ~files.str.startswith(f"{PETITIONS_DIR}/")
@@ -149,18 +149,14 @@ def affected_matches(
     can change (see the module docstring), or None when they reach so many voters that
     deciding every line again is the cheaper way."""
     now = store.read_frame("line_matches", where={"source_file": files})
-    before = store.read(
-        "line_verdicts", columns=["voter_id"], where={"source_file": files}
-    ).to_pandas()
+    before = store.read_frame("line_verdicts", columns=["voter_id"], where={"source_file": files})
     voters = sorted(set(now["voter_id"].dropna()) | set(before["voter_id"].dropna()))
     if len(voters) > MAX_VOTERS:
         return None
     parts = [now]
     if voters:
         parts.append(
-            store.read(
-                "line_matches", where={"voter_id": voters, "petition_id": petitions}
-            ).to_pandas()
+            store.read_frame("line_matches", where={"voter_id": voters, "petition_id": petitions})
         )
     return pd.concat(parts, ignore_index=True).drop_duplicates(KEY).reset_index(drop=True)
 
