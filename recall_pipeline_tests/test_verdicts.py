@@ -226,6 +226,45 @@ def test_out_of_county_and_unregistered_is_out_of_jurisdiction() -> None:
     )
 
 
+def test_secondary_reasons_are_every_other_rule_broken_in_precedence_order() -> None:
+    out, _, _ = verdicts(
+        [
+            # Not filed, unsigned, signed before circulation and keyed from outside the county:
+            # the first in precedence is the primary reason, the rest follow it in order.
+            line(1, "Nobody Atall", "5 Far Rd", zip_="92701", signed="2021-12-01", section="S2",
+                 signature_present=False),
+            line(2, "Maria Garcia", "100 Main St", section="S3", signature_present=False),
+            line(3, "Maria Garcia", "100 Main St", section="S3"),
+            line(4, "Bob Smith", "100 Main St"),
+        ]
+    )  # fmt: skip
+    assert (out.loc[1, "reason_code"], out.loc[1, "secondary_reasons"]) == (
+        "SECTION_NOT_FILED",
+        "NO_SIGNATURE;SIGNED_OUTSIDE_PERIOD;OUT_OF_JURISDICTION;NOT_REGISTERED",
+    )
+    assert (out.loc[2, "reason_code"], out.loc[2, "secondary_reasons"]) == (
+        "CIRCULATOR_DECLARATION_DEFECT",
+        "NO_SIGNATURE",
+    )
+    assert out.loc[3, "reason_code"] == "CIRCULATOR_DECLARATION_DEFECT"
+    assert pd.isna(out.loc[3, "secondary_reasons"])
+    assert outcome(out, 4) == ("VALID", None, "V2")
+    assert pd.isna(out.loc[4, "secondary_reasons"])
+
+
+def test_lines_given_in_any_order_are_decided_in_line_order() -> None:
+    lines = [
+        line(2, "GARCIA, MARIA", "100 MAIN STREET", signed="2022-03-01"),
+        line(1, "Maria Garcia", "100 Main St", signed="2022-03-01"),
+        line(3, "Bob Smith", "100 Main St", section="S2"),
+    ]
+    out, _, _ = verdicts(lines)
+    assert list(out.index) == [1, 2, 3]
+    # Signed the same day: the first line in line order is the one kept.
+    assert outcome(out, 1) == ("VALID", None, "V1")
+    assert outcome(out, 2) == ("INVALID", "DUPLICATE", "V1")
+
+
 def test_withdrawal_and_examiner_findings() -> None:
     reviews = pd.DataFrame(
         {
@@ -309,14 +348,19 @@ def test_indistinguishable_candidates_are_decided_and_listed() -> None:
     }
 
 
-@pytest.mark.parametrize("bad_key", ["section_id"])
+@pytest.mark.parametrize("bad_key", ["section_id", "line", "missing row"])
 def test_matches_must_line_up_with_lines(bad_key: str) -> None:
-    lines_frame = pd.DataFrame([line(1, "Maria Garcia", "100 Main St")])
+    lines_frame = pd.DataFrame(
+        [line(1, "Maria Garcia", "100 Main St"), line(2, "Bob Smith", "100 Main St")]
+    )
     prepared = m.prepare_roll(pd.DataFrame(ROLL))
     matches, _ = match_petition(
         "p", lines_frame, prepared, m.prepare_history(pd.DataFrame(HISTORY), prepared)
     )
-    matches[bad_key] = "OTHER"
+    if bad_key == "missing row":
+        matches = matches.iloc[:1]
+    else:
+        matches.loc[1, bad_key] = "OTHER" if bad_key == "section_id" else 9
     with pytest.raises(ValueError, match="out of step"):
         verdicts_for_petition(
             CONFIG,

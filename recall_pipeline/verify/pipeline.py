@@ -14,6 +14,7 @@ import pandas as pd
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
 from recall_pipeline.verify import match as m
+from recall_pipeline.verify.frames import same_rows, sorted_rows
 from recall_pipeline.verify.reasons import INVALID, VALID, reason_codes, registrar_categories
 from recall_pipeline.verify.schemas import VERDICT_MATCH_COLUMNS
 from recall_pipeline.verify.verdicts import decide
@@ -69,7 +70,7 @@ def _parts(frame: pd.DataFrame) -> list[pd.DataFrame]:
 
 def prepare_petition_lines(lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One petition's lines in line-key order, and their normalized forms (`prepare_lines`)."""
-    lines = lines.sort_values(LINE_KEY, kind="stable").reset_index(drop=True)
+    lines = sorted_rows(lines, LINE_KEY)
     return lines, m.prepare_lines(lines)
 
 
@@ -126,9 +127,9 @@ def verdicts_for_petition(
     withdrawals: pd.DataFrame,
     jurisdiction_zips: set[str],
 ) -> pd.DataFrame:
-    lines = lines.sort_values(LINE_KEY, kind="stable").reset_index(drop=True)
-    matches = matches.sort_values(LINE_KEY, kind="stable").reset_index(drop=True)
-    if not (lines[LINE_KEY].to_numpy() == matches[LINE_KEY].to_numpy()).all():
+    lines = sorted_rows(lines, LINE_KEY)
+    matches = sorted_rows(matches, LINE_KEY)
+    if not same_rows(lines, matches, LINE_KEY):
         raise ValueError(f"{config.petition_id}: line_matches is out of step with petition_lines")
     verdicts = decide(
         config, lines, matches, roll, sections, reviews, withdrawals, jurisdiction_zips

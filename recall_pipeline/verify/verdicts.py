@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
-from recall_pipeline.verify.frames import strings
+from recall_pipeline.verify.frames import codes, isin, labels, strings
 from recall_pipeline.verify.match import METHOD_HISTORY, METHOD_NAME
 from recall_pipeline.verify.reasons import INVALID, PENDING, VALID, reason_codes
 
@@ -65,8 +65,7 @@ def decide(
         & section_holds(section["circulator_name"].notna())
     )
 
-    voter_id = matches["voter_id"].astype(object).where(matches["voter_id"].notna(), None)
-    registered = voter_id.notna().to_numpy()
+    registered = matches["voter_id"].notna().to_numpy()
     # Each line's registration, looked up once for all three columns with Arrow's hash table
     # (pandas would turn millions of ids into Python objects first).
     at = pc.index_in(strings(matches["voter_id"]), value_set=strings(roll["voter_id"]))
@@ -92,7 +91,7 @@ def decide(
         "SECTION_NOT_FILED": ~known_section | ~filed_with,
         "CIRCULATOR_DECLARATION_DEFECT": ~declared,
         "NO_SIGNATURE": ~lines["signature_present"].astype(bool).to_numpy(),
-        "WITHDRAWN": registered & voter_id.isin(set(withdrawn_voters)).to_numpy(),
+        "WITHDRAWN": registered & isin(matches["voter_id"], withdrawn_voters.dropna()),
         "NO_RESIDENCE_ADDRESS": ~matches["has_address"].to_numpy(bool),
         "SIGNED_OUTSIDE_PERIOD": (signed.lt(approved) | signed.gt(filed)).fillna(False).to_numpy(),
         "OUT_OF_JURISDICTION": matches["has_address"].to_numpy(bool)
@@ -108,12 +107,17 @@ def decide(
         "SIGNATURE_MISMATCH": (finding == "NO_MATCH").to_numpy(),
     }
     order = [c.code for c in reason_codes() if c.code in conditions]
-    stacked = np.column_stack([np.asarray(conditions[c], dtype=bool) for c in order])
+    broken = [np.asarray(conditions[c], dtype=bool) for c in order]
+    stacked = np.column_stack(broken)
     any_reason = stacked.any(axis=1)
     first = np.argmax(stacked, axis=1)
-    reason = np.where(any_reason, np.asarray(order, dtype=object)[first], None)
+    # Positions turned into text by Arrow: a numpy array of text reaches pandas' own layout one
+    # Python object at a time.
+    reason = labels([*order, None], np.where(any_reason, first, len(order)), lines.index)
 
     pending = ~any_reason & (config.unreviewed_signatures == "pending") & finding.isna().to_numpy()
+    statuses = [INVALID, PENDING, VALID]
+    verdict = labels(statuses, np.where(any_reason, 0, np.where(pending, 1, 2)), lines.index)
     verdicts = pd.DataFrame(
         {
             "petition_id": config.petition_id,
@@ -121,17 +125,17 @@ def decide(
             "section_id": lines["section_id"].array,
             "page": lines["page"].array,
             "line": lines["line"].array,
-            "status": np.where(any_reason, INVALID, np.where(pending, PENDING, VALID)),
-            "reason_code": reason,
+            "status": verdict.array,
+            "reason_code": reason.array,
             "voter_id": matches["voter_id"].array,
             "date_signed": signed.to_numpy(),
-            "review_finding": finding.to_numpy(),
-            "review_source_file": review["source_file"].to_numpy(),
+            "review_finding": finding.array,
+            "review_source_file": review["source_file"].array,
             "review_source_row": review["source_row"].to_numpy(),
         }
     )
     verdicts = _apply_duplicates(verdicts, config.duplicates_keep)
-    verdicts["secondary_reasons"] = _secondary(stacked, order, verdicts["reason_code"].to_numpy())
+    verdicts["secondary_reasons"] = _secondary(broken, order)
     return verdicts.drop(columns=["date_signed"])
 
 
@@ -148,9 +152,8 @@ def _latest_findings(lines: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame
     """Each line's most recent examiner finding and the review row it came from (None when
     the line was never reviewed)."""
     columns = ["finding", "source_file", "source_row"]
-    found = pd.DataFrame(index=lines.index, columns=columns, dtype=object)
     if reviews.empty:
-        return found
+        return pd.DataFrame(index=lines.index, columns=columns, dtype=object)
     # Two findings with one timestamp: the later row of the later file wins, whatever the
     # order the rows were read in.
     latest = reviews.sort_values(["reviewed_at", "source_file", "source_row"]).drop_duplicates(
@@ -160,16 +163,25 @@ def _latest_findings(lines: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame
     latest = latest[LINE_KEY + columns].astype(_LINE_KEY_TYPES)
     # A left merge keeps the lines' order; each line meets at most one latest finding.
     joined = keys.merge(latest, on=LINE_KEY, how="left", validate="many_to_one")
-    for column in columns:
-        values = joined[column].astype(object)
-        found[column] = values.where(values.notna(), None).to_numpy()
-    return found
+    # The text columns stay in pandas' own layout (a frame built from Python objects turns
+    # them back into it one by one); a row number missing is None.
+    rows = joined["source_row"]
+    return pd.DataFrame(
+        {
+            "finding": joined["finding"].array,
+            "source_file": joined["source_file"].array,
+            "source_row": np.where(rows.notna(), rows.astype(object), None),
+        },
+        index=lines.index,
+    )
 
 
 def _apply_duplicates(verdicts: pd.DataFrame, keep: str) -> pd.DataFrame:
     valid = verdicts[verdicts["status"] == VALID]
-    # Only a voter with several valid lines has lines to order.
-    valid = valid[valid["voter_id"].duplicated(keep=False).to_numpy()]
+    # Only a voter with several valid lines has lines to order; voters counted by position
+    # among the distinct ids, without hashing the text twice.
+    voter, voters = codes(valid["voter_id"])
+    valid = valid[np.bincount(voter, minlength=voters)[voter] > 1]
     signed = pd.to_datetime(valid["date_signed"])
     order = valid.assign(_signed=signed).sort_values(
         ["voter_id", "_signed", "section_id", "page", "line"],
@@ -183,14 +195,17 @@ def _apply_duplicates(verdicts: pd.DataFrame, keep: str) -> pd.DataFrame:
     return verdicts
 
 
-def _secondary(stacked: np.ndarray, order: list[str], primary: np.ndarray) -> np.ndarray:
-    """Every other rule a line broke, ';'-joined (None when there are none)."""
-    out = np.full(len(primary), None, dtype=object)
-    rows, cols = np.nonzero(stacked)
-    if not len(rows):
-        return out
-    frame = pd.DataFrame({"row": rows, "code": np.asarray(order, dtype=object)[cols]})
-    frame = frame[frame["code"].to_numpy() != primary[frame["row"].to_numpy()]]
-    joined = frame.groupby("row")["code"].agg(";".join)
-    out[joined.index.to_numpy()] = joined.to_numpy()
-    return out
+def _secondary(broken: list[np.ndarray], order: list[str]) -> np.ndarray:
+    """The rules a line broke after its primary reason (the first it broke, in `order`),
+    ';'-joined (None when there are none).
+
+    Each line's broken rules are one bit each: the lines share a few dozen distinct sets, so
+    the text is built once per set instead of once per line.
+    """
+    sets = np.zeros(len(broken[0]), dtype=np.int32)
+    for bit, rows in enumerate(broken):
+        sets |= rows.astype(np.int32) << bit
+    text = np.full(1 << len(order), None, dtype=object)
+    for found in np.flatnonzero(np.bincount(sets, minlength=len(text))):
+        text[found] = ";".join([c for b, c in enumerate(order) if found >> b & 1][1:]) or None
+    return text[sets]
