@@ -252,12 +252,40 @@ def render(results: list[dict]) -> str:
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    lines.append(
-        f"\ntargets at scale 1: ≤ {TARGET_SECONDS} s wall, ≤ {TARGET_RSS_GIB} GiB peak RSS"
-    )
     lines += render_splink(results)
     lines += render_incremental(results)
+    lines += render_targets(results)
     return "\n".join(lines)
+
+
+def render_targets(results: list[dict]) -> list[str]:
+    """Each target against this run's scale-1 figures: reported, never asserted (the figures
+    depend on the machine as much as on the code)."""
+    at_one = [r for r in results if r["scale"] == 1]
+    if not at_one:
+        return ["", "targets: not judged (they are set at scale 1, which this run did not measure)"]
+    r = at_one[0]
+    checks = [
+        (f"full run ≤ {TARGET_SECONDS} s", f"{r['wall_seconds']:.1f} s",
+         r["wall_seconds"] <= TARGET_SECONDS),
+        (f"peak RSS ≤ {TARGET_RSS_GIB} GiB", f"{r['peak_rss_gib']:.2f} GiB",
+         r["peak_rss_gib"] <= TARGET_RSS_GIB),
+    ]  # fmt: skip
+    theirs = r.get("splink")
+    if theirs and theirs.get("seconds_vs_our_match"):
+        speedup = theirs["seconds_vs_our_match"]
+        ours, best = r["link"]["accuracy"], theirs["link"]["accuracy"]
+        checks += [
+            (f"matching ≥ {TARGET_SPLINK_SPEEDUP}× faster than Splink", f"{speedup:.2f}×",
+             speedup >= TARGET_SPLINK_SPEEDUP),
+            ("link accuracy ≥ Splink's", f"{ours:.3%} against {best:.3%}", ours >= best),
+        ]  # fmt: skip
+    else:
+        checks.append(("matching against Splink", "not run", None))
+    verdict = {True: "met", False: "MISSED", None: "not judged"}
+    out = ["", "targets at scale 1, this run:", "| target | figure | |", "|---|---|---|"]
+    out += [f"| {name} | {figure} | {verdict[ok]} |" for name, figure, ok in checks]
+    return out
 
 
 def render_incremental(results: list[dict]) -> list[str]:
