@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from recall_pipeline.verify import frames
 from recall_pipeline.verify import match as m
 
 ROLL = [
@@ -135,3 +136,29 @@ def test_one_edit_prefilter_keeps_every_pair_one_edit_apart() -> None:
     expected = nz.one_edit_apart(list(a), list(b))
     got = m._one_edit(pa.array(a), pa.array(b), np.ones(len(a), dtype=bool))
     assert got.tolist() == expected.tolist()
+
+
+def test_rows_sorted_by_arrow_are_in_pandas_stable_order() -> None:
+    frame = pd.DataFrame(
+        {
+            # Accented and capital letters, a missing key and ties broken by the next columns,
+            # then by the row's place.
+            "section_id": ["é", "e", "z", "É", None, "e", "e"],
+            "page": [1, 2, 1, 1, 1, 1, 1],
+            "line": [3, 1, 2, 2, 1, 7, 7],
+            "row": range(7),
+        }
+    ).astype({"section_id": "str"})
+    key = ["section_id", "page", "line"]
+    expected = frame.sort_values(key, kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(frames.sorted_rows(frame, key), expected)
+    assert frames.sorted_rows(frame, key)["row"].tolist() == [5, 6, 1, 2, 3, 0, 4]
+
+
+def test_same_rows_compares_every_key_column_row_by_row() -> None:
+    left = pd.DataFrame({"section_id": ["S1", "S1"], "line": [1, 2]}).astype({"section_id": "str"})
+    assert frames.same_rows(left, left.copy(), ["section_id", "line"])
+    assert not frames.same_rows(left, left.assign(line=[1, 3]), ["section_id", "line"])
+    assert not frames.same_rows(left, left.iloc[:1], ["section_id", "line"])
+    missing = left.assign(section_id=pd.Series(["S1", None], dtype="str"))
+    assert not frames.same_rows(missing, missing, ["section_id"])
