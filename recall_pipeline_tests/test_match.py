@@ -12,6 +12,7 @@ import pytest
 
 from recall_pipeline.verify import frames
 from recall_pipeline.verify import match as m
+from recall_pipeline.verify.pipeline import prepare_petition_lines
 
 ROLL = [
     # voter_id, first, last, house, predir, street, type, zip
@@ -138,7 +139,7 @@ def test_one_edit_prefilter_keeps_every_pair_one_edit_apart() -> None:
     assert got.tolist() == expected.tolist()
 
 
-def test_rows_sorted_by_arrow_are_in_pandas_stable_order() -> None:
+def test_a_petitions_lines_are_prepared_in_stable_line_order() -> None:
     frame = pd.DataFrame(
         {
             # Accented and capital letters, a missing key and ties broken by the next columns,
@@ -147,18 +148,24 @@ def test_rows_sorted_by_arrow_are_in_pandas_stable_order() -> None:
             "page": [1, 2, 1, 1, 1, 1, 1],
             "line": [3, 1, 2, 2, 1, 7, 7],
             "row": range(7),
+            "printed_name": "Maria Garcia",
+            "residence_address": "100 Main St",
+            "city": "",
+            "zip": "90012",
         }
     ).astype({"section_id": "str"})
     key = ["section_id", "page", "line"]
     expected = frame.sort_values(key, kind="stable").reset_index(drop=True)
-    pd.testing.assert_frame_equal(frames.sorted_rows(frame, key), expected)
-    assert frames.sorted_rows(frame, key)["row"].tolist() == [5, 6, 1, 2, 3, 0, 4]
+    ordered, prepared = prepare_petition_lines(frame)
+    pd.testing.assert_frame_equal(ordered, expected)
+    assert ordered["row"].tolist() == [5, 6, 1, 2, 3, 0, 4]
+    assert prepared["line_index"].tolist() == list(range(7))
 
 
-def test_same_rows_compares_every_key_column_row_by_row() -> None:
+def test_in_step_compares_every_key_column_row_by_row() -> None:
     left = pd.DataFrame({"section_id": ["S1", "S1"], "line": [1, 2]}).astype({"section_id": "str"})
-    assert frames.same_rows(left, left.copy(), ["section_id", "line"])
-    assert not frames.same_rows(left, left.assign(line=[1, 3]), ["section_id", "line"])
-    assert not frames.same_rows(left, left.iloc[:1], ["section_id", "line"])
+    assert frames.in_step(left, left.copy(), ["section_id", "line"])
+    assert not frames.in_step(left, left.assign(line=[1, 3]), ["section_id", "line"])
+    assert not frames.in_step(left, left.iloc[:1], ["section_id", "line"])
     missing = left.assign(section_id=pd.Series(["S1", None], dtype="str"))
-    assert not frames.same_rows(missing, missing, ["section_id"])
+    assert not frames.in_step(missing, missing, ["section_id"])

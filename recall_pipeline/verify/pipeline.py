@@ -14,7 +14,7 @@ import pandas as pd
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
 from recall_pipeline.verify import match as m
-from recall_pipeline.verify.frames import same_rows, sorted_rows
+from recall_pipeline.verify.frames import in_step
 from recall_pipeline.verify.reasons import INVALID, VALID, reason_codes, registrar_categories
 from recall_pipeline.verify.schemas import VERDICT_MATCH_COLUMNS
 from recall_pipeline.verify.verdicts import decide
@@ -46,8 +46,9 @@ def prepare_rolls(
         roll_here, history_here = m.in_jurisdiction(roll, history, code)
         # Mostly Arrow kernels, which release the GIL. Matching prepares the roll beside the
         # lines; with the roll in parts and the past addresses as one more task, both cores
-        # stay busy to the end instead of one waiting for the last long task. Each value's
-        # preparation does not depend on the other rows, so the parts give what the whole gives.
+        # stay busy through them instead of one waiting for the last long task (joining the
+        # names after them runs on one). Each value's preparation does not depend on the other
+        # rows, so the parts give what the whole gives.
         with ThreadPoolExecutor(max_workers=2) as pool:
             addresses = pool.submit(m.history_addresses, history_here)
             parts = [pool.submit(m.prepare_roll, part) for part in _parts(roll_here)]
@@ -70,8 +71,12 @@ def _parts(frame: pd.DataFrame) -> list[pd.DataFrame]:
 
 def prepare_petition_lines(lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One petition's lines in line-key order, and their normalized forms (`prepare_lines`)."""
-    lines = sorted_rows(lines, LINE_KEY)
+    lines = _in_line_order(lines)
     return lines, m.prepare_lines(lines)
+
+
+def _in_line_order(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(LINE_KEY, kind="stable").reset_index(drop=True)
 
 
 def match_petition(
@@ -127,9 +132,9 @@ def verdicts_for_petition(
     withdrawals: pd.DataFrame,
     jurisdiction_zips: set[str],
 ) -> pd.DataFrame:
-    lines = sorted_rows(lines, LINE_KEY)
-    matches = sorted_rows(matches, LINE_KEY)
-    if not same_rows(lines, matches, LINE_KEY):
+    lines = _in_line_order(lines)
+    matches = _in_line_order(matches)
+    if not in_step(lines, matches, LINE_KEY):
         raise ValueError(f"{config.petition_id}: line_matches is out of step with petition_lines")
     verdicts = decide(
         config, lines, matches, roll, sections, reviews, withdrawals, jurisdiction_zips

@@ -111,8 +111,6 @@ def decide(
     stacked = np.column_stack(broken)
     any_reason = stacked.any(axis=1)
     first = np.argmax(stacked, axis=1)
-    # Positions turned into text by Arrow: a numpy array of text reaches pandas' own layout one
-    # Python object at a time.
     reason = labels([*order, None], np.where(any_reason, first, len(order)), lines.index)
 
     pending = ~any_reason & (config.unreviewed_signatures == "pending") & finding.isna().to_numpy()
@@ -178,17 +176,17 @@ def _latest_findings(lines: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame
 
 def _apply_duplicates(verdicts: pd.DataFrame, keep: str) -> pd.DataFrame:
     valid = verdicts[verdicts["status"] == VALID]
-    # Only a voter with several valid lines has lines to order; voters counted by position
-    # among the distinct ids, without hashing the text twice.
+    # Voters as positions among the distinct ids: the text is hashed once, and only a voter
+    # with several valid lines has lines to order (which voter comes first does not matter).
     voter, voters = codes(valid["voter_id"])
-    valid = valid[np.bincount(voter, minlength=voters)[voter] > 1]
-    signed = pd.to_datetime(valid["date_signed"])
-    order = valid.assign(_signed=signed).sort_values(
-        ["voter_id", "_signed", "section_id", "page", "line"],
+    several = np.bincount(voter, minlength=voters)[voter] > 1
+    valid = valid[several].assign(_voter=voter[several])
+    order = valid.assign(_signed=pd.to_datetime(valid["date_signed"])).sort_values(
+        ["_voter", "_signed", "section_id", "page", "line"],
         ascending=[True, keep == "earliest", True, True, True],
         na_position="last",
     )
-    extra = order.duplicated("voter_id", keep="first") & order["voter_id"].notna()
+    extra = order["_voter"].duplicated(keep="first") & order["voter_id"].notna()
     extra_index = order.index[extra.to_numpy()]
     verdicts.loc[extra_index, "status"] = INVALID
     verdicts.loc[extra_index, "reason_code"] = "DUPLICATE"
