@@ -21,6 +21,9 @@ from pathlib import Path
 
 from recall_pipeline import settings
 
+# The profile names, without importing the scenario package (keeps `--help` quick).
+PROFILE_NAMES = ("standard", "hard", "hardest")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -35,6 +38,18 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--out", type=Path, required=True, help="data directory to write")
     generate.add_argument(
         "--truth-out", type=Path, required=True, help="where the ground truth goes (kept apart)"
+    )
+    generate.add_argument(
+        "--keying",
+        default="standard",
+        choices=sorted(PROFILE_NAMES),
+        help="keying profile: how the lines are written and keyed, how the roll is written "
+        "(standard: the original, which the LA 2022 figures rest on)",
+    )
+    generate.add_argument(
+        "--city-petition",
+        action="store_true",
+        help="add a second petition, a Santa Clarita city recall verified by random sample",
     )
     generate.set_defaults(handler=_generate)
 
@@ -112,11 +127,24 @@ def _generate(args: argparse.Namespace) -> int:
     from recall_pipeline.scenario import generate_scenario
 
     started = time.perf_counter()
-    summary = generate_scenario(args.scenario, args.scale, args.seed, args.out, args.truth_out)
-    print(f"generated {args.scenario} at scale {args.scale:g} (seed {args.seed}) into {args.out}")
+    summary = generate_scenario(
+        args.scenario,
+        args.scale,
+        args.seed,
+        args.out,
+        args.truth_out,
+        keying=args.keying,
+        city_petition=args.city_petition,
+    )
+    print(
+        f"generated {args.scenario} at scale {args.scale:g} (seed {args.seed}, keying "
+        f"{args.keying}) into {args.out}"
+    )
     for key in ("lines", "roll_rows", "registered_voters_basis", "required"):
         if key in summary:
             print(f"  {key:<24} {summary[key]:>12,}")
+    for petition in summary.get("petitions", [])[1:]:
+        print(f"  {petition['petition_id']:<24} {petition['raw_count']:>12,} lines")
     print(f"  truth in {args.truth_out}  ({time.perf_counter() - started:.1f} s)")
     return 0
 

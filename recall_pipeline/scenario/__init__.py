@@ -24,11 +24,24 @@ def _name_pools():
     return NamePools()
 
 
-def generate_scenario(scenario: str, scale: float, seed: int, out: Path, truth_out: Path) -> dict:
+def generate_scenario(
+    scenario: str,
+    scale: float,
+    seed: int,
+    out: Path,
+    truth_out: Path,
+    keying: str = "standard",
+    city_petition: bool = False,
+) -> dict:
     """Write scenario `scenario` at `scale` into `out`, its truth into `truth_out`.
 
+    `keying` names a keying profile (scenario/keying.py: standard, hard, hardest);
+    `city_petition` adds the Santa Clarita recall petition (scenario/city.py) beside LA's.
     Returns a summary (counts per reason, file counts, timings in seconds).
     """
+    from recall_pipeline.scenario.keying import profile
+
+    habits = profile(keying)
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     goal = targets(scale)
@@ -40,7 +53,7 @@ def generate_scenario(scenario: str, scale: float, seed: int, out: Path, truth_o
     started = time.perf_counter()
     pools = _name_pools()
     pools_s = round(time.perf_counter() - started, 2)
-    summary = generate_la_2022(goal, pools, int(seed), out, truth_out)
+    summary = generate_la_2022(goal, pools, int(seed), out, truth_out, habits, city_petition)
     summary["timings_s"] = {"name_pools": pools_s} | summary["timings_s"]
     summary["elapsed_s"] = round(time.perf_counter() - started, 2)
     return summary

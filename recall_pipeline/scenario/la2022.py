@@ -21,6 +21,7 @@ Dates are numpy day numbers (days since 1970-01-01) throughout.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -65,12 +66,14 @@ def _split(total: int, shares: dict[str, float]) -> dict[str, int]:
     return out
 
 
-def _sign_dates(rng: np.random.Generator, n: int, latest: int = FILED) -> np.ndarray:
+def _sign_dates(
+    rng: np.random.Generator, n: int, latest: int = FILED, earliest: int = APPROVED
+) -> np.ndarray:
     """Dates within the circulation period, heavier towards the filing deadline."""
-    span = latest - APPROVED + 1
+    span = latest - earliest + 1
     u = rng.random(n)
     u = np.where(rng.random(n) < 0.5, u, np.sqrt(u))
-    return APPROVED + np.minimum((u * span).astype(np.int64), span - 1)
+    return earliest + np.minimum((u * span).astype(np.int64), span - 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,6 +304,16 @@ class Signers:
         self.taken[out] = True
         return np.asarray(out, dtype=np.int64)
 
+    @classmethod
+    def drawing_from(cls, roll: Roll, rng, pool, cancelled, taken) -> Signers:
+        """Signers drawn from given pools, sharing `taken` with other draws (another petition)."""
+        s = cls.__new__(cls)
+        s.roll, s.rng = roll, rng
+        s.pool, s.used = pool, 0
+        s.cancelled, s.cancelled_used = cancelled, 0
+        s.taken = taken
+        return s
+
     def cancelled_voters(self, k: int) -> np.ndarray:
         out = self.cancelled[self.cancelled_used : self.cancelled_used + k]
         if len(out) < k:
@@ -362,10 +375,14 @@ class Signers:
             **cols,
         )
 
-    def family_members(self, k: int, **cols) -> pd.DataFrame:
-        """Unregistered people living at a registered address, with the household's last name."""
+    def family_members(self, k: int, within=None, **cols) -> pd.DataFrame:
+        """Unregistered people living at a registered address, with the household's last name
+        (at any household, or at one of `within`)."""
         r, rng = self.roll, self.rng
-        households = rng.choice(r.n_households, size=min(k, r.n_households), replace=False)
+        if within is None:
+            households = rng.choice(r.n_households, size=min(k, r.n_households), replace=False)
+        else:
+            households = rng.choice(within, size=min(k, len(within)), replace=False)
         households = np.resize(households, k)
         head = r.hh_start[households]
         last = r.last[head]
@@ -842,16 +859,22 @@ def _written_city(city: pd.Series, community: pd.Series, rng: np.random.Generato
 
 
 def _sections_table(
-    sec: pd.DataFrame, lines: pd.DataFrame, pools: NamePools, rng: np.random.Generator
+    sec: pd.DataFrame,
+    lines: pd.DataFrame,
+    pools: NamePools,
+    rng: np.random.Generator,
+    approved: int = APPROVED,
+    filed: int = FILED,
+    jurisdiction: str = LA_CODE,
 ) -> pd.DataFrame:
     k = len(sec)
     first = pools.first[pools.draw_first(rng, k)]
     last = pools.last[pools.draw_last(rng, k)]
     circulator = (_text(first) + " " + _text(last)).str.title()
-    in_period = lines["date"].where(lines["date"].between(APPROVED, FILED))
+    in_period = lines["date"].where(lines["date"].between(approved, filed))
     latest = in_period.groupby(lines["section_no"]).max().reindex(sec["section_no"])
-    latest = latest.fillna(FILED - 10).to_numpy(np.int64)
-    declared = np.minimum(latest + rng.integers(0, 4, k), FILED)
+    latest = latest.fillna(filed - 10).to_numpy(np.int64)
+    declared = np.minimum(latest + rng.integers(0, 4, k), filed)
     kind = sec["kind"].to_numpy()
     u = rng.random(k)
     signed = np.where((kind == "cdd") & (u < 0.5), "N", "Y")
@@ -864,47 +887,50 @@ def _sections_table(
             "circulator_name": circulator,
             "declaration_signed": signed,
             "declaration_date": declaration_date,
-            "jurisdiction_code": LA_CODE,
+            "jurisdiction_code": jurisdiction,
             "filed_with_petition": np.where(kind == "snf", "N", "Y"),
         }
     )
 
 
-def generate_la_2022(targets: Targets, pools: NamePools, seed: int, out, truth_out) -> dict:
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
+@dataclass
+class _Petition:
+    """One petition's planned lines, and the settings and random streams its files use."""
 
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 2)
-        clock = now
+    petition_id: str
+    lines: pd.DataFrame
+    sec: pd.DataFrame
+    never_signed: np.ndarray
+    yaml: str
+    approved: int
+    filed: int
+    jurisdiction: str
+    reviews_from: str
+    none_zips: np.ndarray
+    rng_text: np.random.Generator
+    rng_write: np.random.Generator
+    rng_files: np.random.Generator
+    scans: pd.DataFrame | None = None
+    batch_of_line: np.ndarray | None = None
+    log: object = None
 
-    rng_roll = np.random.default_rng([seed, 1])
-    rng_lines = np.random.default_rng([seed, 2])
-    rng_text = np.random.default_rng([seed, 3])
-    rng_write = np.random.default_rng([seed, 4])
 
-    roll = Roll(targets, pools, rng_roll)
-    numbers = pd.Series(rng_roll.permutation(roll.n) + 1).astype(str).str.zfill(8)
-    voter_ids = ("LA" + numbers).to_numpy(dtype=object)
-    lap("roll")
+def _render(p: _Petition, roll: Roll, pools: NamePools, keying, world) -> None:
+    """The scan rows of a petition: each line as keyed, with its section, page and batch."""
+    lines = p.lines
+    if keying.legacy:
+        printed = render_names(lines, pools, p.rng_text)
+        where = render_addresses(lines, roll, AddressWriter(), p.rng_text)
+    else:
+        from recall_pipeline.scenario.keyed_lines import key_lines
 
-    lines, never_signed = _plan_lines(targets, roll, rng_lines)
-    lines, sec = _place(lines, rng_lines)
-    lines = _settle_duplicates(lines)
-    lines = lines.sort_values(["section_no", "slot"], kind="stable").reset_index(drop=True)
-    lap("lines")
-
-    printed = render_names(lines, pools, rng_text)
-    where = render_addresses(lines, roll, AddressWriter(), rng_text)
-    sec["batch"] = _batches(sec, len(lines))
-    section_id = sec["section_id"].to_numpy()[lines["section_no"].to_numpy()]
-    page = lines["page"].to_numpy()
+        printed, where, p.log = key_lines(lines, roll, world, keying, p.rng_text, p.none_zips)
+    p.sec["batch"] = _batches(p.sec, len(lines))
+    section_id = p.sec["section_id"].to_numpy()[lines["section_no"].to_numpy()]
     scans = pd.DataFrame(
         {
             "section_id": section_id,
-            "page": page,
+            "page": lines["page"].to_numpy(),
             "line": lines["line"].to_numpy(),
             "printed_name": printed.to_numpy(dtype=object),
             "residence_address": where["residence_address"].to_numpy(dtype=object),
@@ -917,27 +943,26 @@ def generate_la_2022(targets: Targets, pools: NamePools, seed: int, out, truth_o
     scans["page_image"] = (
         "images/" + scans["section_id"] + "/p" + scans["page"].astype(str).str.zfill(3) + ".png"
     )
-    batch_of_line = sec["batch"].to_numpy()[lines["section_no"].to_numpy()]
-    lap("render")
+    p.scans = scans
+    p.batch_of_line = p.sec["batch"].to_numpy()[lines["section_no"].to_numpy()]
 
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in (
-        list(out.glob("voter_roll/roll_part_*.csv"))
-        + list(out.glob(f"petitions/{o.PETITION_ID}/scans/batch_*.csv"))
-        + list(out.glob(f"petitions/{o.PETITION_ID}/reviews/reviews_*.csv"))
-    ):
-        stale.unlink()
-    o.write_reference(out, roll.zips)
-    n_roll_files = o.write_roll(out, roll, voter_ids, rng_write)
-    n_history = o.write_history(out, roll, voter_ids)
-    lap("write_roll")
 
-    petition = out / "petitions" / o.PETITION_ID
+def _write_petition(out, p: _Petition, pools: NamePools, keying, voter_ids) -> tuple:
+    """petition.yaml, sections, scans, reviews and withdrawals; returns the truth and counts."""
+    lines, scans, rng_write = p.lines, p.scans, p.rng_write
+    page = scans["page"].to_numpy()
+    petition = out / "petitions" / p.petition_id
     petition.mkdir(parents=True, exist_ok=True)
-    (petition / "petition.yaml").write_text(o.petition_yaml(targets), encoding="utf-8")
-    o.write_csv(_sections_table(sec, lines, pools, rng_write), petition / "sections.csv")
-    for b in np.unique(batch_of_line):
-        o.write_csv(scans[batch_of_line == b], petition / "scans" / f"batch_{b:04d}.csv")
+    (petition / "petition.yaml").write_text(p.yaml, encoding="utf-8")
+    sections = _sections_table(p.sec, lines, pools, rng_write, p.approved, p.filed, p.jurisdiction)
+    o.write_csv(sections, petition / "sections.csv")
+    if keying.legacy:
+        for b in np.unique(p.batch_of_line):
+            o.write_csv(scans[p.batch_of_line == b], petition / "scans" / f"batch_{b:04d}.csv")
+    else:
+        from recall_pipeline.scenario.keyed_lines import write_scans
+
+        write_scans(scans, p.batch_of_line, petition / "scans", keying.files, p.rng_files)
 
     voter = lines["voter"].to_numpy()
     reason = lines["reason"].to_numpy()
@@ -948,7 +973,7 @@ def generate_la_2022(targets: Targets, pools: NamePools, seed: int, out, truth_o
     match &= ~np.isin(reason, ["SIGNATURE_MISMATCH"])
     reviewed = no_match | match
     k = int(reviewed.sum())
-    seconds = np.datetime64("2022-07-07T08:00:00") + rng_write.integers(0, 35 * 86400, k)
+    seconds = np.datetime64(p.reviews_from) + rng_write.integers(0, 35 * 86400, k)
     reviews = pd.DataFrame(
         {
             "section_id": scans["section_id"][reviewed].to_numpy(),
@@ -968,8 +993,8 @@ def generate_la_2022(targets: Targets, pools: NamePools, seed: int, out, truth_o
         o.write_csv(reviews.iloc[rows], petition / "reviews" / f"reviews_{i + 1:03d}.csv")
 
     withdrawn = lines["withdrawn_on"].to_numpy() > NO_DATE
-    extra = never_signed
-    extra_dates = _sign_dates(rng_write, len(extra), FILED - 1)
+    extra = p.never_signed
+    extra_dates = _sign_dates(rng_write, len(extra), p.filed - 1, p.approved)
     withdrawals = pd.DataFrame(
         {
             "voter_id": np.concatenate([voter_ids[voter[withdrawn]], voter_ids[extra]]),
@@ -982,8 +1007,8 @@ def generate_la_2022(targets: Targets, pools: NamePools, seed: int, out, truth_o
 
     truth = pd.DataFrame(
         {
-            "petition_id": o.PETITION_ID,
-            "section_id": section_id,
+            "petition_id": p.petition_id,
+            "section_id": scans["section_id"].to_numpy(),
             "page": page,
             "line": lines["line"].to_numpy(),
             "true_voter_id": np.where(voter >= 0, voter_ids[np.maximum(voter, 0)], ""),
@@ -992,17 +1017,171 @@ def generate_la_2022(targets: Targets, pools: NamePools, seed: int, out, truth_o
             "true_case": lines["case"].to_numpy(),
         }
     )
+    return truth, len(reviews), len(withdrawals)
+
+
+def _remove_stale(out, petition_ids: list[str], absent: list[str]) -> None:
+    """Files an earlier generation into `out` left that this one would not overwrite."""
+    stale = list(out.glob("voter_roll/roll_part_*.csv"))
+    for pid in petition_ids:
+        stale += list(out.glob(f"petitions/{pid}/scans/batch_*.csv"))
+        stale += list(out.glob(f"petitions/{pid}/scans/batch_*.parquet"))
+        stale += list(out.glob(f"petitions/{pid}/reviews/reviews_*.csv"))
+    for pid in absent:
+        folder = out / "petitions" / pid
+        stale += list(folder.glob("scans/batch_*")) + list(folder.glob("reviews/reviews_*.csv"))
+        stale += [folder / f for f in ("petition.yaml", "sections.csv", "withdrawals.csv")]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    # A petition folder left empty would read as a petition without its petition.yaml.
+    for pid in absent:
+        folder = out / "petitions" / pid
+        for sub in (folder / "scans", folder / "reviews", folder):
+            if sub.is_dir() and not any(sub.iterdir()):
+                sub.rmdir()
+
+
+def generate_la_2022(
+    targets: Targets,
+    pools: NamePools,
+    seed: int,
+    out,
+    truth_out,
+    keying=None,
+    city_petition: bool = False,
+) -> dict:
+    """The LA petition (and, with `city_petition`, the city's) keyed under profile `keying`."""
+    from recall_pipeline.scenario.city import CITY
+    from recall_pipeline.scenario.keying import STANDARD
+
+    keying = keying or STANDARD
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 2)
+        clock = now
+
+    def stream(k: int) -> np.random.Generator:
+        return np.random.default_rng([seed, k])
+
+    # Streams 1-4 are the original generator's; the city and the keying profiles draw from
+    # their own, so that neither moves a byte of the standard LA scenario.
+    rng_roll = stream(1)
+    rng_lines = stream(2)
+    rng_text = stream(3)
+    rng_write = stream(4)
+
+    roll = Roll(targets, pools, rng_roll)
+    numbers = pd.Series(rng_roll.permutation(roll.n) + 1).astype(str).str.zfill(8)
+    voter_ids = ("LA" + numbers).to_numpy(dtype=object)
+    lap("roll")
+
+    lines, never_signed = _plan_lines(targets, roll, rng_lines)
+    lines, sec = _place(lines, rng_lines)
+    lines = _settle_duplicates(lines)
+    lines = lines.sort_values(["section_no", "slot"], kind="stable").reset_index(drop=True)
+    petitions = [
+        _Petition(
+            o.PETITION_ID,
+            lines,
+            sec,
+            never_signed,
+            o.petition_yaml(targets),
+            APPROVED,
+            FILED,
+            LA_CODE,
+            "2022-07-07T08:00:00",
+            roll.la_zips,
+            rng_text if keying.legacy else stream(7),
+            rng_write,
+            stream(9),
+        )
+    ]
+    city = None
+    if city_petition:
+        from recall_pipeline.scenario.city import petition_yaml, plan_city
+
+        city = plan_city(roll, lines, never_signed, stream(5))
+        petitions.append(
+            _Petition(
+                city.spec.petition_id,
+                city.lines,
+                city.sec,
+                city.never_signed,
+                petition_yaml(city),
+                city.approved,
+                city.filed,
+                city.spec.jurisdiction_code,
+                f"{o.iso(np.array([city.filed + 1]))[0]}T08:00:00",
+                city.zips,
+                stream(10),
+                stream(11),
+                stream(12),
+            )
+        )
+    lap("lines")
+
+    world = None
+    if not keying.legacy:
+        from recall_pipeline.scenario.world import decorate_world
+
+        world = decorate_world(roll, [p.lines for p in petitions], keying.roll, stream(6))
+        lap("world")
+    for p in petitions:
+        _render(p, roll, pools, keying, world)
+    lap("render")
+
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_stale(
+        out, [p.petition_id for p in petitions], [] if city_petition else [CITY.petition_id]
+    )
+    cities = [(CITY.jurisdiction_code, CITY.name, city.zips)] if city else ()
+    o.write_reference(out, roll.zips, cities)
+    roll_habits = None
+    if world is not None:
+        from recall_pipeline.scenario.world import RollWriterHabits
+
+        roll_habits = RollWriterHabits(roll, world, keying.roll, stream(8))
+    n_roll_files = o.write_roll(out, roll, voter_ids, rng_write, roll_habits)
+    n_history = o.write_history(out, roll, voter_ids)
+    lap("write_roll")
+
+    written = [_write_petition(out, p, pools, keying, voter_ids) for p in petitions]
     truth_out.mkdir(parents=True, exist_ok=True)
+    truth = pd.concat([w[0] for w in written], ignore_index=True)
     o.write_csv(truth, truth_out / "line_truth.csv")
-    determination = o.expected_determination(truth, targets)
+    la_truth = written[0][0]
+    determination = o.expected_determination(la_truth, targets)
     o.write_json(determination, truth_out / "expected_determination.json")
+    determinations = [determination]
+    if city is not None:
+        determinations.append(
+            o.full_count(
+                written[1][0], city.spec.petition_id, city.basis, city.percent, city.required
+            )
+            | {"configured_method": "random_sample"}
+        )
+        o.write_json({"petitions": determinations}, truth_out / "expected_determinations.json")
+    if world is not None:
+        from recall_pipeline.scenario.keyed_lines import write_keying_log
+
+        write_keying_log(
+            truth_out,
+            keying,
+            [(w[0], p.log) for w, p in zip(written, petitions, strict=True)],
+            world,
+        )
     lap("write_petition")
 
     return {
         "scenario": "la-2022",
         "scale": targets.scale,
         "seed": seed,
-        "lines": len(truth),
+        "keying": keying.name,
+        "lines": len(la_truth),
         "valid": determination["valid"],
         "required": determination["required"],
         "result": determination["result"],
@@ -1012,7 +1191,11 @@ def generate_la_2022(targets: Targets, pools: NamePools, seed: int, out, truth_o
         "history_rows": n_history,
         "sections": len(sec),
         "batches": int(sec["batch"].max()),
-        "review_rows": len(reviews),
-        "withdrawals": len(withdrawals),
+        "review_rows": written[0][1],
+        "withdrawals": written[0][2],
+        "petitions": [
+            {k: d[k] for k in ("petition_id", "raw_count", "valid", "required", "result")}
+            for d in determinations
+        ],
         "timings_s": timings,
     }

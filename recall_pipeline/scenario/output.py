@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from recall_pipeline.reference import read_reference
 from recall_pipeline.scenario.calibration import Targets
@@ -26,9 +27,7 @@ ROLL_ROWS_PER_FILE = 1_500_000
 REVIEW_ROWS_PER_FILE = 100_000
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """UTF-8 CSV with a header; empty strings become empty (missing) cells."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _arrow(frame: pd.DataFrame) -> pa.Table:
     arrays = []
     for name in frame.columns:
         col = frame[name]
@@ -37,8 +36,20 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
         else:
             values = pa.Array.from_pandas(col.astype("str")).cast(pa.string())
             arrays.append(pc.if_else(pc.equal(values, ""), None, values))
-    table = pa.Table.from_arrays(arrays, names=list(frame.columns))
+    return pa.Table.from_arrays(arrays, names=list(frame.columns))
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """UTF-8 CSV with a header; empty strings become empty (missing) cells."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = _arrow(frame)
     pacsv.write_csv(table, path, write_options=pacsv.WriteOptions(quoting_style="needed"))
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """The same columns as write_csv, as Parquet (the contract accepts either)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(_arrow(frame), path)
 
 
 def iso(days: np.ndarray) -> pd.Series:
@@ -50,16 +61,19 @@ def iso(days: np.ndarray) -> pd.Series:
     return pd.Series(np.where(days > NO_DATE, text, ""), dtype="str")
 
 
-def write_reference(out: Path, zips: pd.DataFrame) -> None:
+def write_reference(out: Path, zips: pd.DataFrame, cities=()) -> None:
+    """Counties and their ZIPs; `cities` adds (code, name, zip5 list) of cities inside one."""
     jur = pd.DataFrame(
         {
-            "jurisdiction_code": list(COUNTIES),
-            "name": [f"{n} County" for n in COUNTIES.values()],
+            "jurisdiction_code": list(COUNTIES) + [c[0] for c in cities],
+            "name": [f"{n} County" for n in COUNTIES.values()] + [c[1] for c in cities],
             "state": "CA",
         }
     )
     write_csv(jur, out / "reference" / "jurisdictions.csv")
-    write_csv(zips[["jurisdiction_code", "zip5"]], out / "reference" / "jurisdiction_zips.csv")
+    zip_rows = [zips[["jurisdiction_code", "zip5"]]]
+    zip_rows += [pd.DataFrame({"jurisdiction_code": code, "zip5": z}) for code, _, z in cities]
+    write_csv(pd.concat(zip_rows, ignore_index=True), out / "reference" / "jurisdiction_zips.csv")
 
 
 def _address_columns(d: pd.DataFrame, style: np.ndarray, writer: AddressWriter) -> dict:
@@ -82,8 +96,11 @@ def _address_columns(d: pd.DataFrame, style: np.ndarray, writer: AddressWriter) 
     return out
 
 
-def write_roll(out: Path, roll, voter_ids: np.ndarray, rng: np.random.Generator) -> int:
-    """The registration file in several parts, each with its own way of writing addresses."""
+def write_roll(
+    out: Path, roll, voter_ids: np.ndarray, rng: np.random.Generator, habits=None
+) -> int:
+    """The registration file in several parts, each with its own way of writing addresses
+    (and, under a keying profile's roll habits, another county's way of writing records)."""
     writer = AddressWriter()
     pools = roll.pools
     n = roll.n
@@ -134,6 +151,8 @@ def write_roll(out: Path, roll, voter_ids: np.ndarray, rng: np.random.Generator)
                 "status_date": iso(roll.status_date[rows]),
             }
         )
+        if habits is not None:
+            frame = habits.apply(frame, rows, d["zip5"].reset_index(drop=True), i)
         write_csv(frame, out / "voter_roll" / f"roll_part_{i + 1:02d}.csv")
     return n_files
 
@@ -200,6 +219,19 @@ unreviewed_signatures: presume_valid   # presume_valid | pending
 
 
 def expected_determination(truth: pd.DataFrame, targets: Targets) -> dict:
+    return full_count(
+        truth,
+        PETITION_ID,
+        targets.registered_voters_basis,
+        targets.threshold_percent,
+        targets.required,
+    )
+
+
+def full_count(
+    truth: pd.DataFrame, petition_id: str, basis: int, percent: int, required: int
+) -> dict:
+    """The determination a correct full count reaches on `truth` (one petition's lines)."""
     codes = read_reference("reason_codes.csv")
     category = dict(zip(codes["code"], codes["registrar_category"], strict=True))
     invalid = truth[truth["true_status"] == "INVALID"]
@@ -210,7 +242,7 @@ def expected_determination(truth: pd.DataFrame, targets: Targets) -> dict:
         by_category[category[code]] = by_category.get(category[code], 0) + count
     valid = int((truth["true_status"] == "VALID").sum())
     return {
-        "petition_id": PETITION_ID,
+        "petition_id": petition_id,
         "method": "full_count",
         "raw_count": len(truth),
         "valid": valid,
@@ -218,11 +250,11 @@ def expected_determination(truth: pd.DataFrame, targets: Targets) -> dict:
         "pending": 0,
         "by_reason": by_reason,
         "by_registrar_category": by_category,
-        "registered_voters_basis": targets.registered_voters_basis,
-        "threshold_percent": targets.threshold_percent,
-        "required": targets.required,
-        "result": "SUFFICIENT" if valid > targets.required else "INSUFFICIENT",
-        "margin": valid - targets.required,
+        "registered_voters_basis": basis,
+        "threshold_percent": percent,
+        "required": required,
+        "result": "SUFFICIENT" if valid > required else "INSUFFICIENT",
+        "margin": valid - required,
     }
 
 
