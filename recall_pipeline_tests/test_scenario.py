@@ -184,6 +184,22 @@ def _hashes(folder: Path) -> dict[str, str]:
     }
 
 
+# Digests of every file of the scale-0.003, seed-11 scenario as the generator wrote it before
+# keying profiles existed: `standard` must keep writing exactly these bytes.
+STANDARD_FINGERPRINT = {
+    "data": "2b7255be6c18de73c4e79b82417dd114d3830fdeaed4a2a951fe7509ea17985a",
+    "truth": "6af8dc10b2fc4d49f88dd48a52d00990236b34dfc3874dd203fc6bf6e220e12f",
+}
+
+
+@pytest.mark.skipif(SCALE != 0.003, reason="the fingerprint is of the scale-0.003 scenario")
+def test_standard_keying_unchanged(generated):
+    root, _ = generated
+    for name, folder in (("data", root / "data"), ("truth", root / "truth")):
+        digest = hashlib.sha256(json.dumps(_hashes(folder), sort_keys=True).encode()).hexdigest()
+        assert digest == STANDARD_FINGERPRINT[name], name
+
+
 def test_deterministic(generated, tmp_path):
     root, _ = generated
     generate_scenario("la-2022", SCALE, 11, tmp_path / "same" / "d", tmp_path / "same" / "t")
