@@ -205,7 +205,9 @@ CITY_SHORT: dict[str, tuple[str, ...]] = {
     "PALOS VERDES ESTATES": ("PVE", "PV ESTATES"),
     "LA CANADA FLINTRIDGE": ("LA CANADA", "LA CAÑADA", "LCF"),
     "CULVER CITY": ("CULVER",),
-    "SANTA CLARITA": ("STA CLARITA", "STA. CLARITA", "SANTA CLARITA VALLEY", "SCV"),
+    # Not "SCV": the Santa Clarita Valley reaches beyond the city, and a line with no ZIP
+    # would no longer say which side of the city limit it is on.
+    "SANTA CLARITA": ("STA CLARITA", "STA. CLARITA", "S CLARITA"),
     "CANYON COUNTRY": ("CANYON CNTRY", "CYN COUNTRY"),
     "SANTA FE SPRINGS": ("SFS",),
     "RANCHO CUCAMONGA": ("RANCHO CUCA", "R CUCAMONGA"),
@@ -219,7 +221,7 @@ CITY_SHORT: dict[str, tuple[str, ...]] = {
     "EL MONTE": ("ELMONTE",),
 }
 
-ACRONYMS = ("LA", "L.A.", "L A", "L.A. CA", "LB", "L.B.", "RPV", "PVE", "LCF", "SCV", "SFS", "HP",
+ACRONYMS = ("LA", "L.A.", "L A", "L.A. CA", "LB", "L.B.", "RPV", "PVE", "LCF", "SFS", "HP",
             "BH", "WEHO", "NOHO", "PV ESTATES", "RANCHO PV")  # fmt: skip
 
 
