@@ -44,9 +44,15 @@ def _text(values, index=None) -> pd.Series:
 def _pick_from(options: dict[str, tuple[str, ...]], keys: np.ndarray, u: np.ndarray):
     """For each key, one of its options (the key itself where it has none)."""
     out = keys.astype(object).copy()
-    for key, forms in options.items():
-        at = keys == key
-        if at.any() and forms:
+    codes, uniques = pd.factorize(pd.Series(keys, dtype="str"))
+    order = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes[codes >= 0], minlength=len(uniques)))
+    starts = ends - np.bincount(codes[codes >= 0], minlength=len(uniques))
+    offset = int((codes < 0).sum())  # missing keys sort first
+    for i, key in enumerate(uniques):
+        forms = options.get(key)
+        if forms:
+            at = order[offset + starts[i] : offset + ends[i]]
             out[at] = np.array(forms, dtype=object)[(u[at] * len(forms)).astype(np.int64)]
     return out
 
@@ -243,6 +249,9 @@ def key_addresses(
     inside = located & (u[:, 5] < habits.city_in_address)
     log.flag("city_in_address", inside, located, habits.city_in_address)
     shown_city = np.where(city_out != "", city_out, city)
+    # A short form that already carries the state ("L.A. CA") is not given it twice.
+    shown_city = pd.Series(shown_city, dtype="str").str.replace(r" CA$", "", regex=True)
+    shown_city = shown_city.to_numpy(dtype=object)
     style = (u[:, 6] * 3).astype(np.int64)
     tail = np.select(
         [style == 0, style == 1],

@@ -110,12 +110,12 @@ def digit_slip(numbers, rng: np.random.Generator) -> list[str]:
     return out
 
 
-_WORD_START = re.compile(r"(?<![A-Za-z0-9'’])([a-z])")
+_DIGIT_LETTERS = re.compile(r"(?<=\d)([A-Z]+)")
 
 
 def title_case(text: pd.Series) -> pd.Series:
-    """Title Case as a person types it: "6th St", "Apt24", "De La Cruz" (not str.title's "6Th")."""
-    return text.str.lower().str.replace(_WORD_START, lambda m: m.group(1).upper(), regex=True)
+    """Title Case as a person types it: "6th St", "Apt24b", "De La Cruz" (not str.title's "6Th")."""
+    return text.str.title().str.replace(_DIGIT_LETTERS, lambda m: m.group(1).lower(), regex=True)
 
 
 def apply_case(text: pd.Series, cases: np.ndarray) -> pd.Series:
