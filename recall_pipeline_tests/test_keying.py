@@ -122,6 +122,24 @@ def test_city_petition_leaves_the_la_petition_alone(runs):
     assert not (alone / "t" / "keying_log.parquet").exists()
 
 
+def test_regenerating_leaves_nothing_stale(tmp_path):
+    fresh = _generate_small(tmp_path / "fresh", "standard", False)
+    reused = _generate_small(tmp_path / "reused", "hardest", True)
+    _generate_small(tmp_path / "reused", "standard", False)
+    for part in ("d", "t"):
+        a = sorted(p.relative_to(fresh) for p in (fresh / part).rglob("*"))
+        b = sorted(p.relative_to(reused) for p in (reused / part).rglob("*"))
+        assert a == b
+        for path in a:
+            if (fresh / path).is_file():
+                assert (fresh / path).read_bytes() == (reused / path).read_bytes(), path
+
+
+def _generate_small(root: Path, keying: str, city: bool) -> Path:
+    generate_scenario("la-2022", 0.002, 3, root / "d", root / "t", keying, city)
+    return root
+
+
 def test_unknown_profile(tmp_path):
     with pytest.raises(ValueError, match="keying profile"):
         generate_scenario("la-2022", 0.001, 1, tmp_path / "d", tmp_path / "t", "sloppy")

@@ -1151,6 +1151,12 @@ def generate_la_2022(
 
     written = [_write_petition(out, p, pools, keying, voter_ids) for p in petitions]
     truth_out.mkdir(parents=True, exist_ok=True)
+    # Truth files an earlier generation wrote that this one does not.
+    leftover = ["keying_log.parquet", "keying_summary.json"] if world is None else []
+    if city is None:
+        leftover.append("expected_determinations.json")
+    for name in leftover:
+        (truth_out / name).unlink(missing_ok=True)
     truth = pd.concat([w[0] for w in written], ignore_index=True)
     o.write_csv(truth, truth_out / "line_truth.csv")
     la_truth = written[0][0]
