@@ -204,16 +204,19 @@ def key_names(
     log.form("compound_form", form, has)
     surname = _compound(surname, kind, part, form, has)
 
-    base_added = ~has
-    added = base_added & (rng.random(n) < habits.compound_added)
-    at = np.nonzero(added)[0]
-    second = pools.draw_last(rng, len(at))
-    fine = roll.roll_count(first[at], second) == 0
-    fine &= second != last[at]
-    at = at[fine]
+    # A second surname the roll does not carry, never one that the roll holds with this first
+    # name (the signer would then read as that other voter).
+    second = pools.draw_last(rng, n)
+    for _ in range(4):
+        taken = (roll.roll_count(first, second) > 0) | (second == last)
+        if not taken.any():
+            break
+        second[taken] = pools.draw_last(rng, int(taken.sum()))
+    eligible = ~has & ~taken
+    at = np.nonzero(eligible & (rng.random(n) < habits.compound_added))[0]
     hyph = rng.random(len(at)) < 0.3
-    surname[at] = surname[at] + np.where(hyph, "-", " ") + pools.last[second[fine]]
-    log.flag("compound_added", np.isin(np.arange(n), at), base_added, habits.compound_added)
+    surname[at] = surname[at] + np.where(hyph, "-", " ") + pools.last[second[at]]
+    log.flag("compound_added", np.isin(np.arange(n), at), eligible, habits.compound_added)
 
     # -- middle and suffix --
     mform = choose(rng, habits.middle, n)
