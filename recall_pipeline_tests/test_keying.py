@@ -10,6 +10,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -230,7 +231,9 @@ def test_habits_show_in_the_text(runs, keying):
     roll = _roll(runs[(keying, True)]).set_index("voter_id")
     nick = x[x["nickname"]]
     rec = roll.loc[nick["true_voter_id"]]
-    nick = nick[(rec["first_name"] != rec["middle_name"]).to_numpy()]
+    # (Someone whose middle name is their first name, JOSE JOSE, still writes it as the middle.)
+    same = [f.startswith(m) for f, m in zip(rec["first_name"], rec["middle_name"], strict=True)]
+    nick = nick[~(np.array(same) & (rec["middle_name"] != "").to_numpy())]
     registered = roll.loc[nick["true_voter_id"], "first_name"].map(_ascii).to_numpy()
     written = nick["printed_name"].map(_ascii).str.split(r"[ ,]+").map(set)
     assert not any(first in words for first, words in zip(registered, written, strict=True))
