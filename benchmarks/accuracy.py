@@ -281,7 +281,10 @@ def _determination(joined: pd.DataFrame, expected: dict, published: pd.DataFrame
         ours = ours[ours["petition_id"] == petition]
     by_reason = _counts(ours["got_reason"])
     figures = {}
-    for name in ("raw_count", "valid", "invalid", "pending", "required", "margin", "result"):
+    # The method first: a petition decided by its sample publishes the sample's figures, which
+    # a full-count truth cannot equal.
+    names = ("method", "raw_count", "valid", "invalid", "pending", "required", "margin", "result")
+    for name in names:
         if name in expected:
             got = row.get(name)
             figures[name] = {"expected": expected[name], "published": _plain(got)}
