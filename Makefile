@@ -20,7 +20,7 @@ export UV_LINK_MODE := copy
 # from source in every run, seconds each time.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: env run test lint format postgres browser bench clean
+.PHONY: env run test lint format postgres browser bench accuracy clean
 
 env: $(VENV)/.synced
 
@@ -53,6 +53,13 @@ BENCH_ARGS ?=
 bench: env
 	$(UV) sync --frozen --group bench --python $(PYTHON)
 	$(BIN)/python benchmarks/bench.py $(foreach s,$(BENCH_SCALES),--scale $(s)) $(BENCH_ARGS)
+
+# The accuracy suite (docs/accuracy.md): the LA scenario's keying profiles and the public FEBRL
+# data sets, our pipeline and Splink on each; a report, never a failure on the figures.
+ACCURACY_ARGS ?=
+accuracy: env
+	$(UV) sync --frozen --group bench --python $(PYTHON)
+	$(BIN)/python benchmarks/accuracy.py $(ACCURACY_ARGS)
 
 lint: env
 	$(BIN)/ruff format --check recall_pipeline recall_pipeline_tests benchmarks

@@ -6,9 +6,14 @@
 
 Prints (and writes) JSON: Splink's seconds per phase (preparation, training, prediction, choosing
 each line's link; `total` is the figure compared), its peak RSS, the trained match weight of each
-comparison level, and the link accuracy at its best threshold. `bench.py` runs it in its own
-process after our pipeline at each scale (`compare_in_subprocess`), so the peak memory is
-Splink's alone.
+comparison level, and the link accuracy at its best threshold. `bench.py` and `accuracy.py` run it
+in its own process after our pipeline (`compare_in_subprocess`), so the peak memory is Splink's
+alone.
+
+Any data directory laid out by the data contract will do (`../shared/data-contract.md`): every
+petition under `petitions/`, CSV or Parquet, the optional columns there or not. The truth folder
+needs only `line_truth.csv` with the line key and `true_voter_id` (`true_case`, when present,
+splits the wrong links by cause).
 
 What Splink is given
 --------------------
@@ -28,13 +33,19 @@ row of `voter_roll/address_history/` (Splink has no notion of "one of several ad
 usual way is to give it each address as its own record and keep the voter's best-scoring one).
 That lets Splink place a signer who wrote an address they have since left, as our matcher does.
 
-The model (Splink 4 `link_only`)
+A column that is empty on either side (lines keyed without a city or a ZIP, say) is left out of
+the model: its comparison, the prediction rules that block on it, and its place in the training
+rules (a training rule keeps its other columns). Splink cannot learn anything from a column that
+never holds a value, and an untrained comparison would only add its prior to every pair.
+
+The model (Splink 5 `link_only`)
 --------------------------------
 Comparisons: `NameComparison` on first and last name (exact with term-frequency adjustment,
 Jaro-Winkler 0.92 / 0.88 / 0.70); house number exact or one edit; street name Jaro-Winkler
 0.95 / 0.85; ZIP exact or one edit; city exact. Training as the Splink tutorial does it:
 `probability_two_random_records_match` from a deterministic rule (first + last name + house
-number + ZIP) with an assumed recall of 0.8, u by random sampling (1e7 pairs, seeded), m by
+number + ZIP) with an assumed recall of 0.8, u by random sampling (at most 1e7 pairs, seeded; Splink
+5 samples in chunks and stops once every level has been seen 100 times, its default), m by
 expectation maximisation on two blocking rules (one on the address, which trains the name
 comparisons; one on the name, which trains the address comparisons). Then `predict()` (pairs
 under 1 % match probability are not kept), and for each line its single best-scoring voter,
@@ -55,7 +66,8 @@ In the scenario's truth, `true_voter_id` is the registered voter who actually si
 whatever they wrote: it is set for lines at an old address, at someone else's address, outside
 the county, with no address or no signature, and for every invalid-for-other-reasons signer on
 the roll; it is empty only for signers who are not on the roll (new people, family members,
-people sharing a registered voter's name, and the unregistered part of the other causes).
+people sharing a registered voter's name, and the unregistered part of the other causes). The
+public data sets converted by `public_data.py` follow the same rule.
 
 So the truth link of a line is `true_voter_id` or none, and a system's link is right when it is
 the same voter, or when both are none. Accuracy = right links / all lines. At a threshold:
@@ -98,12 +110,17 @@ _SUFFIXES = ["JR", "SR", "II", "III", "IV"]
 
 
 def load_truth(truth_dir: Path) -> pd.DataFrame:
+    """`line_truth.csv`: the line key, `true_voter_id` and `true_case` when the data set has it."""
+    wanted = {*KEY, "true_voter_id", "true_case"}
     truth = pd.read_csv(
         Path(truth_dir) / "line_truth.csv",
         dtype=str,
         keep_default_na=False,
-        usecols=[*KEY, "true_voter_id", "true_case"],
+        usecols=lambda column: column in wanted,
     )
+    missing = [c for c in (*KEY, "true_voter_id") if c not in truth]
+    if missing:
+        raise ValueError(f"{truth_dir}/line_truth.csv lacks {', '.join(missing)}")
     truth["page"] = truth["page"].astype("int64")
     truth["line"] = truth["line"].astype("int64")
     return truth
@@ -216,19 +233,56 @@ def _roll_address(t: str) -> str:
     )
 
 
+def _files(folder: Path) -> list[Path]:
+    """The contract's input files of one folder (CSV or Parquet, not its subfolders)."""
+    return sorted(
+        p for p in folder.glob("*") if p.is_file() and p.suffix.lower() in (".csv", ".parquet")
+    )
+
+
+def _read_text(con, name: str, files: list[Path]) -> set[str]:
+    """Table `name` from the files, every value as text and each row's `filename`; the files
+    may differ in their columns (optional ones present in some only). Returns the columns."""
+    csvs = [f for f in files if f.suffix.lower() == ".csv"]
+    parquets = [f for f in files if f.suffix.lower() == ".parquet"]
+    listed = lambda paths: "[" + ", ".join(f"'{p}'" for p in paths) + "]"  # noqa: E731
+    parts = []
+    if csvs:
+        parts.append(
+            f"SELECT * FROM read_csv({listed(csvs)}, all_varchar = true, header = true, "
+            "union_by_name = true, filename = true)"
+        )
+    if parquets:
+        parts.append(
+            f"SELECT COLUMNS(*)::VARCHAR FROM read_parquet({listed(parquets)}, "
+            "union_by_name = true, filename = true)"
+        )
+    con.execute(f"CREATE TABLE {name} AS {' UNION ALL BY NAME '.join(parts)}")
+    return {row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()}
+
+
+def _absent_as_null(columns: set[str], *names: str) -> str:
+    """Select-list items that add each absent column as NULL: the contract's optional columns
+    may be missing from every file."""
+    return "".join(f", CAST(NULL AS VARCHAR) AS {n}" for n in names if n not in columns)
+
+
 def _prepare(con, data_dir: Path) -> tuple[str, str]:
     """Load and tidy both sides in DuckDB; returns the two table names Splink links."""
-    scans = str(data_dir / "petitions" / "*" / "scans" / "*.csv")
-    roll = str(data_dir / "voter_roll" / "*.csv")
-    history_files = sorted((data_dir / "voter_roll" / "address_history").glob("*.csv"))
-    csv = "all_varchar = true, header = true"
+    scans = sorted(f for folder in (data_dir / "petitions").glob("*/scans") for f in _files(folder))
+    roll_files = _files(data_dir / "voter_roll")
+    history_files = _files(data_dir / "voter_roll" / "address_history")
+    if not scans or not roll_files:
+        raise SystemExit(f"{data_dir}: no scan files or no roll files (see the data contract)")
+    scan_columns = _read_text(con, "scan_rows", scans)
     con.execute(
         f"""
         CREATE TABLE line_raw AS
         SELECT
             row_number() OVER () AS unique_id,
             regexp_extract(filename, 'petitions/([^/]+)/scans/', 1) AS petition_id,
-            section_id, CAST(page AS BIGINT) AS page, CAST(line AS BIGINT) AS line,
+            trim(section_id) AS section_id, CAST(page AS BIGINT) AS page,
+            CAST(line AS BIGINT) AS line,
             regexp_split_to_array(trim(regexp_replace(
                 strip_accents(upper(coalesce(printed_name, ''))), '[^A-Z,'' -]+', ' ', 'g')),
                 '\\s*,\\s*')
@@ -239,7 +293,7 @@ def _prepare(con, data_dir: Path) -> tuple[str, str]:
                 AS address,
             nullif(upper(trim(city)), '') AS city,
             nullif(left(regexp_replace(coalesce(zip, ''), '[^0-9]', '', 'g'), 5), '') AS zip5
-        FROM read_csv('{scans}', {csv}, filename = true)
+        FROM (SELECT *{_absent_as_null(scan_columns, "city", "zip")} FROM scan_rows)
         """
     )
     # Name words: for "LAST, FIRST M" the part after the comma starts with the first name.
@@ -295,23 +349,26 @@ def _prepare(con, data_dir: Path) -> tuple[str, str]:
         FROM tidied
         """
     )
+    _read_text(con, "roll_rows", roll_files)
+    con.execute(
+        """
+        CREATE TABLE roll_current AS
+        SELECT trim(voter_id) AS voter_id,
+               nullif(strip_accents(upper(trim(first_name))), '') AS first_name,
+               nullif(strip_accents(upper(trim(last_name))), '') AS last_name,
+               house_number, street_name, zip, city
+        FROM roll_rows
+        """
+    )
     history = ""
     if history_files:
-        files = ", ".join(f"'{f}'" for f in history_files)
+        _read_text(con, "history_rows", history_files)
         history = f"""
             UNION ALL
             SELECT h.voter_id, r.first_name, r.last_name, {_roll_address("h.")}
-            FROM read_csv([{files}], {csv}) h JOIN roll_current r USING (voter_id)
+            FROM (SELECT * REPLACE (trim(voter_id) AS voter_id) FROM history_rows) h
+            JOIN roll_current r USING (voter_id)
         """
-    con.execute(
-        f"""
-        CREATE TABLE roll_current AS
-        SELECT voter_id, nullif(strip_accents(upper(trim(first_name))), '') AS first_name,
-               nullif(strip_accents(upper(trim(last_name))), '') AS last_name,
-               house_number, street_name, zip, city
-        FROM read_csv('{roll}', {csv})
-        """
-    )
     con.execute(
         f"""
         CREATE TABLE roll AS
@@ -325,12 +382,14 @@ def _prepare(con, data_dir: Path) -> tuple[str, str]:
     # Splink wants the same columns on both sides; the keys wait aside for the results.
     con.execute(
         f"""
+        DROP TABLE IF EXISTS history_rows;
         CREATE TABLE line_keys AS SELECT unique_id, {", ".join(KEY)} FROM lines;
         CREATE TABLE roll_keys AS SELECT unique_id, voter_id FROM roll;
         ALTER TABLE lines DROP COLUMN petition_id; ALTER TABLE lines DROP COLUMN section_id;
         ALTER TABLE lines DROP COLUMN page; ALTER TABLE lines DROP COLUMN line;
         ALTER TABLE roll DROP COLUMN voter_id;
         DROP TABLE line_raw; DROP TABLE line_words; DROP TABLE roll_current;
+        DROP TABLE scan_rows; DROP TABLE roll_rows;
         """
     )
     return "lines", "roll"
@@ -359,26 +418,64 @@ PROFILES = {
 }  # fmt: skip
 
 
-def _settings(predict_rules: list[tuple[str, ...]]):
+MODEL_COLUMNS = ("first_name", "last_name", "house_number", "street_name", "zip5", "city")
+PRIOR_RULE = ("first_name", "last_name", "house_number", "zip5")
+
+
+def model_plan(profile: str, usable: set[str]) -> dict:
+    """The profile's rules cut down to the columns that hold values on both sides: prediction
+    rules that block on a missing column go (blocking on what is left could explode), training
+    rules and the prior's deterministic rule keep their other columns."""
+    chosen = PROFILES[profile]
+    predict = [r for r in chosen["predict"] if set(r) <= usable]
+    em = [kept for r in chosen["em"] if (kept := tuple(c for c in r if c in usable))]
+    prior = tuple(c for c in PRIOR_RULE if c in usable)
+    if not predict or not prior:
+        raise SystemExit(
+            f"Splink: too few columns hold values on both sides ({', '.join(sorted(usable))})"
+        )
+    return {
+        "columns": [c for c in MODEL_COLUMNS if c in usable],
+        "predict": predict,
+        "em": em,
+        "prior": prior,
+        "em_without_tf": chosen["em_without_tf"],
+    }
+
+
+def _settings(plan: dict):
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
 
+    comparisons = {
+        "first_name": lambda: cl.NameComparison("first_name").configure(
+            term_frequency_adjustments=True
+        ),
+        "last_name": lambda: cl.NameComparison("last_name").configure(
+            term_frequency_adjustments=True
+        ),
+        "house_number": lambda: cl.LevenshteinAtThresholds("house_number", [1]),
+        "street_name": lambda: cl.JaroWinklerAtThresholds("street_name", [0.95, 0.85]),
+        "zip5": lambda: cl.LevenshteinAtThresholds("zip5", [1]),
+        "city": lambda: cl.ExactMatch("city"),
+    }
     return SettingsCreator(
         link_type="link_only",
         unique_id_column_name="unique_id",
-        comparisons=[
-            cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
-            cl.NameComparison("last_name").configure(term_frequency_adjustments=True),
-            cl.LevenshteinAtThresholds("house_number", [1]),
-            cl.JaroWinklerAtThresholds("street_name", [0.95, 0.85]),
-            cl.LevenshteinAtThresholds("zip5", [1]),
-            cl.ExactMatch("city"),
-        ],
-        blocking_rules_to_generate_predictions=[block_on(*cols) for cols in predict_rules],
+        comparisons=[comparisons[c]() for c in plan["columns"]],
+        blocking_rules_to_generate_predictions=[block_on(*cols) for cols in plan["predict"]],
         # Only the weight and the ids are read afterwards; carrying the rest costs memory.
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
     )
+
+
+def _usable_columns(con, lines: str, roll: str) -> set[str]:
+    """Model columns holding at least one value on each side."""
+    counts = ", ".join(f"count({c}) AS {c}" for c in MODEL_COLUMNS)
+    on_lines = con.execute(f"SELECT {counts} FROM {lines}").fetchone()
+    on_roll = con.execute(f"SELECT {counts} FROM {roll}").fetchone()
+    return {c for c, a, b in zip(MODEL_COLUMNS, on_lines, on_roll, strict=True) if a and b}
 
 
 def _model_summary(model: dict) -> dict:
@@ -425,7 +522,6 @@ def run_splink(
     # Splink's INFO log is a running commentary on training; the figures are kept instead.
     logging.getLogger("splink").setLevel(logging.WARNING)
 
-    chosen = PROFILES[profile]
     spill = tempfile.mkdtemp(prefix="splink-duckdb-")
     con = duckdb.connect()
     con.execute(f"SET temp_directory = '{spill}'")
@@ -435,28 +531,33 @@ def run_splink(
     try:
         started = time.perf_counter()
         lines, roll = _prepare(con, Path(data_dir))
+        plan = model_plan(profile, _usable_columns(con, lines, roll))
         seconds["prepare"] = time.perf_counter() - started
 
         mark = time.perf_counter()
+        # Splink 5: tables are registered with the database API (the display name is what
+        # `source_dataset` holds), and the linker finds the API through them.
+        db_api = DuckDBAPI(con)
         linker = Linker(
-            [lines, roll],
-            _settings(chosen["predict"]),
-            db_api=DuckDBAPI(con),
-            input_table_aliases=["lines", "roll"],
-            set_up_basic_logging=False,
+            [
+                db_api.register(lines, dataset_display_name="lines"),
+                db_api.register(roll, dataset_display_name="roll"),
+            ],
+            _settings(plan),
+            log_level=None,
         )
         training = linker.training
         training.estimate_probability_two_random_records_match(
-            [block_on("first_name", "last_name", "house_number", "zip5")], recall=recall
+            [block_on(*plan["prior"])], recall=recall
         )
         seconds["train_prior"] = time.perf_counter() - mark
         step = time.perf_counter()
         training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
         seconds["train_u"] = time.perf_counter() - step
         step = time.perf_counter()
-        for cols in chosen["em"]:
+        for cols in plan["em"]:
             training.estimate_parameters_using_expectation_maximisation(
-                block_on(*cols), estimate_without_term_frequencies=chosen["em_without_tf"]
+                block_on(*cols), estimate_without_term_frequencies=plan["em_without_tf"]
             )
         seconds["train_em"] = time.perf_counter() - step
         seconds["train"] = time.perf_counter() - mark
@@ -499,6 +600,7 @@ def run_splink(
             )
         }
         counts["model"] = _model_summary(linker.misc.save_model_to_json())
+        counts["columns"] = plan["columns"]
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from benchmarks.splink_compare import KEY, best_threshold, score_links
+from benchmarks.splink_compare import KEY, MODEL_COLUMNS, best_threshold, model_plan, score_links
 
 
 def _truth(*voters: str, cases: list[str] | None = None) -> pd.DataFrame:
@@ -99,3 +99,125 @@ def test_columns_in_any_order_and_the_key_is_the_four_columns():
     assert KEY == ["petition_id", "section_id", "page", "line"]
     truth = _truth("V1")[["true_voter_id", *reversed(KEY)]]
     assert score_links(truth, _links("V1"))["accuracy"] == 1.0
+
+
+# --- any data directory of the contract -----------------------------------------------------
+
+FIRST = ["ANNA", "BRUNO", "CARLA", "DAVID", "ELENA", "FRANK", "GINA", "HUGO", "IRIS", "JONAS"]
+LAST = ["ABEL", "BAKER", "CRUZ", "DIAZ", "EVANS", "FOX", "GARCIA", "HILL", "IBARRA", "JONES"]
+STREETS = ["MAPLE", "OAK", "CEDAR", "PINE", "ELM", "BIRCH", "ASH", "WILLOW"]
+
+
+def _roll(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "voter_id": [f"V{i:04d}" for i in range(n)],
+            "jurisdiction_code": "19",
+            "last_name": [LAST[i % 10] + LAST[(i // 10) % 10] for i in range(n)],
+            "first_name": [FIRST[(i * 3) % 10] for i in range(n)],
+            "house_number": [str(100 + i) for i in range(n)],
+            "street_name": [STREETS[i % 8] for i in range(n)],
+            "street_type": "ST",
+            "city": "TOWN",
+            "state": "CA",
+            "zip": [f"9{i % 7:04d}" for i in range(n)],
+            "registration_date": "2020-01-01",
+            "status": "ACTIVE",
+        }
+    )
+
+
+def _scan(roll: pd.DataFrame, rows: range, with_place: bool) -> pd.DataFrame:
+    signers = roll.iloc[list(rows)]
+    scan = pd.DataFrame(
+        {
+            "section_id": "S1",
+            "page": 1,
+            "line": range(1, len(signers) + 1),
+            "printed_name": (signers["first_name"] + " " + signers["last_name"]).str.title(),
+            "residence_address": signers["house_number"] + " " + signers["street_name"] + " St",
+            "signature_present": "Y",
+        }
+    )
+    if with_place:
+        scan["city"] = signers["city"].to_numpy()
+        scan["zip"] = signers["zip"].to_numpy()
+    return scan
+
+
+def _data_dir(tmp_path, with_place: bool = True):
+    """Two petitions (one scanned to Parquet), lines signed by the first voters of the roll."""
+    roll = _roll(200)
+    (tmp_path / "voter_roll").mkdir(parents=True)
+    roll.iloc[:120].to_csv(tmp_path / "voter_roll" / "a.csv", index=False)
+    roll.iloc[120:].to_parquet(tmp_path / "voter_roll" / "b.parquet", index=False)
+    for petition, rows in (("p1", range(0, 40)), ("p2", range(40, 70))):
+        scans = tmp_path / "petitions" / petition / "scans"
+        scans.mkdir(parents=True)
+        scan = _scan(roll, rows, with_place)
+        if petition == "p2":
+            scan.to_parquet(scans / "batch.parquet", index=False)
+        else:
+            scan.iloc[:20].to_csv(scans / "batch_1.csv", index=False)
+            # A later batch keyed without the optional columns at all.
+            scan.iloc[20:].drop(columns=["city", "zip"], errors="ignore").to_csv(
+                scans / "batch_2.csv", index=False
+            )
+    return roll
+
+
+def test_prepare_reads_every_petition_csv_and_parquet_with_optional_columns_absent(tmp_path):
+    import duckdb
+
+    from benchmarks.splink_compare import _prepare, _usable_columns
+
+    _data_dir(tmp_path)
+    con = duckdb.connect()
+    lines, roll = _prepare(con, tmp_path)
+    keys = con.execute("SELECT petition_id, count(*) FROM line_keys GROUP BY 1 ORDER BY 1")
+    assert keys.fetchall() == [("p1", 40), ("p2", 30)]
+    assert con.execute(f"SELECT count(*) FROM {roll}").fetchone()[0] == 200
+    first = con.execute(
+        f"SELECT first_name, last_name, house_number, street_name, zip5 FROM {lines} "
+        "JOIN line_keys USING (unique_id) WHERE petition_id = 'p1' AND line = 1"
+    ).fetchone()
+    assert first == ("ANNA", "ABELABEL", "100", "MAPLE", "90000")
+    # p1's second batch has no city or ZIP: those lines hold none, the others do.
+    assert con.execute(f"SELECT count(zip5) FROM {lines}").fetchone()[0] == 50
+    assert _usable_columns(con, lines, roll) == set(MODEL_COLUMNS)
+
+
+def test_columns_empty_on_one_side_leave_the_model(tmp_path):
+    import duckdb
+
+    from benchmarks.splink_compare import _prepare, _usable_columns
+
+    _data_dir(tmp_path, with_place=False)
+    con = duckdb.connect()
+    usable = _usable_columns(con, *_prepare(con, tmp_path))
+    assert usable == set(MODEL_COLUMNS) - {"zip5", "city"}
+    plan = model_plan("tuned", usable)
+    assert plan["columns"] == ["first_name", "last_name", "house_number", "street_name"]
+    # Prediction rules on a missing column go; training rules keep their other columns.
+    assert plan["predict"] == [("house_number", "street_name"), ("last_name", "house_number")]
+    assert plan["em"] == [("house_number",), ("first_name", "last_name", "street_name")]
+    assert plan["prior"] == ("first_name", "last_name", "house_number")
+
+
+def test_a_model_needs_a_prediction_rule():
+    with pytest.raises(SystemExit, match="too few columns"):
+        model_plan("tuned", {"first_name", "city"})
+
+
+def test_splink_links_a_small_two_petition_directory(tmp_path):
+    pytest.importorskip("splink", reason="the bench dependency group is not installed")
+    from benchmarks.splink_compare import run_splink
+
+    roll = _data_dir(tmp_path)
+    best, run = run_splink(tmp_path, u_max_pairs=1e4)
+    assert run["line_records"] == 70 and run["roll_records"] == 200
+    assert set(best["petition_id"]) == {"p1", "p2"}
+    signers = dict(zip(range(1, 41), roll["voter_id"].iloc[:40], strict=True))
+    p1 = best[best["petition_id"] == "p1"].set_index("line")["voter_id"]
+    right = sum(p1.get(line) == voter for line, voter in signers.items())
+    assert right >= 36
