@@ -110,6 +110,7 @@ INPUTS = [
     "petition_lines",
     "petition_sections",
     "signature_reviews",
+    "match_reviews",
     "withdrawal_requests",
     "voter_roll",
     "jurisdiction_zips",
