@@ -44,7 +44,7 @@ STAGES = {
     "ingest": (
         "jurisdictions", "jurisdiction_zips", "voter_roll", "voter_address_history",
         "petitions", "petition_sections", "petition_lines", "signature_reviews",
-        "withdrawal_requests",
+        "match_reviews", "withdrawal_requests",
     ),
     "match (normalize, block, compare)": ("line_matches",),
     "verdicts (+ per-reason tables, checks)": ("line_verdicts",),

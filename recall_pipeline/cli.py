@@ -14,6 +14,7 @@ them, so `--help` and `generate` start quickly.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -179,25 +180,57 @@ def _run(args: argparse.Namespace) -> int:
     else:
         outcome = materialize_all(progress=print)
     print()
+    failed_checks = [c for c in outcome.checks if not c.passed]
     if not outcome.success:
         print("run FAILED:", file=sys.stderr)
         for message in outcome.errors:
             print(f"  {message}", file=sys.stderr)
+        if failed_checks:
+            print("failed checks:", file=sys.stderr)
+            _print_checks(failed_checks, sys.stderr)
         return 1
     _print_tables(url)
     _print_determinations(url)
-    failed_checks = [c for c in outcome.checks if not c.passed]
     print(
         f"\nchecks: {len(outcome.checks) - len(failed_checks)} passed, {len(failed_checks)} failed"
     )
-    for check in failed_checks:
-        print(f"  {check.severity:<5} {check.asset}.{check.name}")
+    _print_checks(failed_checks, sys.stdout)
     return 0 if not any(c.severity == "ERROR" for c in failed_checks) else 1
 
 
-def _determination(args: argparse.Namespace) -> int:
-    import json
+# A check's metadata is written for Dagster's event log (counts, files, rows, identifying keys;
+# never personal data): printed whole it would bury the line that matters, so long lists and
+# mappings are cut, and the event log keeps them whole.
+_ITEMS_SHOWN = 10
+_MAPPING_CHARS = 240
 
+
+def check_report(check) -> list[str]:
+    """A failed check as printed: its name and what it proves, then what it found."""
+    lines = [f"{check.severity:<5} {check.asset}.{check.name}: {check.description}".rstrip(": ")]
+    for key, value in check.metadata.items():
+        if isinstance(value, list | tuple):
+            lines.append(f"      {key}: {len(value)}" if value else f"      {key}: none")
+            lines += [f"        - {item}" for item in value[:_ITEMS_SHOWN]]
+            if len(value) > _ITEMS_SHOWN:
+                lines.append(f"        … {len(value) - _ITEMS_SHOWN} more")
+        elif isinstance(value, dict):
+            text = json.dumps(value, default=str, ensure_ascii=False)
+            cut = text if len(text) <= _MAPPING_CHARS else text[: _MAPPING_CHARS - 1] + "…"
+            lines.append(f"      {key}: {cut}")
+        else:
+            lines.append(f"      {key}: {value}")
+    return lines
+
+
+def _print_checks(checks, file) -> None:
+    # Blocking failures first: they are why a run stopped.
+    for check in sorted(checks, key=lambda c: c.severity != "ERROR"):
+        for line in check_report(check):
+            print(f"  {line}", file=file)
+
+
+def _determination(args: argparse.Namespace) -> int:
     from recall_pipeline.verify.report import UnknownPetition, load_determination, render
     from recall_pipeline.warehouse import Warehouse
 
@@ -239,8 +272,6 @@ def _trace(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    import json
-
     from recall_pipeline.audit.trace import TraceError, explain, render_explanation
     from recall_pipeline.warehouse import Warehouse
 

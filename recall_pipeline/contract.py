@@ -15,9 +15,15 @@ from recall_pipeline.tables import Column, TableSchema
 
 # How a field is checked and typed. Every kind but "text" has a format rule whose failures put
 # the row in quarantine; the same kind decides the column's type in the warehouse.
-FieldKind = Literal["text", "date", "zip", "flag", "enum", "integer"]
+FieldKind = Literal["text", "date", "timestamp", "zip", "flag", "enum", "integer"]
 
 ISO_DATE_PATTERN = r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$"
+# A local date and time as the county's systems write it, to the minute or finer, without a
+# zone: reviews are ordered by it, and a zone on some values only would make that ambiguous.
+ISO_TIMESTAMP_PATTERN = (
+    r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[T ](?:[01]\d|2[0-3]):[0-5]\d"
+    r"(?::[0-5]\d(?:\.\d{1,6})?)?$"
+)
 ZIP_PATTERN = r"^\d{5}(?:-?\d{4})?$"
 INTEGER_PATTERN = r"^\d{1,9}$"
 FLAG_VALUES = ("Y", "N")
@@ -38,11 +44,16 @@ class Field:
     # (e.g. status_date when status is CANCELLED).
     required_when: tuple[str, str] | None = None
     allowed: tuple[str, ...] = ()
+    # (input, column): a value must name a row of another input, as published (e.g. a voter_id
+    # on the roll); a value that names none sends the row to quarantine. Missing values pass.
+    references: tuple[str, str] | None = None
     pii: bool = False
     description: str = ""
 
     @property
     def column_type(self) -> str:
+        # A timestamp stays text as written, once checked: it is the county's local time, with
+        # no zone for the warehouse's zoned type to carry.
         return {"date": "date", "integer": "integer", "flag": "boolean"}.get(self.kind, "string")
 
 
@@ -74,6 +85,11 @@ class InputSpec:
     @property
     def required_columns(self) -> list[str]:
         return [f.name for f in self.fields if f.required_column]
+
+    @property
+    def referenced_inputs(self) -> list[str]:
+        """The inputs this one's values must name rows of: published before it is checked."""
+        return list(dict.fromkeys(f.references[0] for f in self.fields if f.references))
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -255,6 +271,31 @@ SIGNATURE_REVIEWS = InputSpec(
     identifying=("section_id", "page", "line"),
 )
 
+MATCH_REVIEWS = InputSpec(
+    name="match_reviews",
+    pattern="match_reviews/*",
+    per_petition=True,
+    optional=True,
+    description=(
+        "Examiners' decisions on lines the matcher routed to them: the voter registered behind "
+        "the line, or none found. The latest decision on a line replaces the matcher's link."
+    ),
+    fields=(
+        Field("section_id", required_column=True, required_value=True),
+        Field("page", "integer", required_column=True, required_value=True),
+        Field("line", "integer", required_column=True, required_value=True),
+        Field(
+            "voter_id",
+            required_column=True,
+            references=("voter_roll", "voter_id"),
+            description="the registration the examiner found; empty: no registration found",
+        ),
+        Field("examiner_id", required_column=True),
+        Field("reviewed_at", "timestamp", required_column=True, required_value=True),
+    ),
+    identifying=("section_id", "page", "line", "voter_id"),
+)
+
 WITHDRAWALS = InputSpec(
     name="withdrawal_requests",
     pattern="withdrawals.csv",
@@ -277,6 +318,7 @@ INPUTS: tuple[InputSpec, ...] = (
     SECTIONS,
     PETITION_LINES,
     SIGNATURE_REVIEWS,
+    MATCH_REVIEWS,
     WITHDRAWALS,
 )
 INPUTS_BY_NAME = {spec.name: spec for spec in INPUTS}

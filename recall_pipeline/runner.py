@@ -26,6 +26,10 @@ class CheckSummary:
     name: str
     passed: bool
     severity: str
+    # What the check proves (its spec's description, unless its result gave one) and what it
+    # found: counts, files, rows and identifying keys, never personal data (see checks.py).
+    description: str = ""
+    metadata: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -134,6 +138,11 @@ def materialize_all(
         [a for a in wanted if a not in per_petition],
         [a for a in wanted if a in per_petition],
     ]
+    described = {
+        (spec.asset_key.to_user_string(), spec.name): spec.description or ""
+        for assets_def in graph.assets_defs
+        for spec in assets_def.check_specs
+    }
     # The assets partitioned by scan batch, as the definitions declare them.
     batch_assets = {
         spec.key.to_user_string()
@@ -153,7 +162,9 @@ def materialize_all(
         for assets, runs in ((phases[0], [partition_tags]), (phases[1], petition_runs)):
             for run_tags in runs if assets else []:
                 keys = [dg.AssetKey(name) for name in assets]
-                outcomes.append(_execute(job, on, run_config, keys, {**given, **run_tags}))
+                outcomes.append(
+                    _execute(job, on, run_config, keys, {**given, **run_tags}, described)
+                )
                 if not outcomes[-1].success:
                     return RunOutcome.of_runs(outcomes)
         return RunOutcome.of_runs(outcomes)
@@ -225,7 +236,7 @@ def _register(instance, partitions: str, present: list[str]) -> None:
     instance.add_dynamic_partitions(partitions, [k for k in present if k not in known])
 
 
-def _execute(job, instance, run_config, asset_selection, tags) -> RunOutcome:
+def _execute(job, instance, run_config, asset_selection, tags, described) -> RunOutcome:
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
@@ -241,12 +252,15 @@ def _execute(job, instance, run_config, asset_selection, tags) -> RunOutcome:
             errors.append(f"{event.step_key}: {_user_message(event.step_failure_data.error)}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
+            asset = data.asset_key.to_user_string()
             checks.append(
                 CheckSummary(
-                    data.asset_key.to_user_string(),
+                    asset,
                     data.check_name,
                     data.passed,
                     data.severity.value,
+                    data.description or described.get((asset, data.check_name), ""),
+                    {key: _plain(value) for key, value in data.metadata.items()},
                 )
             )
         elif event.event_type_value == "ASSET_MATERIALIZATION":
@@ -270,6 +284,10 @@ def _step_seconds(instance, result) -> dict[str, float]:
     return seconds
 
 
+def _plain(value):
+    return value.value if isinstance(value, dg.MetadataValue) else value
+
+
 # Errors that describe bad input speak for themselves; others keep their class name.
 _INPUT_ERRORS = ("StructuralError", "PetitionConfigError")
 
@@ -280,6 +298,11 @@ def _user_message(error) -> str:
     # Dagster wraps what user code raised; the original is the cause.
     original = error.cause or error
     message = original.message.strip()
+    if original.cls_name == "DagsterAssetCheckFailedError":
+        # "<module>.DagsterAssetCheckFailedError: N blocking asset check(s) failed ...:" and a
+        # line per check; what each found is in the run's check results.
+        _, _, rest = message.partition(": ")
+        return " ".join(line.strip() for line in rest.splitlines() if line.strip())
     if original.cls_name in _INPUT_ERRORS:
         prefix, _, rest = message.partition(": ")
         if prefix.endswith(original.cls_name):

@@ -77,10 +77,23 @@ REVIEWS = [
     "S001,1,1,MATCH,EX01,2022-07-20T10:00:00",
     "S001,1,2,NO_MATCH,EX02,2022-07-20T10:05:00",
 ]
+MATCH_REVIEWS = [
+    "section_id,page,line,voter_id,examiner_id,reviewed_at",
+    "S002,1,2,V0005,EX03,2022-07-21T09:00:00",
+    # No registration found for the signer.
+    "S001,1,2,,EX03,2022-07-21 09:05",
+]
 WITHDRAWALS = ["voter_id,received_date", "V0004,2022-06-30"]
 
 ROLL_ROWS = len(ROLL_PART_1) + len(ROLL_PART_2)
+VOTER_IDS = frozenset(row.split(",")[0] for row in ROLL_PART_1 + ROLL_PART_2)
 LINE_ROWS = len(SCAN_BATCH_1) + len(SCAN_BATCH_2)
+
+
+def roll_lookup(table: str, column: str, values: list[str]) -> set[str]:
+    """What `ingest.pipeline.published_lookup` answers once this roll is published."""
+    assert (table, column) == ("voter_roll", "voter_id")
+    return set(values) & VOTER_IDS
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -112,5 +125,6 @@ def build_data_dir(root: Path) -> Path:
     write_lines(petition / "scans" / "batch_0001.csv", [SCAN_HEADER, *SCAN_BATCH_1])
     write_lines(petition / "scans" / "batch_0002.csv", [SCAN_HEADER, *SCAN_BATCH_2])
     write_lines(petition / "reviews" / "reviews_001.csv", REVIEWS)
+    write_lines(petition / "match_reviews" / "match_reviews_001.csv", MATCH_REVIEWS)
     write_lines(petition / "withdrawals.csv", WITHDRAWALS)
     return root

@@ -177,9 +177,27 @@ def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
     assert {"signature_reviews", "line_verdicts", "sufficiency_determination"} <= selected
     assert not selected & {"petition_lines", "line_matches"}
 
+    # A new file of examiners' match decisions: the same, loading them.
+    decisions = data_dir / "petitions" / PETITION / "match_reviews" / "decided_001.csv"
+    decisions.parent.mkdir()
+    decisions.write_text(
+        "section_id,page,line,voter_id,examiner_id,reviewed_at\n"
+        "S000001,1,1,,EX01,2022-07-21T09:00:00\n",
+        encoding="utf-8",
+    )
+    decided = data_arrivals(sensor_context(instance, data_dir, reviewed.cursor))
+    (request,) = decided.run_requests
+    assert (request.job_name, request.partition_key) == ("verify_petitions", PETITION)
+    assert request.tags["recall/reason"] == (
+        f"new review file petitions/{PETITION}/match_reviews/decided_001.csv"
+    )
+    selected = {k.to_user_string() for k in request.asset_selection}
+    assert {"match_reviews", "line_verdicts", "sufficiency_determination"} <= selected
+    assert not selected & {"petition_lines", "line_matches"}
+
     # A batch withdrawn: its partition goes, and one batch run drops its lines.
     (data_dir / SCANS / "batch_0002.csv").unlink()
-    withdrawn = data_arrivals(sensor_context(instance, data_dir, reviewed.cursor))
+    withdrawn = data_arrivals(sensor_context(instance, data_dir, decided.cursor))
     (deleted,) = withdrawn.dynamic_partitions_requests
     assert isinstance(deleted, dg.DeleteDynamicPartitionsRequest)
     assert deleted.partition_keys == [f"{PETITION}/batch_0002"]
@@ -653,3 +671,34 @@ def test_a_launched_run_on_the_multiprocess_executor_gives_the_same_verdicts(
     processes = int(done.stdout.split("step_processes=")[1].split()[0])
     assert processes > 1  # the steps really ran in their own processes
     same_tables(launched, reference)
+
+
+def test_a_new_match_review_file_has_its_petition_decided_again_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recall_pipeline.defs.verdicts.assets import VERDICTS_CODE_VERSION
+    from recall_pipeline.verify import incremental
+    from recall_pipeline_tests.datadir import PETITION_ID, build_data_dir, petition_dir
+
+    data_dir = build_data_dir(tmp_path / "data")
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    monkeypatch.setenv(settings.REPORTS_DIR_ENV, str(tmp_path / "reports"))
+    verify_all(monkeypatch, data_dir, url)
+
+    def changed() -> list[str] | None:
+        with Warehouse(url) as store:
+            now = incremental.snapshot(store, VERDICTS_CODE_VERSION, [PETITION_ID])
+            assert "match_reviews" in set(now["input_name"])
+            return incremental.changed_scan_files(store, now, [PETITION_ID])
+
+    assert changed() == []
+    decisions = petition_dir(data_dir) / "match_reviews" / "match_reviews_002.csv"
+    decisions.write_text(
+        "section_id,page,line,voter_id,examiner_id,reviewed_at\n"
+        "S001,1,1,V0001,EX05,2022-07-23T08:00:00\n",
+        encoding="utf-8",
+    )
+    # The review run's first step, as the arrivals sensor launches it.
+    assert materialize_all(selection=["match_reviews"]).success
+    # Not only scan files differ: every line of the petition is decided again.
+    assert changed() is None

@@ -70,11 +70,14 @@ def test_the_roll_is_ingested_first_of_the_steps_ready_together() -> None:
     assert all(p < priority["voter_roll"] for key, p in priority.items() if key != "voter_roll")
 
 
-def test_per_petition_inputs_depend_on_petitions() -> None:
+def test_per_petition_inputs_depend_on_petitions_and_on_the_inputs_they_name() -> None:
     graph = load_definitions().resolve_asset_graph()
     for spec in INPUTS:
         parents = {k.to_user_string() for k in graph.get(dg.AssetKey(spec.name)).parent_keys}
-        assert parents == ({"petitions"} if spec.per_petition else set())
+        named = set(spec.referenced_inputs)
+        assert parents == ({"petitions"} if spec.per_petition else set()) | named
+    # An examiner's decision must name a voter on the roll as published.
+    assert graph.get(dg.AssetKey("match_reviews")).parent_keys >= {dg.AssetKey("voter_roll")}
 
 
 def test_partitioned_by_batch_then_by_petition_in_two_jobs() -> None:

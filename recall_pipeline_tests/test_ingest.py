@@ -15,6 +15,7 @@ from recall_pipeline.contract import (
     ADDRESS_HISTORY,
     INPUTS,
     JURISDICTIONS,
+    MATCH_REVIEWS,
     PETITION_LINES,
     SECTIONS,
     SIGNATURE_REVIEWS,
@@ -24,7 +25,13 @@ from recall_pipeline.contract import (
 from recall_pipeline.ingest.errors import StructuralError
 from recall_pipeline.ingest.pipeline import ingest_input
 from recall_pipeline_tests import datadir
-from recall_pipeline_tests.datadir import ROLL_HEADER, build_data_dir, petition_dir, write_lines
+from recall_pipeline_tests.datadir import (
+    ROLL_HEADER,
+    build_data_dir,
+    petition_dir,
+    roll_lookup,
+    write_lines,
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +72,7 @@ def assert_conserved(result) -> None:
 
 @pytest.mark.parametrize("spec", INPUTS, ids=lambda s: s.name)
 def test_clean_inputs_are_accepted_whole(spec, clean_dir: Path) -> None:
-    result = ingest_input(spec, clean_dir)
+    result = ingest_input(spec, clean_dir, lookup=roll_lookup)
     assert result.quarantined.num_rows == 0
     assert all(o.success for o in result.outcomes)
     assert result.accepted.num_rows == result.rows_read > 0
@@ -215,6 +222,56 @@ def test_expectation_results_count_each_rule_per_file(data_dir: Path) -> None:
     assert failing == {("voter_roll/roll_part_02.csv", "zip.format"): 1}
 
 
+def test_match_reviews_with_a_bad_key_time_or_voter_are_quarantined(data_dir: Path) -> None:
+    reviews = petition_dir(data_dir) / "match_reviews" / "match_reviews_001.csv"
+    write_lines(
+        reviews,
+        [
+            "section_id,page,line,voter_id,examiner_id,reviewed_at",
+            "S001,1,1,V0001,EX01,2022-07-21T09:00:00",
+            "S001,1,2,,EX01,2022-07-21 09:00",  # no registration found: kept
+            "S001,one,3,V0001,EX01,2022-07-21T09:00:00",
+            ",1,3,V0001,EX01,2022-07-21T09:00:00",
+            "S001,1,3,V0001,EX01,2022-07-21",
+            "S001,1,3,V0001,EX01,2022-02-30T09:00:00",
+            "S001,1,3,V0001,EX01,2022-07-21T24:00:00",
+            "S001,1,3,V0001,EX01,",
+            "S001,1,3,V9999,EX01,2022-07-21T09:00:00.250",
+            "S001,1,x,V9999,EX01,2022-07-21T9:00",
+        ],
+    )
+
+    result = ingest_input(MATCH_REVIEWS, data_dir, lookup=roll_lookup)
+
+    assert [(r["source_row"], r["voter_id"]) for r in result.accepted.to_pylist()] == [
+        (1, "V0001"),
+        (2, None),
+    ]
+    not_a_time = "reviewed_at: not an ISO date and time (YYYY-MM-DDTHH:MM[:SS])"
+    unknown_voter = "voter_id: no such voter_id in voter_roll"
+    assert {r["source_row"]: r["reason"] for r in result.quarantined.to_pylist()} == {
+        3: "page: not a whole number",
+        4: "section_id: missing required value",
+        5: not_a_time,
+        6: "reviewed_at: not a real calendar date",
+        7: not_a_time,
+        8: "reviewed_at: missing required value",
+        9: unknown_voter,
+        10: f"line: not a whole number; {unknown_voter}; {not_a_time}",
+    }
+    (row,) = [r for r in result.quarantined.to_pylist() if r["source_row"] == 9]
+    assert row["record_key"] == "section_id=S001, page=1, line=3, voter_id=V9999"
+    rules = {o.rule.rule_id: o for o in result.outcomes}
+    assert rules["voter_id.known"].rule.engine == "warehouse"
+    assert rules["voter_id.known"].failing_count == 2
+    assert_conserved(result)
+
+
+def test_a_reference_rule_needs_a_lookup(data_dir: Path) -> None:
+    with pytest.raises(ValueError, match="voter_id.known needs a lookup of voter_roll.voter_id"):
+        ingest_input(MATCH_REVIEWS, data_dir)
+
+
 # --- structural failures: the run stops, naming file, row and problem ---------------------------
 
 
@@ -295,7 +352,8 @@ def test_optional_inputs_may_be_absent(data_dir: Path) -> None:
     shutil.rmtree(data_dir / "voter_roll" / "address_history")
     shutil.rmtree(petition_dir(data_dir) / "reviews")
     (petition_dir(data_dir) / "withdrawals.csv").unlink()
-    for spec in (ADDRESS_HISTORY, SIGNATURE_REVIEWS, WITHDRAWALS):
+    shutil.rmtree(petition_dir(data_dir) / "match_reviews")
+    for spec in (ADDRESS_HISTORY, SIGNATURE_REVIEWS, MATCH_REVIEWS, WITHDRAWALS):
         result = ingest_input(spec, data_dir)
         assert result.accepted.num_rows == 0 and result.files.num_rows == 0
 

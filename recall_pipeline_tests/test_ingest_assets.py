@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from recall_pipeline import settings, warehouse
@@ -213,3 +214,52 @@ def test_wrong_petition_settings_fail_with_every_problem(data_dir: Path, store: 
     assert "petitions/test-recall/petition.yaml" in error
     assert "kind: 'referendum' is not one of" in error
     assert "filed_date" in error
+
+
+def test_match_reviews_naming_no_voter_on_the_roll_are_quarantined(
+    data_dir: Path, store: Warehouse
+) -> None:
+    reviews = petition_dir(data_dir) / "match_reviews" / "match_reviews_001.csv"
+    write_lines(
+        reviews,
+        [
+            *reviews.read_text(encoding="utf-8").splitlines(),
+            "S001,1,3,V0404,EX04,2022-07-22T11:00:00",
+            "S001,1,3,V0001,EX04,2022-07-22T11:00:00+02:00",
+        ],
+    )
+
+    outcome = materialize_all()
+
+    assert outcome.success, outcome.errors
+    checks = {(c.asset, c.name): c for c in outcome.checks}
+    assert checks[("match_reviews", "rows_conserved")].passed
+    warning = checks[("match_reviews", "expectations")]
+    assert not warning.passed and warning.severity == "WARN"
+    assert warning.metadata["rules"]["voter_id.known"]["failing"] == 1
+    quarantined = store.query(
+        "SELECT source_file, source_row, reason, record_key FROM quarantined_rows"
+        " WHERE input_name = 'match_reviews' ORDER BY source_row"
+    ).to_dict("records")
+    file = "petitions/test-recall/match_reviews/match_reviews_001.csv"
+    assert quarantined == [
+        {
+            "source_file": file,
+            "source_row": 3,
+            "reason": "voter_id: no such voter_id in voter_roll",
+            "record_key": "section_id=S001, page=1, line=3, voter_id=V0404",
+        },
+        {
+            "source_file": file,
+            "source_row": 4,
+            "reason": "reviewed_at: not an ISO date and time (YYYY-MM-DDTHH:MM[:SS])",
+            "record_key": "section_id=S001, page=1, line=3, voter_id=V0001",
+        },
+    ]
+    kept = rows(store, "match_reviews", "source_row")
+    assert [(r["section_id"], r["page"], r["line"], r["voter_id"]) for r in kept[:1]] == [
+        ("S002", 1, 2, "V0005")
+    ]
+    # No registration found: the row is kept, without a voter.
+    assert pd.isna(kept[1]["voter_id"]) and kept[1]["line"] == 2
+    assert kept[1]["reviewed_at"] == "2022-07-21 09:05"

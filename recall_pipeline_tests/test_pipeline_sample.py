@@ -121,3 +121,39 @@ def test_determination_command(published: Warehouse, capsys: pytest.CaptureFixtu
 
     assert main(["determination", "no-such-petition", "--warehouse", url]) == 2
     assert "no determination for 'no-such-petition'" in capsys.readouterr().err
+
+
+def test_a_sampled_petition_beside_a_counted_one_verifies(
+    tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A petition decided by its sample alone leaves no sample figures on the counted one's row:
+    # read back together, those missing figures must not count as a sample that disagrees.
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE, data)
+    counted = data / "petitions" / "la-2022-da-recall" / "petition.yaml"
+    sampled = data / "petitions" / "la-2022-sampled"
+    shutil.copytree(counted.parent, sampled)
+    counted.write_text(counted.read_text().replace("method: auto", "method: full_count"))
+    settings_file = sampled / "petition.yaml"
+    settings_file.write_text(
+        settings_file.read_text()
+        .replace("petition_id: la-2022-da-recall", "petition_id: la-2022-sampled")
+        .replace("method: auto", "method: random_sample")
+    )
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(data))
+    monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, warehouse_url)
+
+    outcome = materialize_all()
+
+    assert outcome.success, outcome.errors
+    assert all(c.passed for c in outcome.checks), [c for c in outcome.checks if not c.passed]
+    with Warehouse(warehouse_url) as store:
+        full = load_determination(store, "la-2022-da-recall")
+        sample = load_determination(store, "la-2022-sampled")
+        drawn = store.query("SELECT petition_id, count(*) AS n FROM sample_lines GROUP BY 1")
+    assert (full["method"], full["sample_size"]) == ("full_count", None)
+    assert (sample["method"], sample["sample_size"]) == ("random_sample", 500)
+    assert sample["valid"] + sample["invalid"] + sample["pending"] == 500
+    assert drawn.to_dict("records") == [{"petition_id": "la-2022-sampled", "n": 500}]

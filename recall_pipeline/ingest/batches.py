@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from recall_pipeline.contract import PETITION_LINES, SIGNATURE_REVIEWS, InputSpec
+from recall_pipeline.contract import MATCH_REVIEWS, PETITION_LINES, SIGNATURE_REVIEWS, InputSpec
 from recall_pipeline.ingest.files import list_input_files, relative_to
 from recall_pipeline.ingest.pipeline import petition_folders
 
@@ -51,8 +51,12 @@ def scan_batches(data_dir: Path, hashed: bool = True) -> dict[str, InputFile]:
 
 
 def review_files(data_dir: Path) -> dict[str, InputFile]:
-    """Every examiners' review file, by relative path."""
-    return _files(SIGNATURE_REVIEWS, data_dir, lambda _pid, _path, relative: relative, True)
+    """Every examiners' review file (signature findings and match decisions), by relative
+    path."""
+    found = {}
+    for spec in (SIGNATURE_REVIEWS, MATCH_REVIEWS):
+        found.update(_files(spec, data_dir, lambda _pid, _path, relative: relative, True))
+    return found
 
 
 def batch_files(data_dir: Path, keys: list[str]) -> list[str]:

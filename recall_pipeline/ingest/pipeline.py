@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +32,9 @@ from recall_pipeline.ingest.files import (
     relative_to,
 )
 from recall_pipeline.ingest.petition_config import PetitionConfig, load_petition_config
-from recall_pipeline.ingest.quality import RuleOutcome, parse_dates, rules_for, validate
+from recall_pipeline.ingest.quality import Lookup, RuleOutcome, parse_dates, rules_for, validate
 from recall_pipeline.tables import Column, TableSchema
+from recall_pipeline.warehouse import Warehouse
 
 QUARANTINED_ROWS = TableSchema(
     name="quarantined_rows",
@@ -191,16 +193,19 @@ def petitions_table(loaded: list[tuple[PetitionConfig, str, str]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=PETITIONS.arrow_schema())
 
 
-def ingest_input(spec: InputSpec, data_dir: Path, only: set[str] | None = None) -> IngestResult:
+def ingest_input(
+    spec: InputSpec, data_dir: Path, only: set[str] | None = None, lookup: Lookup | None = None
+) -> IngestResult:
     """Read every file of `spec` (or `only` those relative paths), run its rules, and split
-    rows into accepted and quarantined."""
+    rows into accepted and quarantined. `lookup` answers whether values name rows of the inputs
+    `spec` refers to (`published_lookup`); an input referring to none needs no lookup."""
     # The first ingest in a process also loads Great Expectations: seconds of imports on one
     # core, run beside the file reads, which spend their time in Arrow without the GIL.
     with ThreadPoolExecutor(max_workers=1) as pool:
         rules = pool.submit(rules_for, spec)
         raw_files = _read_all(spec, data_dir, only)
         combined = _combine(spec, raw_files)
-        outcomes = validate(spec, combined, rules.result())
+        outcomes = validate(spec, combined, rules.result(), lookup)
     _raise_structural(spec, combined, outcomes)
     reasons = _row_reasons(outcomes)
     quarantine_mask = np.zeros(combined.num_rows, dtype=bool)
@@ -224,6 +229,25 @@ def ingest_input(spec: InputSpec, data_dir: Path, only: set[str] | None = None) 
             np.arange(len(raw_files)), [raw.table.num_rows for _, raw in raw_files]
         ),
     )
+
+
+def published_lookup(open_store: Callable[[], Warehouse]) -> Lookup:
+    """A lookup of values among the published rows of an input (its warehouse table), each
+    answered on a warehouse `open_store()` opens and disposes of."""
+
+    def known(table: str, column: str, values: list[str]) -> set[str]:
+        store = open_store()
+        try:
+            if not store.table_exists(table):
+                raise StructuralError(
+                    table, f"not published yet: the rows naming its {column} cannot be checked"
+                )
+            found = store.read(table, columns=[column], where={column: values})
+            return set(found.column(column).to_pylist())
+        finally:
+            store.dispose()
+
+    return known
 
 
 def _read_all(

@@ -4,7 +4,9 @@ Each contract field yields its rules (required value, format, allowed values, co
 requirement) and each input its key-uniqueness rule. Great Expectations evaluates them on the
 whole input at once with vectorized pandas metrics and reports the failing row positions; those
 positions decide quarantine. One rule GX cannot vectorize — that a well-formed date exists on
-the calendar (2022-02-30) — is checked with Arrow's date parser and reported beside the suite.
+the calendar (2022-02-30) — is checked with Arrow's date parser and reported beside the suite;
+one it cannot see — that a value names a row of another input, as a reviewed voter_id must name
+a registration — is checked against the published input through the caller's lookup.
 
 Structural rules (unique keys) do not quarantine: a repeated voter_id or line key means the
 files disagree about identity, and the run stops with the rows named.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +31,13 @@ from recall_pipeline.contract import (
     FLAG_VALUES,
     INTEGER_PATTERN,
     ISO_DATE_PATTERN,
+    ISO_TIMESTAMP_PATTERN,
     ZIP_PATTERN,
     InputSpec,
 )
+
+# (input, column, values) → those of `values` that name a row of that input, as published.
+Lookup = Callable[[str, str, list[str]], set[str]]
 
 # GX reports usage to a remote service unless told not to; this machine has no such network.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -47,6 +54,8 @@ class Rule:
     also_reads: tuple[str, ...] = ()
     # (column, value): the rule only concerns rows where that column holds that value.
     only_when: tuple[str, str] | None = None
+    # (input, column): the value must name a row of that input (checked against the warehouse).
+    references: tuple[str, str] | None = None
 
 
 @dataclass
@@ -108,6 +117,15 @@ def rules_for(spec: InputSpec) -> list[tuple[Rule, Any]]:
                 Rule(f"{col}.calendar", (col,), "not a real calendar date", engine="arrow"),
                 None,
             )
+        elif f.kind == "timestamp":
+            add(
+                Rule(f"{col}.format", (col,), "not an ISO date and time (YYYY-MM-DDTHH:MM[:SS])"),
+                gxe.ExpectColumnValuesToMatchRegex(column=col, regex=ISO_TIMESTAMP_PATTERN),
+            )
+            add(
+                Rule(f"{col}.calendar", (col,), "not a real calendar date", engine="arrow"),
+                None,
+            )
         elif f.kind == "zip":
             add(
                 Rule(f"{col}.format", (col,), "malformed ZIP (5 digits or ZIP+4)"),
@@ -128,6 +146,18 @@ def rules_for(spec: InputSpec) -> list[tuple[Rule, Any]]:
                 Rule(f"{col}.allowed", (col,), f"unknown value (allowed: {', '.join(f.allowed)})"),
                 gxe.ExpectColumnValuesToBeInSet(column=col, value_set=list(f.allowed)),
             )
+        if f.references:
+            table, column = f.references
+            add(
+                Rule(
+                    f"{col}.known",
+                    (col,),
+                    f"no such {column} in {table}",
+                    engine="warehouse",
+                    references=f.references,
+                ),
+                None,
+            )
     key = spec.unique_key
     if key:
         rule = Rule(f"{'+'.join(key)}.unique", key, "key repeated", structural=True)
@@ -139,10 +169,14 @@ def rules_for(spec: InputSpec) -> list[tuple[Rule, Any]]:
 
 
 def validate(
-    spec: InputSpec, table: pa.Table, rules: list[tuple[Rule, Any]] | None = None
+    spec: InputSpec,
+    table: pa.Table,
+    rules: list[tuple[Rule, Any]] | None = None,
+    lookup: Lookup | None = None,
 ) -> list[RuleOutcome]:
     """Run every rule of `spec` (`rules_for(spec)`, unless given) over `table` (text cells)
-    and return each rule's failures."""
+    and return each rule's failures; `lookup` answers the rules that values name rows of
+    another input."""
     rules = rules if rules is not None else rules_for(spec)
     # GX filters the whole batch frame for every expectation, so each group of rules reading
     # the same columns is validated on a frame holding only those columns.
@@ -165,12 +199,16 @@ def validate(
         calendar = {
             rule: pool.submit(_calendar_failures, table.column(rule.columns[0]))
             for rule, expectation in rules
-            if expectation is None
+            if expectation is None and rule.references is None
         }
         for group_outcomes in found:
             outcomes.update(group_outcomes)
         for rule, failures in calendar.items():
             outcomes[rule.rule_id] = RuleOutcome(rule, table.num_rows, failures.result())
+    for rule, _ in rules:
+        if rule.references is not None:
+            failures = _unknown_references(rule, table.column(rule.columns[0]), lookup)
+            outcomes[rule.rule_id] = RuleOutcome(rule, table.num_rows, failures)
     return [outcomes[rule.rule_id] for rule, _ in rules]
 
 
@@ -266,6 +304,22 @@ def _context():
     return context
 
 
+def _unknown_references(rule: Rule, column: pa.ChunkedArray, lookup: Lookup | None) -> np.ndarray:
+    """Rows whose value names no row of the referenced input. Only the input's distinct
+    values are looked up: a review file names a few thousand voters of a roll of millions."""
+    values = pc.drop_null(pc.unique(column)).to_pylist()
+    if not values:
+        return np.zeros(0, dtype=np.int64)
+    if lookup is None:
+        raise ValueError(f"rule {rule.rule_id} needs a lookup of {'.'.join(rule.references)}")
+    known = lookup(*rule.references, values)
+    unknown = [v for v in values if v not in known]
+    if not unknown:
+        return np.zeros(0, dtype=np.int64)
+    failing = pc.fill_null(pc.is_in(column, value_set=pa.array(unknown, pa.string())), False)
+    return np.flatnonzero(failing.to_numpy(zero_copy_only=False))
+
+
 _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 
 
@@ -283,8 +337,14 @@ def _calendar_failures(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def _impossible_dates(values: pa.Array) -> np.ndarray:
-    """Per value: well-formed as YYYY-MM-DD, yet no such day."""
-    well_formed = pc.fill_null(pc.match_substring_regex(values, ISO_DATE_PATTERN), False)
+    """Per value: well-formed as YYYY-MM-DD (or a date and time), yet no such day."""
+    well_formed = pc.fill_null(
+        pc.or_(
+            pc.match_substring_regex(values, ISO_DATE_PATTERN),
+            pc.match_substring_regex(values, ISO_TIMESTAMP_PATTERN),
+        ),
+        False,
+    )
     text = pc.if_else(well_formed, values, pa.scalar("2000-01-01"))
 
     def number(start: int, stop: int) -> np.ndarray:

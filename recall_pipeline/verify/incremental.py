@@ -1,9 +1,9 @@
 """Which verdicts new scan batches can change, so a batch run decides only those again.
 
-A line's verdict depends on the line itself, its match, its section, its examiner findings,
-its voter's registration and withdrawals — and, through the duplicate rule, on the other valid
-lines of the same voter. So when the lines of some scan files are added or replaced, and
-nothing else changed, the verdicts that can change are:
+A line's verdict depends on the line itself, its match, its section, its examiners' findings
+and match decisions, its voter's registration and withdrawals — and, through the duplicate
+rule, on the other valid lines of the same voter. So when the lines of some scan files are
+added or replaced, and nothing else changed, the verdicts that can change are:
 
 - the lines of those files (new or changed);
 - every line of every voter those files' lines were or are now matched to.
@@ -42,6 +42,7 @@ VERDICT_READS = (
     "voter_address_history",
     "petition_sections",
     "signature_reviews",
+    "match_reviews",
     "withdrawal_requests",
     "jurisdiction_zips",
 )

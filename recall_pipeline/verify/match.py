@@ -23,6 +23,7 @@ listed in `ambiguous_matches` so an examiner can look.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -31,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recall_pipeline.verify import jurisdiction
 from recall_pipeline.verify import normalize as nz
 from recall_pipeline.verify.frames import codes, flags, isin, key_hashes, labels, strings
 
@@ -54,14 +56,11 @@ _MIDDLE_SCORE = 0.05
 
 
 def in_jurisdiction(
-    roll: pd.DataFrame, history: pd.DataFrame, code: str
+    roll: pd.DataFrame, history: pd.DataFrame, code: str, zips: Collection[str] = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The roll rows registered in `code`, and the address history of those voters."""
-    here = (roll["jurisdiction_code"] == code).to_numpy()
-    if here.all():  # a county's own roll: nothing to filter
-        return roll, history
-    roll = roll[here]
-    return roll, history[isin(history["voter_id"], roll["voter_id"])]
+    """The roll rows of voters who belong to `code` (whose ZIPs are `zips`), and their address
+    history: the rule is `verify.jurisdiction`'s."""
+    return jurisdiction.in_jurisdiction(roll, history, code, zips)
 
 
 def prepare_roll(roll: pd.DataFrame) -> pd.DataFrame:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
+from recall_pipeline.verify import jurisdiction
 from recall_pipeline.verify import match as m
 from recall_pipeline.verify.frames import in_step
 from recall_pipeline.verify.reasons import INVALID, VALID, reason_codes, registrar_categories
@@ -38,12 +40,18 @@ def config_from_row(row: dict) -> PetitionConfig:
 
 
 def prepare_rolls(
-    roll: pd.DataFrame, history: pd.DataFrame, jurisdictions: set[str]
+    roll: pd.DataFrame,
+    history: pd.DataFrame,
+    jurisdictions: set[str],
+    zips: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
-    """Each jurisdiction's prepared roll and address history (see `match.prepare_roll`)."""
+    """Each jurisdiction's prepared roll and address history (see `match.prepare_roll`): the
+    voters who belong to it by `verify.jurisdiction` (`zips`: each code's ZIPs)."""
+    codes = sorted(jurisdictions)
+    members = jurisdiction.memberships(roll, {code: (zips or {}).get(code, ()) for code in codes})
     prepared = {}
-    for code in sorted(jurisdictions):
-        roll_here, history_here = m.in_jurisdiction(roll, history, code)
+    for code in codes:
+        roll_here, history_here = jurisdiction.select(roll, history, members[code])
         # Mostly Arrow kernels, which release the GIL. Matching prepares the roll beside the
         # lines; with the roll in parts and the past addresses as one more task, both cores
         # stay busy through them instead of one waiting for the last long task (joining the

@@ -9,6 +9,8 @@ may be ingested while its verdicts wait for its own run.
 
 from __future__ import annotations
 
+import pandas as pd
+
 from recall_pipeline.checks import CheckOutcome
 from recall_pipeline.verify.reasons import reason_codes
 from recall_pipeline.warehouse import Warehouse
@@ -111,18 +113,48 @@ def determination_adds_up(store: Warehouse, petitions: list[str] | None = None) 
         "   AND s.counts_as_valid_in_sample) AS drawn_valid"
         f" FROM sufficiency_determination d WHERE {_of(store, petitions)}"
     )
-    problems = []
+    problems: list[str] = []
+    failing: set[str] = set()
     for r in rows.itertuples(index=False):
+        found = len(problems)
         if r.raw_count != r.lines:
             problems.append(f"{r.petition_id}: raw count {r.raw_count} != {r.lines} lines")
         counted = r.valid + r.invalid + r.pending
+        # A petition without a sample has no sample figures; read beside a sampled petition's
+        # row they come back as NaN, which is truthy and equal to nothing.
+        sampled = pd.notna(r.sample_size)
         if r.method == "random_sample":
-            if counted != r.sample_size or r.drawn != r.sample_size:
-                problems.append(f"{r.petition_id}: sample counts {counted} != n {r.sample_size}")
+            if not sampled or counted != r.sample_size or r.drawn != r.sample_size:
+                problems.append(
+                    f"{r.petition_id}: sample counts {counted} (valid {r.valid}, invalid"
+                    f" {r.invalid}, pending {r.pending}) and {r.drawn} sample_lines rows"
+                    f" != n {_figure(r.sample_size)}"
+                )
         elif counted != r.raw_count or r.valid != r.valid_lines:
-            problems.append(f"{r.petition_id}: counts {counted} != raw count {r.raw_count}")
-        if r.sample_size and (r.drawn != r.sample_size or r.drawn_valid != r.sample_valid):
-            problems.append(f"{r.petition_id}: sample_lines disagree with the sample figures")
+            problems.append(
+                f"{r.petition_id}: counts {counted} (valid {r.valid}, invalid {r.invalid},"
+                f" pending {r.pending}) != raw count {r.raw_count}, or valid != {r.valid_lines}"
+                " valid lines"
+            )
+        if sampled and (r.drawn != r.sample_size or r.drawn_valid != r.sample_valid):
+            problems.append(
+                f"{r.petition_id}: sample_lines ({r.drawn} drawn, {r.drawn_valid} valid)"
+                f" disagree with the sample figures (n {_figure(r.sample_size)},"
+                f" s {_figure(r.sample_valid)})"
+            )
+        elif not sampled and r.drawn:
+            problems.append(f"{r.petition_id}: {r.drawn} sample_lines rows but no sample drawn")
+        if len(problems) > found:
+            failing.add(r.petition_id)
     return CheckOutcome(
-        passed=not problems, metadata={"petitions": len(rows), "problems": problems}
+        passed=not problems,
+        metadata={
+            "petitions": len(rows),
+            "petitions_failing": sorted(failing),
+            "problems": problems,
+        },
     )
+
+
+def _figure(value) -> str:
+    return "none" if pd.isna(value) else str(int(value))

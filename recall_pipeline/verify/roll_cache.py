@@ -8,9 +8,9 @@ registration and past address, a 64-bit hash of its dwelling keys and of its ful
 keys the same way, reads just the registrations whose hashes are among them, and normalizes
 those rows again. Hashes only narrow the read: matching and the name count compare the
 normalized text itself, so a collision brings in a row that is then left out, never a wrong
-match. The keys carry the version of the roll and address-history files, of the normalization
-code and of the hash function they were built with, and are rebuilt whenever that version is
-not the current one.
+match. The keys carry the version of the roll and address-history files and of the ZIP lists
+(which say who belongs to a city inside a county), of the normalization code and of the hash
+function they were built with, and are rebuilt whenever that version is not the current one.
 """
 
 from __future__ import annotations
@@ -25,15 +25,20 @@ import pyarrow.compute as pc
 
 from recall_pipeline.ingest.ledger import ledger_files
 from recall_pipeline.verify.frames import KEY_HASH_FUNCTION, key_hashes, strings
+from recall_pipeline.verify.jurisdiction import zips_by_code
 from recall_pipeline.verify.match import DWELLING_HASHES
 from recall_pipeline.verify.pipeline import prepare_rolls
 from recall_pipeline.verify.schemas import HISTORY_MATCH_KEYS, MATCH_KEY_VERSIONS, ROLL_MATCH_KEYS
 from recall_pipeline.warehouse import Warehouse, Within
 
 # Bump with any change to normalization (verify/normalize.py), to what prepare_roll and
-# prepare_history produce or to how keys are hashed: keys built by other code must not be used.
-KEYS_CODE_VERSION = "roll-keys-3"
+# prepare_history produce, to who belongs to a jurisdiction or to how keys are hashed: keys
+# built by other code must not be used.
+KEYS_CODE_VERSION = "roll-keys-4"
 ROLL_INPUTS = ("voter_roll", "voter_address_history")
+# A jurisdiction's keys are those of its voters, and the ZIP lists say who belongs to a city
+# inside a county (verify.jurisdiction).
+KEY_INPUTS = (*ROLL_INPUTS, "jurisdiction_zips")
 ROLL_COLUMNS = [
     "voter_id",
     "jurisdiction_code",
@@ -51,9 +56,9 @@ Prepared = dict[str, tuple[pd.DataFrame, pd.DataFrame]]
 
 
 def roll_version(store: Warehouse) -> str:
-    """The version of the roll as ingested: the hash of its files' hashes (from the ledger),
-    of the normalization code and of the hash function's library."""
-    files = ledger_files(store, ROLL_INPUTS).to_numpy().tolist()
+    """The version of the roll as ingested: the hash of its files' hashes and the ZIP lists'
+    (from the ledger), of the normalization code and of the hash function's library."""
+    files = ledger_files(store, KEY_INPUTS).to_numpy().tolist()
     code = [KEYS_CODE_VERSION, KEY_HASH_FUNCTION]
     return hashlib.sha256(json.dumps([code, files]).encode()).hexdigest()
 
@@ -66,6 +71,14 @@ def prepare_all(store: Warehouse, jurisdictions: set[str]) -> Prepared:
         store.read_frame("voter_roll", columns=ROLL_COLUMNS),
         store.read_frame("voter_address_history"),
         jurisdictions,
+        jurisdiction_zips(store),
+    )
+
+
+def jurisdiction_zips(store: Warehouse) -> dict[str, frozenset[str]]:
+    """Each jurisdiction's ZIPs, as published."""
+    return zips_by_code(
+        store.read_frame("jurisdiction_zips", columns=["jurisdiction_code", "zip5"])
     )
 
 
@@ -124,7 +137,9 @@ def reachable(
         [Within(ROLL_MATCH_KEYS.name, "voter_id", [*at, named]), moved],
     )
     history = _rows_of(store, "voter_address_history", None, [moved])
-    return prepare_rolls(roll, history, {code})[code]
+    # Found by the keys kept for `code`, these are its voters; without its ZIPs the filter would
+    # drop a city's voters, whose rows carry their county's code.
+    return prepare_rolls(roll, history, {code}, jurisdiction_zips(store))[code]
 
 
 def _distinct(hashes) -> list[int]:

@@ -9,6 +9,8 @@ signed, then section, page and line — the petition's `duplicates_keep`), the r
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -16,6 +18,7 @@ import pyarrow.compute as pc
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
 from recall_pipeline.verify.frames import codes, isin, labels, strings
+from recall_pipeline.verify.jurisdiction import written_outside
 from recall_pipeline.verify.match import METHOD_HISTORY, METHOD_NAME
 from recall_pipeline.verify.reasons import INVALID, PENDING, VALID, reason_codes
 
@@ -34,7 +37,7 @@ def decide(
     sections: pd.DataFrame,
     reviews: pd.DataFrame,
     withdrawals: pd.DataFrame,
-    jurisdiction_zips: set[str],
+    jurisdiction_zips: Collection[str],
 ) -> pd.DataFrame:
     """Evaluate every rule for every line of one petition and pick each line's verdict.
 
@@ -94,9 +97,9 @@ def decide(
         "WITHDRAWN": registered & isin(matches["voter_id"], withdrawn_voters.dropna()),
         "NO_RESIDENCE_ADDRESS": ~matches["has_address"].to_numpy(bool),
         "SIGNED_OUTSIDE_PERIOD": (signed.lt(approved) | signed.gt(filed)).fillna(False).to_numpy(),
-        "OUT_OF_JURISDICTION": matches["has_address"].to_numpy(bool)
-        & (matches["zip5"].to_numpy(str) != "")
-        & ~matches["zip5"].isin(jurisdiction_zips).to_numpy(),
+        "OUT_OF_JURISDICTION": written_outside(
+            matches["has_address"].to_numpy(bool), matches["zip5"], jurisdiction_zips
+        ),
         "NOT_REGISTERED": ~registered,
         "CANCELLED": registered
         & (status == "CANCELLED").to_numpy()

@@ -29,10 +29,11 @@ from recall_pipeline.ingest.pipeline import (
     ingest_input,
     load_petitions,
     petitions_table,
+    published_lookup,
 )
 
 # Bump when a change to ingestion could change what an asset publishes from the same files.
-INGEST_CODE_VERSION = "ingest-2"
+INGEST_CODE_VERSION = "ingest-3"
 GROUP = "ingest"
 EXPECTATIONS_CHECK = "expectations"
 CONSERVATION_CHECK = "rows_conserved"
@@ -43,7 +44,7 @@ _FIRST = {"dagster/priority": "1"}
 
 
 def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
-    deps = ["petitions"] if spec.per_petition else []
+    deps = (["petitions"] if spec.per_petition else []) + spec.referenced_inputs
     batched = spec is PETITION_LINES
 
     @dg.asset(
@@ -85,7 +86,9 @@ def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
             keys, every = batch_scope(context)
             if not every:
                 only = batch_files(data_dir, keys)
-        result: IngestResult = ingest_input(spec, data_dir, set(only) if only else None)
+        result: IngestResult = ingest_input(
+            spec, data_dir, set(only) if only else None, published_lookup(warehouse.open)
+        )
         store = warehouse.open()
         try:
             if only:

@@ -60,7 +60,7 @@ LINE_MATCH_LINEAGE = {
     },
     **{c: [("voter_address_history", source)] for c, source in _HISTORY_COLUMNS.items()},
 }
-_DEPS = ["petition_lines", "voter_roll", "voter_address_history", "petitions"]
+_DEPS = ["petition_lines", "voter_roll", "voter_address_history", "jurisdiction_zips", "petitions"]
 # What matching reads of a line: its key, what the signer wrote, and its file.
 _LINE_COLUMNS = [
     "petition_id",

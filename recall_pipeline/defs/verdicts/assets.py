@@ -29,6 +29,7 @@ from recall_pipeline.defs.warehouse_io import (
     read_frame,
 )
 from recall_pipeline.verify import incremental, reconcile
+from recall_pipeline.verify.jurisdiction import zips_by_code
 from recall_pipeline.verify.pipeline import (
     reason_summary,
     registrar_summary,
@@ -109,6 +110,7 @@ INPUTS = [
     "petition_lines",
     "petition_sections",
     "signature_reviews",
+    "match_reviews",
     "withdrawal_requests",
     "voter_roll",
     "jurisdiction_zips",
@@ -177,13 +179,19 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         sections_all = read_frame(store, "petition_sections", where=mine)
         reviews_all = read_frame(store, "signature_reviews", where=mine)
         withdrawals_all = read_frame(store, "withdrawal_requests", where=mine)
-        zips = read_frame(store, "jurisdiction_zips")
+        zips = zips_by_code(read_frame(store, "jurisdiction_zips"))
         decided = []
         for config in configs:
             pid = config.petition_id
             lines = lines_all[lines_all["petition_id"] == pid]
             if affected is not None and lines.empty:
                 continue
+            inside = zips.get(config.jurisdiction_code, frozenset())
+            if not inside:
+                context.log.warning(
+                    f"{pid}: jurisdiction {config.jurisdiction_code} has no ZIPs in "
+                    "jurisdiction_zips, so every line with a ZIP is OUT_OF_JURISDICTION"
+                )
             decided.append(
                 verdicts_for_petition(
                     config,
@@ -193,7 +201,7 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                     sections_all[sections_all["petition_id"] == pid],
                     reviews_all[reviews_all["petition_id"] == pid],
                     withdrawals_all[withdrawals_all["petition_id"] == pid],
-                    set(zips.loc[zips["jurisdiction_code"] == config.jurisdiction_code, "zip5"]),
+                    inside,
                 )
             )
         redone = concat_rows(decided, LINE_VERDICTS).assign(
