@@ -32,8 +32,8 @@ from recall_pipeline.runner import (
     verify_lines_job,
     verify_petitions_job,
 )
+from recall_pipeline.verify import match as m
 from recall_pipeline.verify import roll_cache
-from recall_pipeline.verify.match import DWELLING_HASHES
 from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
 from recall_pipeline.warehouse import Warehouse
 from recall_pipeline_tests.conftest import fresh_warehouse_url
@@ -148,7 +148,8 @@ def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
     assert {k.to_user_string() for k in request.asset_selection} == {
         "petition_lines",
         "line_matches",
-        "ambiguous_matches",
+        "match_candidates",
+        "match_models",
     }
     assert request.tags["recall/petition"] == PETITION
     assert new.dynamic_partitions_requests[0].partition_keys == [f"{PETITION}/batch_0004"]
@@ -303,10 +304,10 @@ def test_a_batch_is_matched_against_only_the_registrations_its_lines_can_reach(
 ) -> None:
     with fresh_warehouse_url(backend, tmp_path) as url:
         verify_all(monkeypatch, data_dir, url)
-        reached_the_same(url)
+        reached_the_same(url, monkeypatch)
 
 
-def reached_the_same(url: str) -> None:
+def reached_the_same(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with Warehouse(url) as store:
         config = petition_configs(store)[0]
         lines = store.read("petition_lines", where={"petition_id": PETITION}).to_pandas()
@@ -317,12 +318,14 @@ def reached_the_same(url: str) -> None:
         assert code in roll_cache.current_jurisdictions(store, version)
         whole = roll_cache.prepare_all(store, {code})[code]
         near = roll_cache.reachable(store, code, prepared[1])
-        # Dwellings hashed into 16 values collide all the time: what is read and joined
-        # widens, the matches don't.
-        colliding = [collide(frame) for frame in (*whole, prepared[1])]
-        roll_cache.publish(store, {code: tuple(colliding[:2])}, version)
-        # (Normalized again, the registrations read come with their true hashes.)
-        near_colliding = [collide(f) for f in roll_cache.reachable(store, code, colliding[2])]
+        # Keys hashed into 16 values collide all the time: what is read and joined widens,
+        # the matches don't.
+        true_hashes = m.key_hashes
+        monkeypatch.setattr(m, "key_hashes", lambda values: true_hashes(values) % 16 + 1)
+        colliding_lines = prepare_petition_lines(batch)
+        colliding_whole = roll_cache.prepare_all(store, {code})[code]
+        roll_cache.publish(store, {code: colliding_whole}, version)
+        near_colliding = roll_cache.reachable(store, code, colliding_lines[1])
     assert len(near[0]) < len(whole[0]) / 5 < len(near_colliding[0])
     against_whole = match_petition(PETITION, *prepared[:1], *whole, prepared)
     # Every way of matching met: the current address, a past one, the name alone.
@@ -330,19 +333,14 @@ def reached_the_same(url: str) -> None:
     assert {"CURRENT_ADDRESS", "HISTORY_ADDRESS", "UNIQUE_NAME"} <= methods
     # The name-alone rule met names held once and names held several times.
     assert {1} < set(against_whole[0]["roll_records_with_name"])
-    colliding_lines = (prepared[0], colliding[2])
     for reached, these in (
         (near, prepared),
         (near_colliding, colliding_lines),
-        (colliding[:2], colliding_lines),
+        (colliding_whole, colliding_lines),
     ):
         against = match_petition(PETITION, these[0], *reached, these)
         for got, expected in zip(against, against_whole, strict=True):
             pd.testing.assert_frame_equal(got, expected)
-
-
-def collide(prepared: pd.DataFrame) -> pd.DataFrame:
-    return prepared.assign(**{h: prepared[h] % 16 for h in DWELLING_HASHES.values()})
 
 
 def test_rerunning_gives_identical_tables_and_no_duplicated_rows(
@@ -419,7 +417,7 @@ def step_events(instance, run_id: str, kind: str) -> set[str]:
     [
         # Killed inside line_matches after its first table was published, before its second.
         (
-            "ambiguous_matches",
+            "match_candidates",
             verify_lines_in_one_process,
             "line_matches",
             {"line_matches"},

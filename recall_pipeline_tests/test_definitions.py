@@ -32,7 +32,12 @@ def test_graph_has_an_asset_per_input_with_its_checks() -> None:
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     ingest = {spec.name for spec in INPUTS} | {"petitions"}
-    verification = {"line_matches", "ambiguous_matches", "run_manifest"} | PER_PETITION
+    verification = {
+        "line_matches",
+        "match_candidates",
+        "match_models",
+        "run_manifest",
+    } | PER_PETITION
     assert keys == ingest | verification
     check_keys = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     for spec in INPUTS:
@@ -88,7 +93,12 @@ def test_partitioned_by_batch_then_by_petition_in_two_jobs() -> None:
         partitions = graph.get(key).partitions_def
         name = partitions.name if partitions is not None else None
         by_partitions.setdefault(name, set()).add(key.to_user_string())
-    assert by_partitions["scan_batches"] == {"petition_lines", "line_matches", "ambiguous_matches"}
+    assert by_partitions["scan_batches"] == {
+        "petition_lines",
+        "line_matches",
+        "match_candidates",
+        "match_models",
+    }
     assert by_partitions["petitions"] == PER_PETITION
     assert "run_manifest" in by_partitions[None]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from recall_pipeline.verify import compare
 from recall_pipeline.verify import normalize as nz
 
 CANONICAL = ("1234", "N", "MAIN", "ST", "", "90012")
@@ -93,36 +94,24 @@ def test_printed_name_variants(printed: str, expected: tuple) -> None:
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [
-        ("MARIA", "MARIO", True),  # substitution
-        ("MARIA", "MRAIA", True),  # adjacent swap
-        ("JOHNSON", "JONSON", True),  # deletion
-        ("JONSON", "JOHNSON", True),  # insertion
-        ("ABCDE", "BCDE", True),  # deletion at the front
-        ("ABCDE", "ABCD", True),  # deletion at the end
-        ("AB", "BA", True),
-        ("MARIA", "MARIA", False),  # equal is not one edit
-        ("JOHNSON", "JONSHON", False),  # two swaps
-        ("SMITH", "SMYTHE", False),  # two edits
-        ("MARIA", "MAIRAB", False),
-        ("ABC", "", False),
-        ("A", "", True),
-        ("ANA", "ANNE", False),
-        ("ABCD", "BADC", False),
+        ("MARIA", "MARIO", 1),  # substitution
+        ("MARIA", "MRAIA", 1),  # adjacent swap: one edit in optimal string alignment
+        ("JOHNSON", "JONSON", 1),  # deletion
+        ("JONSON", "JOHNSON", 1),  # insertion
+        ("MARIA", "MARIA", 0),
+        ("JOHNSON", "JONSHON", 2),  # two swaps
+        ("SMITH", "SMYTHE", 2),
+        ("ABC", "", 3),
+        ("ABCD", "BADC", 2),
     ],
 )
-def test_one_edit_apart(a: str, b: str, expected: bool) -> None:
-    assert nz.one_edit_apart([a], [b]).tolist() == [expected]
-    assert nz.one_edit_apart([b], [a]).tolist() == [expected]
-
-
-def test_one_edit_apart_is_vectorized_over_mixed_lengths() -> None:
-    a = ["MARIA", "JOHNSON", "X", "ELIZABETH", ""]
-    b = ["MARIO", "JONSON", "Y", "ELISABETH", ""]
-    assert nz.one_edit_apart(a, b).tolist() == [True, True, True, True, False]
+def test_optimal_string_alignment_distance(a: str, b: str, expected: int) -> None:
+    assert compare.osa([a], [b]).tolist() == [expected]
+    assert compare.osa([b], [a]).tolist() == [expected]
 
 
 def _osa(a: str, b: str) -> int:
-    """Textbook optimal-string-alignment distance, the reference for the vectorized test."""
+    """Textbook optimal-string-alignment distance, the reference for the library's."""
     d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
     for i in range(len(a) + 1):
         d[i][0] = i
@@ -137,23 +126,51 @@ def _osa(a: str, b: str) -> int:
     return d[len(a)][len(b)]
 
 
-def test_one_edit_apart_agrees_with_the_textbook_distance() -> None:
+def test_distances_over_columns_agree_with_the_textbook_pair_by_pair() -> None:
     import random
 
     rng = random.Random(5)
     words = ["".join(rng.choice("ABC") for _ in range(rng.randint(0, 6))) for _ in range(3000)]
-    pairs = list(zip(words[::2], words[1::2], strict=True))
-    # add near pairs so that every kind of single edit is well represented
-    for word in words[:500]:
-        if word:
-            k = rng.randrange(len(word))
-            pairs.append((word, word[:k] + word[k + 1 :]))
-            pairs.append((word, word[:k] + rng.choice("ABC") + word[k:]))
-            if k + 1 < len(word):
-                pairs.append((word, word[:k] + word[k + 1] + word[k] + word[k + 2 :]))
-    a, b = zip(*pairs, strict=True)
-    expected = [_osa(x, y) == 1 for x, y in pairs]
-    assert nz.one_edit_apart(list(a), list(b)).tolist() == expected
+    a, b = words[::2], words[1::2]
+    assert compare.osa(a, b).tolist() == [_osa(x, y) for x, y in zip(a, b, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("line", "voter", "middle", "level"),
+    [
+        ("MARIA", "MARIA", "", "exact"),
+        ("MARIA", "MARIA ELENA", "", "exact"),
+        ("BOB", "ROBERT", "", "nickname"),
+        ("PEPE", "JOSE", "", "nickname"),
+        ("ELENA", "MARIA", "ELENA", "middle_as_first"),
+        ("MRAIA", "MARIA", "", "typo"),
+        ("FRANSISKO", "FRANCISCO", "", "typo"),  # two slips in a long name
+        ("M", "MARIA", "", "initial"),
+        ("JENA", "JANE", "", "close"),
+        ("CARLOS", "MARIA", "", "none"),
+        ("", "MARIA", "", "missing"),
+    ],
+)
+def test_first_name_levels(line: str, voter: str, middle: str, level: str) -> None:
+    found = compare.first_name_levels([line], [voter], [middle])
+    assert compare.FIRST_LEVELS[found[0]] == level
+
+
+@pytest.mark.parametrize(
+    ("last", "middle", "voter", "level", "consumed"),
+    [
+        ("GARCIA", "", "GARCIA", "exact", False),
+        ("RAMIREZ", "DOMINGUEZ", "DOMINGUEZ RAMIREZ", "exact", True),
+        ("DOMINGUEZRAMIREZ", "", "DOMINGUEZ RAMIREZ", "exact", False),
+        ("DOMINGUEZ", "", "DOMINGUEZ RAMIREZ", "part", False),
+        ("CRUZ", "", "DE LA CRUZ", "part", False),
+        ("GARSIA", "", "GARCIA", "typo", False),
+        ("SMITH", "", "JONES", "none", False),
+    ],
+)
+def test_last_name_levels(last, middle, voter, level, consumed) -> None:
+    found, joined = compare.last_name_levels([last], [middle], [voter])
+    assert (compare.LAST_LEVELS[found[0]], bool(joined[0])) == (level, consumed)
 
 
 def _random_texts(alphabet: str, n: int, seed: int) -> pd.Series:
@@ -204,7 +221,8 @@ def test_fold_mixes_accented_and_plain_values() -> None:
 
 def _printed_name_by_regex(text: pd.Series) -> pd.DataFrame:
     """printed_name written with regexes throughout: the reference for the split-based one."""
-    s = nz.squeeze(nz.fold(text).str.replace(r"[.'`\-]", "", regex=True))
+    s = nz.fold(text).str.replace(r"['`.]", "", regex=True)
+    s = nz.squeeze(s.str.replace(r"[^A-Z0-9, ]", " ", regex=True))
     suffix = rf"(?:\s+(?:{'|'.join(nz.NAME_SUFFIXES)}))+$"
     comma = s.str.extract(r"^(?P<left>[^,]*),(?P<right>.*)$")
     has_comma = comma["left"].notna()
@@ -214,11 +232,17 @@ def _printed_name_by_regex(text: pd.Series) -> pd.DataFrame:
     natural = nz.squeeze(s.str.replace(",", " ").str.replace(suffix, "", regex=True))
     n = natural.str.extract(r"^(?P<first>\S+)(?:\s+(?P<middle>.+))?\s+(?P<last>\S+)$")
     n_first = n["first"].fillna("").where(n["first"].notna(), natural)
+    n_middle, n_last = n["middle"].fillna(""), n["last"].fillna("")
+    particle = "|".join(nz.SURNAME_PARTICLES)
+    split = n_middle.str.extract(rf"^(?P<keep>.*?)\s*(?P<p>(?:\b(?:{particle})(?:\s|$))+)$")
+    moved = split["p"].notna() & (n_middle != "")
+    n_last = n_last.where(~moved, nz.squeeze(split["p"].fillna("") + " " + n_last))
+    n_middle = n_middle.where(~moved, nz.squeeze(split["keep"].fillna("")))
     return pd.DataFrame(
         {
             "first": c["first"].where(has_comma, n_first),
-            "middle": c["middle"].where(has_comma, n["middle"].fillna("")),
-            "last": c_last.where(has_comma, n["last"].fillna("")),
+            "middle": c["middle"].where(has_comma, n_middle),
+            "last": c_last.where(has_comma, n_last),
         }
     )
 

@@ -9,6 +9,7 @@ import pytest
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
 from recall_pipeline.verify import match as m
+from recall_pipeline.verify.model import default_model, roll_statistics
 from recall_pipeline.verify.pipeline import match_petition, verdicts_for_petition
 
 CONFIG = PetitionConfig(
@@ -117,11 +118,12 @@ def verdicts(lines, reviews=NO_REVIEWS, withdrawals=NO_WITHDRAWALS, config=CONFI
     lines_frame = pd.DataFrame(lines)
     prepared = m.prepare_roll(roll_frame)
     history = m.prepare_history(pd.DataFrame(HISTORY), prepared)
-    matches, ambiguous = match_petition("p", lines_frame, prepared, history)
+    stats = roll_statistics(prepared, default_model())
+    matches, candidates, _ = match_petition("p", lines_frame, prepared, history, stats)
     out = verdicts_for_petition(
         config, lines_frame, matches, roll_frame, SECTIONS, reviews, withdrawals, ZIPS
     )
-    return out.set_index("line"), matches.set_index("line"), ambiguous
+    return out.set_index("line"), matches.set_index("line"), candidates
 
 
 def outcome(out, n):
@@ -336,16 +338,18 @@ def test_duplicate_whose_first_line_is_in_a_defective_section() -> None:
     assert outcome(out, 2) == ("VALID", None, "V1")
 
 
-def test_indistinguishable_candidates_are_decided_and_listed() -> None:
+def test_indistinguishable_candidates_go_to_an_examiner_with_both_listed() -> None:
     roll = [*ROLL, voter("V11", "MARIA", "GARCIA", "100", "MAIN")]
-    out, matches, ambiguous = verdicts([line(1, "Maria Garcia", "100 Main St")], roll=roll)
-    assert outcome(out, 1) == ("VALID", None, "V1")  # equal scores: lowest voter_id
+    out, matches, candidates = verdicts([line(1, "Maria Garcia", "100 Main St")], roll=roll)
+    # A registrant signed, but which one decides duplicates and status: an examiner says.
+    assert outcome(out, 1) == ("PENDING", None, None)
+    assert out.loc[1, "pending_reason"] == "MATCH_REVIEW"
     assert matches.loc[1, "passing_candidates"] == 2
-    assert sorted(ambiguous["candidate_voter_id"]) == ["V1", "V11"]
-    assert ambiguous.set_index("candidate_voter_id")["chosen"].to_dict() == {
-        "V1": True,
-        "V11": False,
-    }
+    both = candidates[candidates["address_agreement"] == "exact"].set_index("voter_id")
+    both = both[both["first_name_agreement"] == "exact"]
+    assert sorted(both.index) == ["V1", "V11"]
+    assert both.loc["V1", "match_probability"] == both.loc["V11", "match_probability"]
+    assert not both["chosen"].any()
 
 
 @pytest.mark.parametrize("bad_key", ["section_id", "line", "missing row"])
@@ -354,9 +358,9 @@ def test_matches_must_line_up_with_lines(bad_key: str) -> None:
         [line(1, "Maria Garcia", "100 Main St"), line(2, "Bob Smith", "100 Main St")]
     )
     prepared = m.prepare_roll(pd.DataFrame(ROLL))
-    matches, _ = match_petition(
-        "p", lines_frame, prepared, m.prepare_history(pd.DataFrame(HISTORY), prepared)
-    )
+    history = m.prepare_history(pd.DataFrame(HISTORY), prepared)
+    stats = roll_statistics(prepared, default_model())
+    matches, _, _ = match_petition("p", lines_frame, prepared, history, stats)
     if bad_key == "missing row":
         matches = matches.iloc[:1]
     else:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from recall_pipeline.values import plain
-from recall_pipeline.verify import match as m
 from recall_pipeline.verify.reasons import reason_codes, registrar_categories
 from recall_pipeline.verify.schemas import (
     MATCH_EVIDENCE_COLUMNS,
@@ -119,7 +118,7 @@ def explain(store: Warehouse, petition_id: str, section_id: str, page: int, line
             k: plain(normalized[k]) for k in NORMALIZED_ADDRESS_COLUMNS + NORMALIZED_NAME_COLUMNS
         },
         "match": {k: plain(normalized[k]) for k in MATCH_EVIDENCE_COLUMNS},
-        "candidates": _candidates(store, normalized),
+        "candidates": _candidates(store, key),
         "rules": rules,
         "verdict": {
             "status": verdict["status"],
@@ -134,39 +133,34 @@ def explain(store: Warehouse, petition_id: str, section_id: str, page: int, line
     }
 
 
-def _candidates(store: Warehouse, normalized: dict) -> list[dict]:
-    """Everyone registered at the written dwelling, now or before, compared with the name."""
-    if not normalized["has_address"] or not normalized["house"]:
+def _candidates(store: Warehouse, key: dict) -> list[dict]:
+    """The registrations the matcher weighed for the line, strongest first, with the level
+    and weight of each comparison (`match_candidates`)."""
+    if "match_candidates" not in store.table_names():
         return []
-    near = {"zip5": normalized["zip5"], "house": f"{normalized['house']}%"}
-    filter_sql = "substr(zip, 1, 5) = :zip5 AND house_number LIKE :house"
-    roll = store.query(f"SELECT * FROM voter_roll WHERE {filter_sql}", near)
-    history = store.query(f"SELECT * FROM voter_address_history WHERE {filter_sql}", near)
-    prepared_roll = m.prepare_roll(roll)
-    everyone = store.query(
-        "SELECT * FROM voter_roll WHERE voter_id IN (SELECT voter_id FROM"
-        f" voter_address_history WHERE {filter_sql})",
-        near,
-    )
-    prepared_history = m.prepare_history(history, m.prepare_roll(everyone))
-    prepared = NORMALIZED_ADDRESS_COLUMNS + NORMALIZED_NAME_COLUMNS
-    line = pd.DataFrame([{**{k: normalized[k] for k in prepared}, "line_index": 0}])
-    line = pd.concat([line, m.dwelling_keys(line)], axis=1)
-    pairs = m.candidates_at_address(line, prepared_roll, prepared_history)
-    if pairs.empty:
-        return []
-    compared = m.compare_names(pairs)
+    where = "petition_id = :pid AND section_id = :section AND page = :page AND line = :line"
+    rows = store.query(f"SELECT * FROM match_candidates WHERE {where} ORDER BY rank", key)
     return [
         {
             "voter_id": r["voter_id"],
             "registered_at_address": r["source"],
-            "first_name_agreement": r["first_level"],
-            "last_name_agreement": r["last_level"],
-            "score": float(r["score"]),
-            "name_passes": bool(r["name_passed"]),
-            "chosen": r["voter_id"] == normalized["voter_id"],
+            "found_by": r["passes"],
+            "address_agreement": r["address_agreement"],
+            "first_name_agreement": r["first_name_agreement"],
+            "last_name_agreement": r["last_name_agreement"],
+            "middle_name_agreement": r["middle_name_agreement"],
+            "name_order": r["name_order"],
+            "weights": {
+                "first_name": float(r["first_name_weight"]),
+                "last_name": float(r["last_name_weight"]),
+                "middle_name": float(r["middle_name_weight"]),
+                "name_order": float(r["name_order_weight"]),
+            },
+            "match_weight": float(r["match_weight"]),
+            "probability": float(r["match_probability"]),
+            "chosen": bool(r["chosen"]),
         }
-        for r in compared.sort_values("score", ascending=False).to_dict("records")
+        for r in rows.to_dict("records")
     ]
 
 
@@ -182,13 +176,14 @@ def render_explanation(story: dict) -> str:
     out += [f"    {k:<20} {v}" for k, v in story["normalized"].items()]
     out.append("  match:")
     out += [f"    {k:<22} {v}" for k, v in story["match"].items()]
-    out.append(f"  people registered at the written address: {len(story['candidates'])}")
+    out.append(f"  registrations weighed: {len(story['candidates'])}")
     for c in story["candidates"]:
         mark = "→" if c["chosen"] else " "
         out.append(
-            f"   {mark} {c['voter_id']:<12} {c['registered_at_address']:<16} first "
-            f"{c['first_name_agreement']:<8} last {c['last_name_agreement']:<6} "
-            f"score {c['score']:.2f} {'passes' if c['name_passes'] else 'rejected'}"
+            f"   {mark} {c['voter_id']:<12} {c['registered_at_address']:<16} address "
+            f"{c['address_agreement']:<12} first {c['first_name_agreement']:<15} last "
+            f"{c['last_name_agreement']:<7} weight {c['match_weight']:+7.2f} "
+            f"p {c['probability']:.4f}  [{c['found_by']}]"
         )
     out.append("  rules in precedence order:")
     for r in story["rules"]:

@@ -1,58 +1,111 @@
 """Finding the registration behind each petition line, with the evidence for every decision.
 
-The search narrows before it compares, the way record linkage is done at scale:
+The search narrows before it compares, the way record linkage is done at scale, in passes so
+that one wrongly written field cannot hide a signer (`PASSES`, each a blocking key):
 
-1. **Dwelling block.** A line's canonical address (house number, pre-directional, street, suffix,
-   post-directional, ZIP5 — never the unit) is joined by hash to the current addresses on the
-   roll and to the earlier addresses in the address history. A line whose written address lacks
-   a suffix or direction falls back to (house number, street, ZIP5).
-2. **Names inside the block.** Only the handful of people registered at that dwelling, now or
-   before, are compared with the printed name: last names equal, or one character apart with
-   equal first names; first names equal, nickname-related (reference table) or one character
-   apart. A household never holds two people that rule cannot tell apart, so one typo or a
-   nickname still points at one person.
-3. **Name alone.** A line that finds nobody at its address is attributed to a voter only when
-   its full name (first and last) is held by exactly one registration in the jurisdiction —
-   that voter signed but is registered elsewhere. A name held by nobody or by several people
-   proves nothing: the signer is not registered.
+1. `dwelling` — house number, street and ZIP5, on the current roll and the address history;
+2. `house_zip` and `house_street` — for lines not yet placed: the same house number in the ZIP
+   (the street misspelt or misread), or on the same street anywhere in the jurisdiction (the
+   ZIP wrong or missing);
+3. `name_zip`, `name_house` and `full_name` — for lines still not placed: the surname's sound
+   and the first initial in the ZIP, the surname's sound at the house number, and the exact
+   full name in the jurisdiction (either order), which also counts who holds that name.
 
-Several people passing step 2 for one line is ambiguous: the documented rule picks the highest
-score, then the current address over a past one, then the lowest voter_id, and the line is
-listed in `ambiguous_matches` so an examiner can look.
+Every pair a pass finds is compared field by field (`verify/compare.py`) and weighed by the
+Fellegi–Sunter model (`verify/model.py`), which decides: the line's voter, an examiner's review
+(PENDING), or no registration. A hash joins the passes' keys; the comparison of the fields
+themselves decides, so two keys that share a hash only bring one more pair to compare.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recall_pipeline.verify import compare as c
 from recall_pipeline.verify import jurisdiction
 from recall_pipeline.verify import normalize as nz
-from recall_pipeline.verify.frames import codes, flags, isin, key_hashes, labels, strings
-
-ADDRESS_KEY = ["house", "predir", "street", "stype", "postdir", "zip5"]
-LOOSE_KEY = ["house", "street", "zip5"]
+from recall_pipeline.verify.frames import isin, key_hashes, labels, strings
+from recall_pipeline.verify.model import (
+    NAME_COMPARISONS as NAME_LEVELS,
+)
+from recall_pipeline.verify.model import (
+    PRIOR_PAIRS,
+    MatchModel,
+    RollStatistics,
+    name_weights,
+    rounded,
+)
 
 METHOD_CURRENT = "CURRENT_ADDRESS"
 METHOD_HISTORY = "HISTORY_ADDRESS"
 METHOD_NAME = "UNIQUE_NAME"
 METHOD_NONE = "NO_MATCH"
 
-# How much each kind of agreement is worth; the score of a match is their sum over 1.0.
-_FIRST_SCORE = {"exact": 0.40, "nickname": 0.35, "typo": 0.30, "none": 0.0}
-_LAST_SCORE = {"exact": 0.40, "typo": 0.30, "none": 0.0}
-_ADDRESS_SCORE = 0.15
-_FIRST_LEVELS = ("exact", "nickname", "typo", "none")
-_LAST_LEVELS = ("exact", "typo", "none")
-_FIRST_POINTS = np.array([_FIRST_SCORE[level] for level in _FIRST_LEVELS])
-_LAST_POINTS = np.array([_LAST_SCORE[level] for level in _LAST_LEVELS])
-_MIDDLE_SCORE = 0.05
+MATCHED = "MATCHED"
+REVIEW = "REVIEW"
+UNMATCHED = "NONE"
+
+# A blocking key whose value more registrations share than this is not used to pair (a sound
+# and an initial that thousands of people share in a ZIP say nothing); the lines it would have
+# paired are found by the other passes or not at all.
+MAX_BLOCK = 60
+# Candidates kept per line in `match_candidates`, strongest first.
+CANDIDATES_KEPT = 5
+
+ADDRESS_COLUMNS = ["house", "predir", "street", "stype", "postdir", "zip5", "city"]
+NAME_COLUMNS = ["first", "middle", "last"]
+
+
+@dataclass(frozen=True)
+class BlockingPass:
+    name: str
+    stage: int
+    # Key parts: columns of a prepared frame (`key_parts` adds the name ones).
+    key: tuple[str, ...]
+    # Whether past addresses take part (address keys) or only registrations (name keys).
+    history: bool
+
+    @property
+    def bit(self) -> int:
+        return 1 << PASSES.index(self)
+
+    @property
+    def hash_columns(self) -> list[str]:
+        """The registrations' hash columns of this key: a compound surname is keyed by its
+        first and by its last word, so name keys by its sound have two."""
+        base = f"{self.name}_hash"
+        return [base, f"{base}_2"] if "last_sound" in self.key else [base]
+
+
+PASSES = (
+    BlockingPass("dwelling", 1, ("house", "street_key", "zip5"), True),
+    BlockingPass("house_zip", 2, ("house", "zip5"), True),
+    BlockingPass("house_street", 2, ("house", "street_key"), True),
+    BlockingPass("name_zip", 3, ("last_sound", "first_initial", "zip5"), False),
+    BlockingPass("name_house", 3, ("last_sound", "house"), False),
+    BlockingPass("full_name", 3, ("first_token", "last_flat"), False),
+)
+ADDRESS_PASSES = [p for p in PASSES if p.history]
+KEY_COLUMNS = [h for p in PASSES for h in p.hash_columns]
+HISTORY_KEY_COLUMNS = [h for p in ADDRESS_PASSES for h in p.hash_columns]
+
+
+def pass_names(bits: np.ndarray) -> np.ndarray:
+    """A bitmask of passes as their names, ';'-joined (the few distinct masks built once)."""
+    bits = np.asarray(bits, dtype=np.int64)
+    names = {
+        mask: ";".join(p.name for p in PASSES if mask & p.bit) for mask in np.unique(bits).tolist()
+    }
+    return np.array([names[b] for b in bits.tolist()], dtype=object)
+
+
+STAGES = sorted({p.stage for p in PASSES})
 
 
 def in_jurisdiction(
@@ -63,12 +116,15 @@ def in_jurisdiction(
     return jurisdiction.in_jurisdiction(roll, history, code, zips)
 
 
+# --- preparing both sides -------------------------------------------------------------------
+
+
 def prepare_roll(roll: pd.DataFrame) -> pd.DataFrame:
-    """Each roll row's voter_id, dwelling keys and canonical names: all that blocking and name
-    comparison read, so millions of rows carry no more columns than needed."""
-    out = pd.concat([dwelling_keys(nz.roll_address(roll)), nz.roll_name(roll)], axis=1)
+    """Each roll row's voter_id, canonical address and names, and the keys blocking reads."""
+    address = nz.roll_address(roll)
+    out = pd.concat([address, nz.roll_name(roll)], axis=1)
     out.insert(0, "voter_id", _own_copy(roll["voter_id"]))
-    return out
+    return with_keys(out)
 
 
 def _own_copy(values: pd.Series) -> pd.api.extensions.ExtensionArray:
@@ -85,10 +141,11 @@ def prepare_history(history: pd.DataFrame, roll_names: pd.DataFrame) -> pd.DataF
 
 
 def history_addresses(history: pd.DataFrame) -> pd.DataFrame:
-    """Each past address's voter_id, dwelling keys, validity and source; `with_names` adds the
-    voter's canonical names from the prepared roll."""
-    out = dwelling_keys(nz.roll_address(history))
+    """Each past address's voter_id, canonical address, keys, validity and source;
+    `with_names` adds the voter's canonical names from the prepared roll."""
+    out = nz.roll_address(history)
     out.insert(0, "voter_id", _own_copy(history["voter_id"]))
+    out = with_keys(out, names=False)
     out["valid_from"] = history["valid_from"].to_numpy()
     out["valid_to"] = history["valid_to"].to_numpy()
     for column in ("source_file", "source_row"):
@@ -100,187 +157,313 @@ def history_addresses(history: pd.DataFrame) -> pd.DataFrame:
 def with_names(out: pd.DataFrame, roll_names: pd.DataFrame) -> pd.DataFrame:
     # Names of the voters with a history only: indexing the whole roll costs seconds.
     holders = roll_names[isin(roll_names["voter_id"], out["voter_id"])]
-    names = holders.set_index("voter_id")[["first", "middle", "last"]]
+    names = holders.drop_duplicates("voter_id").set_index("voter_id")[NAME_COLUMNS]
     return out.join(names, on="voter_id", how="inner")
 
 
 def prepare_lines(lines: pd.DataFrame) -> pd.DataFrame:
     address = nz.written_address(lines["residence_address"], lines["city"], lines["zip"])
     names = nz.printed_name(lines["printed_name"])
-    out = pd.concat([address, dwelling_keys(address), names.add_prefix("name_")], axis=1)
+    out = pd.concat([address, names.add_prefix("name_")], axis=1)
+    out = with_keys(out)
     out.insert(0, "line_index", np.arange(len(lines)))
     return out
 
 
-def compare_names(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Agreement levels of line names (name_*) against candidate names, and a pass flag."""
-    lf, ll = _arrow(pairs["name_first"]), _arrow(pairs["name_last"])
-    vf, vl = _arrow(pairs["first"]), _arrow(pairs["last"])
-    last_exact = flags(pc.equal(ll, vl))
-    first_exact = flags(pc.equal(lf, vf))
-    # A one-letter slip only counts on names long enough for one letter not to be the name.
-    last_typo = _one_edit(ll, vl, ~last_exact) & (flags(pc.utf8_length(vl)) >= 4)
-    first_typo = _one_edit(lf, vf, ~first_exact) & (flags(pc.utf8_length(vf)) >= 4)
-    nick = _nickname_related(lf, vf) & ~first_exact
-    # Levels as positions in _FIRST_LEVELS / _LAST_LEVELS.
-    first_level = np.select([first_exact, nick, first_typo], [0, 1, 2], default=3)
-    last_level = np.select([last_exact, last_typo], [0, 1], default=2)
-    passed = (last_exact & (first_exact | nick | first_typo)) | (last_typo & first_exact)
-    line_initial = pc.utf8_slice_codeunits(_arrow(pairs["name_middle"]), 0, 1)
-    voter_initial = pc.utf8_slice_codeunits(_arrow(pairs["middle"]), 0, 1)
-    middle_agrees = flags(pc.not_equal(line_initial, "")) & flags(
-        pc.equal(line_initial, voter_initial)
-    )
-    score = (
-        _FIRST_POINTS[first_level]
-        + _LAST_POINTS[last_level]
-        + _ADDRESS_SCORE
-        + np.where(middle_agrees, _MIDDLE_SCORE, 0.0)
-    )
-    return pairs.assign(
-        first_level=labels(_FIRST_LEVELS, first_level, pairs.index),
-        last_level=labels(_LAST_LEVELS, last_level, pairs.index),
-        name_passed=passed,
-        score=np.round(score, 4),
-        middle_agrees=middle_agrees,
-    )
-
-
-def _arrow(values: pd.Series) -> pa.Array:
-    return strings(values.fillna(""))
-
-
-def _one_edit(a: pa.Array, b: pa.Array, where: np.ndarray) -> np.ndarray:
-    """one_edit_apart on the pairs `where` selects (the rest are False)."""
-    out = np.zeros(len(a), dtype=bool)
-    # Comparing letter by letter costs a copy of every pair; most pairs at an address are
-    # other people's names, which one edit cannot reach. One edit leaves the lengths at most
-    # one apart, and keeps the first or the last letter unless both names are under 3 letters
-    # ("AB"/"BA", "A"/"B"): only the pairs that pass that are compared.
-    la, lb = flags(pc.utf8_length(a)), flags(pc.utf8_length(b))
-    ends_agree = (
-        flags(pc.equal(pc.utf8_slice_codeunits(a, 0, 1), pc.utf8_slice_codeunits(b, 0, 1)))
-        | flags(pc.equal(pc.utf8_slice_codeunits(a, -1), pc.utf8_slice_codeunits(b, -1)))
-        | (np.maximum(la, lb) <= 2)
-    )
-    where = where & (np.abs(la - lb) <= 1) & ends_agree
-    rows = pa.array(np.flatnonzero(where))
-    out[where] = nz.one_edit_apart(
-        a.take(rows).to_numpy(zero_copy_only=False).astype(str),
-        b.take(rows).to_numpy(zero_copy_only=False).astype(str),
-    )
+def with_keys(frame: pd.DataFrame, *, names: bool = True) -> pd.DataFrame:
+    """The derived columns blocking joins on: the street without spaces and, per pass, the
+    64-bit hash of each row's key (0 where a part of it is blank). A prepared line carries
+    only the dwelling's hash; name keys need the names (`names=False` for past addresses,
+    which get their voter's names later and take part in the address passes only)."""
+    out = frame
+    out["street_key"] = nz.street_key(frame["street"])
+    if "name_first" in frame:
+        out["dwelling_hash"] = _key_hash({k: frame[k] for k in PASSES[0].key}, PASSES[0].key)
+        return out
+    parts = {k: frame[k] for k in ("house", "street_key", "zip5")}
+    if names:
+        parts.update(_name_parts(frame["first"], frame["last"]))
+    for blocking in PASSES:
+        if not names and not blocking.history:
+            continue
+        first, *second = blocking.hash_columns
+        out[first] = _key_hash(parts, blocking.key)
+        if second:
+            other = {**parts, "last_sound": parts["last_sound_2"]}
+            out[second[0]] = _key_hash(other, blocking.key)
     return out
 
 
-@lru_cache(maxsize=1)
-def _nickname_keys() -> pa.Array:
-    """'NAME\x1fNAME' for every related pair of first names, in both directions."""
-    pairs = nz.nickname_pairs()
-    keys = set(zip(pairs["nickname"], pairs["given_name"], strict=True))
-    keys |= {(g, n) for n, g in keys}
-    # Two nicknames of one given name (BOB/ROB) are related too.
-    by_given = pairs.groupby("given_name")["nickname"].apply(list)
-    for names in by_given:
-        keys |= {(x, y) for x in names for y in names if x != y}
-    return pa.array(sorted(f"{x}\x1f{y}" for x, y in keys), type=pa.string())
+def _key_hash(parts: dict, key) -> np.ndarray:
+    usable = _usable(parts, key)
+    hashed = key_hashes(_joined(parts, key))
+    return np.where(usable, hashed, 0)
 
 
-def _nickname_related(a: pa.Array, b: pa.Array) -> np.ndarray:
-    probe = pc.binary_join_element_wise(a, b, "\x1f")
-    return flags(pc.is_in(probe, value_set=_nickname_keys()))
+def _joined(parts, columns) -> pa.Array:
+    text = [pc.fill_null(_strings(parts[c]), "") for c in columns]
+    # The unit separator never occurs in a canonical part, so distinct keys stay distinct.
+    return pc.binary_join_element_wise(*text, "\x1f")
 
 
-# Each blocking key's hash column; the loose key's text is derived from the dwelling's when a
-# pair needs it, so millions of rows do not carry it.
-DWELLING_HASHES = {"dwelling": "dwelling_hash", "loose_dwelling": "loose_dwelling_hash"}
-DWELLING_COLUMNS = ["dwelling", *DWELLING_HASHES.values()]
-# Positions of the loose key's parts within the dwelling key.
-_LOOSE_PARTS = [ADDRESS_KEY.index(c) for c in LOOSE_KEY]
+def _strings(values) -> pa.Array:
+    text = strings(values)
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
 
-def dwelling_keys(address: pd.DataFrame) -> pd.DataFrame:
-    """Each row's dwelling as one text key (the full canonical address) with its 64-bit hash,
-    and the hash of its loose key (house number, street and ZIP5 only): blocking joins
-    millions of rows on one integer, then compares the text of the pairs it found."""
-    dwelling = _joined(address, ADDRESS_KEY)
+def _usable(parts, key) -> np.ndarray:
+    """Rows whose key has every part: a key with a blank part would pair unrelated rows."""
+    ok = None
+    for name in key:
+        filled = pc.not_equal(pc.fill_null(_strings(parts[name]), ""), "").to_numpy(
+            zero_copy_only=False
+        )
+        ok = filled if ok is None else ok & filled
+    return ok
+
+
+def _name_parts(first, last) -> dict[str, pa.Array]:
+    """The name columns name keys are made of: first token, first initial, the surname run
+    together, and the sound (Metaphone) of the surname's last word and of its first word
+    (particles aside: DE LA CRUZ sounds as CRUZ)."""
+    first, last = pc.fill_null(_strings(first), ""), pc.fill_null(_strings(last), "")
+    token = pc.list_element(pc.split_pattern(first, " "), 0)
+    particles = rf"^(?:(?:{'|'.join(nz.SURNAME_PARTICLES)}) )+"
+    core = pc.replace_substring_regex(last, particles, "")
+    return {
+        "first_token": token,
+        "first_initial": pc.utf8_slice_codeunits(token, 0, 1),
+        "last_flat": pc.replace_substring(last, " ", ""),
+        "last_sound": c.metaphones(_last_word(core)),
+        "last_sound_2": c.metaphones(pc.list_element(pc.split_pattern(core, " "), 0)),
+    }
+
+
+def _last_word(text: pa.Array) -> pa.Array:
+    words = pc.split_pattern(text, " ")
+    if len(text) == 0:
+        return text
+    lengths = pc.list_value_length(words).to_numpy()
+    starts = words.offsets.to_numpy()[:-1]
+    return pc.list_flatten(words).take(pa.array(starts + np.maximum(lengths - 1, 0)))
+
+
+# --- blocking -------------------------------------------------------------------------------
+
+
+def probe_keys(lines: pd.DataFrame, blocking: BlockingPass) -> tuple[np.ndarray, np.ndarray]:
+    """(line_index, hash) of every key a line probes with: name keys in both name orders."""
+    if blocking is PASSES[0]:
+        hashes = lines["dwelling_hash"].to_numpy()
+        keep = hashes != 0
+        return lines["line_index"].to_numpy()[keep], hashes[keep]
+    orders = [("name_first", "name_last")]
+    if not blocking.history:
+        orders.append(("name_last", "name_first"))
+    index, hashes = [], []
+    base = {k: lines[k] for k in ("house", "street_key", "zip5")}
+    for first, last in orders:
+        parts = {**base, **_name_parts(lines[first], lines[last])} if not blocking.history else base
+        hashed = _key_hash(parts, blocking.key)
+        keep = hashed != 0
+        index.append(lines["line_index"].to_numpy()[keep])
+        hashes.append(hashed[keep])
+    return np.concatenate(index), np.concatenate(hashes)
+
+
+def block(
+    lines: pd.DataFrame, frame: pd.DataFrame, blocking: BlockingPass, source: str
+) -> pd.DataFrame:
+    """(line_index, row) pairs sharing the pass's key, with the pass's bit."""
+    line_index, probes = probe_keys(lines, blocking)
+    rows, hashes = [], []
+    for column in blocking.hash_columns:
+        if len(probes) == 0 or column not in frame:
+            continue
+        near = np.flatnonzero(isin(frame[column], probes))
+        rows.append(near)
+        hashes.append(frame[column].to_numpy()[near])
+    if not rows:
+        return _no_pairs()
+    targets = pd.DataFrame({"hash": np.concatenate(hashes), "row": np.concatenate(rows)})
+    targets = targets.drop_duplicates()
+    sizes = targets["hash"].value_counts()
+    targets = targets[targets["hash"].map(sizes).to_numpy() <= MAX_BLOCK]
+    pairs = pd.DataFrame({"hash": probes, "line_index": line_index}).merge(targets, on="hash")
+    pairs = pairs[["line_index", "row"]].drop_duplicates()
+    pairs["source"] = source
+    pairs["passes"] = blocking.bit
+    return pairs.reset_index(drop=True)
+
+
+def _no_pairs() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "dwelling": dwelling,
-            "dwelling_hash": key_hashes(dwelling),
-            "loose_dwelling_hash": key_hashes(_joined(address, LOOSE_KEY)),
+            "line_index": pd.Series([], dtype=np.int64),
+            "row": pd.Series([], dtype=np.int64),
+            "source": pd.Series([], dtype="str"),
+            "passes": pd.Series([], dtype=np.int64),
+        }
+    )
+
+
+def name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> np.ndarray:
+    """How many registrations carry each line's full name (first and last, either order),
+    counted on the names themselves over the jurisdiction's roll (or any part of it holding
+    every registration with the lines' names)."""
+    if len(roll) == 0 or len(lines) == 0:
+        return np.zeros(len(lines), dtype=np.int64)
+    key = PASSES[-1].key
+    held = _name_parts(roll["first"], roll["last"])
+    roll_keys = _joined(held, key).filter(pa.array(_usable(held, key)))
+    counted = pc.value_counts(roll_keys)
+    names, counts = counted.field("values"), counted.field("counts").to_numpy()
+    best = np.zeros(len(lines), dtype=np.int64)
+    for first, last in (("name_first", "name_last"), ("name_last", "name_first")):
+        parts = _name_parts(lines[first], lines[last])
+        at = pc.index_in(_joined(parts, key), value_set=names)
+        found = np.where(pc.is_valid(at).to_numpy(zero_copy_only=False), 0, -1)
+        positions = pc.fill_null(at, 0).to_numpy()
+        held_here = np.where(found == 0, counts[positions] if len(counts) else 0, 0)
+        best = np.maximum(best, np.where(_usable(parts, key), held_here, 0))
+    return best
+
+
+# --- comparing and weighing -----------------------------------------------------------------
+
+# The two readings of a line's names: as written, and first and last the other way round.
+READINGS = (("_written", "name_first", "name_last"), ("_swapped", "name_last", "name_first"))
+MIDDLE_MISSING = c.MIDDLE_LEVELS.index("missing")
+HISTORY_EXTRA = ["history_source_file", "history_source_row"]
+
+
+def compare_pairs(
+    lines: pd.DataFrame,
+    roll: pd.DataFrame,
+    history: pd.DataFrame,
+    pairs: pd.DataFrame,
+    stats: RollStatistics,
+) -> pd.DataFrame:
+    """Each pair's agreement levels, with the names as written and read the other way round,
+    and the roll's share of the line's first name in each reading (for its weight)."""
+    out = []
+    for source, frame in ((METHOD_CURRENT, roll), (METHOD_HISTORY, history)):
+        these = pairs[pairs["source"] == source]
+        if these.empty:
+            continue
+        line_rows = these["line_index"].to_numpy()
+        rows = these["row"].to_numpy()
+        line = {k: _take(lines[k], line_rows) for k in ["name_first", "name_middle", "name_last"]}
+        voter = {k: _take(frame[k], rows) for k in ["voter_id", *NAME_COLUMNS]}
+        address = c.address_levels(
+            {k: _take(lines[k], line_rows) for k in [*ADDRESS_COLUMNS, "street_key"]},
+            {
+                k: _take(frame[k], rows) if k in frame else pd.Series("", index=range(len(rows)))
+                for k in [*ADDRESS_COLUMNS, "street_key"]
+            },
+        )
+        frame_out = pd.DataFrame(
+            {
+                "line_index": line_rows,
+                "row": rows,
+                "voter_id": voter["voter_id"].array,
+                "source": source,
+                "passes": these["passes"].to_numpy(),
+                "address_level": address,
+                **_key_agreement(lines, frame, line_rows, rows),
+            }
+        )
+        middle = c.middle_name_levels(line["name_middle"], voter["middle"])
+        for suffix, first, last in READINGS:
+            frame_out[f"first_level{suffix}"] = c.first_name_levels(
+                line[first], voter["first"], voter["middle"]
+            )
+            surname, consumed = c.last_name_levels(
+                line[last], line["name_middle"], voter["last"], middle_after=suffix == "_swapped"
+            )
+            frame_out[f"last_level{suffix}"] = surname
+            # A middle word read as part of the surname is no middle name.
+            frame_out[f"middle_level{suffix}"] = np.where(consumed, MIDDLE_MISSING, middle)
+            frame_out[f"first_share{suffix}"] = stats.share_of(line[first])
+            frame_out[f"last_share{suffix}"] = stats.last_share_of(line[last])
+        if source == METHOD_HISTORY:
+            for column in ["valid_from", "valid_to", *HISTORY_EXTRA]:
+                if column in frame:
+                    frame_out[column] = frame[column].to_numpy()[rows]
+        out.append(frame_out)
+    if not out:
+        return _empty_compared()
+    return pd.concat(out, ignore_index=True)
+
+
+def _key_agreement(lines, frame, line_rows, rows) -> dict[str, np.ndarray]:
+    """Per key part of the passes, whether the pair's line and registration agree on it (the
+    name parts in either reading of the line's names)."""
+    out = {}
+    for part in ("house", "street_key", "zip5"):
+        out[f"_key_{part}"] = c.equal(_take(lines[part], line_rows), _take(frame[part], rows))
+    if "first" not in frame:
+        return out
+    voter = _name_parts(_take(frame["first"], rows), _take(frame["last"], rows))
+    for first, last in (("name_first", "name_last"), ("name_last", "name_first")):
+        line = _name_parts(_take(lines[first], line_rows), _take(lines[last], line_rows))
+        for part in ("first_token", "first_initial", "last_flat"):
+            found = c.equal(line[part], voter[part]) & c.filled(line[part])
+            out[f"_key_{part}"] = out.get(f"_key_{part}", False) | found
+        sound = (c.equal(line["last_sound"], voter["last_sound"])) | c.equal(
+            line["last_sound"], voter["last_sound_2"]
+        )
+        out["_key_last_sound"] = out.get("_key_last_sound", False) | (
+            sound & c.filled(line["last_sound"])
+        )
+    return out
+
+
+def with_name_weights(
+    compared: pd.DataFrame, model: MatchModel, stats: RollStatistics
+) -> pd.DataFrame:
+    """Name weights (log2 m/u) in the reading of the names that weighs more."""
+    readings = []
+    for suffix, _, _ in READINGS:
+        readings.append(
+            name_weights(
+                model,
+                stats,
+                compared[f"first_level{suffix}"].to_numpy(),
+                compared[f"last_level{suffix}"].to_numpy(),
+                compared[f"middle_level{suffix}"].to_numpy(),
+                compared[f"first_share{suffix}"].to_numpy(),
+                compared[f"last_share{suffix}"].to_numpy(),
+                compared["address_level"].to_numpy() != 0,
+            )
+        )
+    # Reading the names the other way round is a keyer's habit with a rate of its own.
+    order = np.log2([1 - model.swapped_share, model.swapped_share])
+    total = [sum(r.values()) + order[i] for i, r in enumerate(readings)]
+    swap = total[1] > total[0]
+    pick = {k: np.where(swap, readings[1][k], readings[0][k]) for k in readings[0]}
+    pick["name_order"] = np.where(swap, order[1], order[0])
+    return compared.assign(
+        **{
+            f"{part}_level": np.where(
+                swap, compared[f"{part}_level_swapped"], compared[f"{part}_level_written"]
+            )
+            for part in ("first", "last", "middle")
         },
-        index=address.index,
+        name_order=np.where(swap, "swapped", "as_written"),
+        first_weight=np.round(pick["first_name"], 4),
+        last_weight=np.round(pick["last_name"], 4),
+        middle_weight=np.round(pick["middle_name"], 4),
+        order_weight=np.round(pick["name_order"], 4),
+        name_weight=np.round(np.where(swap, total[1], total[0]), 4),
     )
 
 
-def _key_text(dwellings: pd.Series, key: str) -> pa.Array:
-    """The text of blocking key `key` for each dwelling key."""
-    text = strings(dwellings)
-    if key == "dwelling":
-        return text
-    parts = pc.split_pattern(text, "\x1f")
-    return pc.binary_join_element_wise(*(pc.list_element(parts, i) for i in _LOOSE_PARTS), "\x1f")
-
-
-def _joined(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    parts = [strings(frame[c]) for c in columns]
-    # The unit separator never occurs in a canonical part, so distinct addresses keep distinct
-    # keys.
-    return pd.Series(pc.binary_join_element_wise(*parts, "\x1f"), index=frame.index, dtype="str")
-
-
-_PERSON_COLUMNS = ["voter_id", "first", "middle", "last"]
-_LINE_NAMES = ["name_first", "name_middle", "name_last"]
-_LINE_PAIR_COLUMNS = ["line_index", "dwelling", *DWELLING_HASHES.values(), *_LINE_NAMES]
-_HISTORY_EXTRA = ["valid_from", "valid_to", "history_source_file", "history_source_row"]
-
-
-def candidates_at_address(lines: pd.DataFrame, roll: pd.DataFrame, history: pd.DataFrame):
-    """Every (line, person) pair sharing a dwelling, from the current roll and the history."""
-    # Only what comparing names and choosing a voter read: each column carried is copied into
-    # every one of millions of pairs.
-    addressed = lines.loc[lines["has_address"].to_numpy(), _LINE_PAIR_COLUMNS]
-    sources = (
-        (roll, METHOD_CURRENT, _PERSON_COLUMNS),
-        (history, METHOD_HISTORY, _PERSON_COLUMNS + [c for c in _HISTORY_EXTRA if c in history]),
-    )
-
-    def block(on: str, these: pd.DataFrame) -> list[pd.DataFrame]:
-        hashed = DWELLING_HASHES[on]
-        found = []
-        for frame, source, columns in sources:
-            # Only registrations at a dwelling some line names take part in the join: a
-            # semi-join first keeps the join to thousands of rows instead of millions. The join
-            # itself pairs row positions, and the text columns are copied once, for the pairs
-            # that hold.
-            near = np.flatnonzero(isin(frame[hashed], these[hashed]))
-            joined = pd.DataFrame(
-                {"key": these[hashed].to_numpy(), "line_row": np.arange(len(these))}
-            ).merge(pd.DataFrame({"key": frame[hashed].to_numpy()[near], "row": near}), on="key")
-            line_rows, rows = joined["line_row"].to_numpy(), joined["row"].to_numpy()
-            # Equal hashes of unequal addresses are no block.
-            same = flags(
-                pc.equal(
-                    _key_text(_take(these["dwelling"], line_rows), on),
-                    _key_text(_take(frame["dwelling"], rows), on),
-                )
-            )
-            line_rows, rows = line_rows[same], rows[same]
-            pairs = pd.DataFrame(
-                {
-                    **{c: _take(these[c], line_rows) for c in ["line_index", *_LINE_NAMES]},
-                    **{c: _take(frame[c], rows) for c in columns},
-                }
-            )
-            pairs["source"] = source
-            found.append(pairs)
-        return found
-
-    exact = block("dwelling", addressed)
-    matched = np.union1d(exact[0]["line_index"], exact[1]["line_index"])
-    # A line whose written address lacks a suffix or direction falls back to house + street.
-    loose = block("loose_dwelling", addressed[~np.isin(addressed["line_index"], matched)])
-    return pd.concat([*exact, *loose], ignore_index=True)
+def _level_names(positions: pd.Series, names: tuple[str, ...]) -> pd.Series:
+    """Level positions as their names; a line without a candidate has 'none'."""
+    known = positions.notna().to_numpy()
+    at = np.where(known, positions.fillna(0).to_numpy(dtype=np.int64), len(names))
+    return labels([*names, "none"], at, positions.index)
 
 
 def _take(values: pd.Series, rows: np.ndarray) -> pd.Series:
@@ -289,111 +472,334 @@ def _take(values: pd.Series, rows: np.ndarray) -> pd.Series:
     return values.take(rows).reset_index(drop=True)
 
 
+def _empty_compared() -> pd.DataFrame:
+    integers = ["line_index", "row", "passes", "address_level"] + [
+        f"{part}_level{suffix}" for part in ("first", "last", "middle") for suffix, _, _ in READINGS
+    ]
+    return pd.DataFrame(
+        {
+            **{k: pd.Series([], dtype=np.int64) for k in integers},
+            "voter_id": pd.Series([], dtype="str"),
+            "source": pd.Series([], dtype="str"),
+            **{
+                f"{part}_share{suffix}": pd.Series([], dtype=float)
+                for part in ("first", "last")
+                for suffix, _, _ in READINGS
+            },
+        }
+    )
+
+
+def weigh(
+    compared: pd.DataFrame, model: MatchModel, stats: RollStatistics, n_lines: int
+) -> pd.DataFrame:
+    """Each candidate's weights in the stronger reading of its names, its match weight and
+    probability; per line, the probability that one of the people registered at the dwelling
+    it names signed it (`at_dwelling`), and that one registered at an address it names far
+    off did (`far_off`).
+
+    The hypotheses of a line: it was signed by one of the people registered at the dwelling
+    it names (prior: `registrant_share` × the exact address class's share, split among
+    them), at a dwelling it names but for a slip (× the close class's share), at one it names
+    far off (× the far class's share), or by somebody else (the rest). Bayes' rule with each
+    candidate's name evidence gives each hypothesis its probability."""
+    compared = with_name_weights(compared, model, stats)
+    address_class = c.ADDRESS_CLASS[compared["address_level"].to_numpy()]
+    in_model = address_class >= 0
+    # One voter found at several of its addresses counts once: at its nearest address, then
+    # its strongest name evidence.
+    ranked = compared.assign(_class=address_class, _row=np.arange(len(compared)))[in_model]
+    best = ranked.sort_values(
+        ["line_index", "voter_id", "_class", "name_weight"], ascending=[True, True, True, False]
+    ).drop_duplicates(["line_index", "voter_id"])
+    best_lines = best["line_index"].to_numpy(dtype=np.int64)
+    best_class = best["_class"].to_numpy(dtype=np.int64)
+    share = np.array([model.address_prior[name] for name in c.ADDRESS_CLASSES])
+    rho = model.registrant_share
+    people = np.zeros((n_lines, len(c.ADDRESS_CLASSES)))
+    np.add.at(people, (best_lines, best_class), 1)
+    prior_mass = rho * (share[None, :] * (people > 0)).sum(axis=1)
+    per_person = rho * share[best_class] / people[best_lines, best_class]
+    strength = per_person * np.exp2(best["name_weight"].to_numpy())
+    by_class = np.zeros((n_lines, len(c.ADDRESS_CLASSES)))
+    np.add.at(by_class, (best_lines, best_class), strength)
+    normalizer = (1 - prior_mass) + by_class.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        near = np.where(normalizer > 0, by_class[:, :2].sum(axis=1) / normalizer, 0.0)
+        far = np.where(normalizer > 0, by_class[:, 2] / normalizer, 0.0)
+    probability = np.zeros(len(compared))
+    at = best["_row"].to_numpy(dtype=np.int64)
+    probability[at] = strength / normalizer[best_lines]
+    prior = np.full(len(compared), np.nan)
+    prior[at] = per_person / np.maximum(1 - prior_mass[best_lines], 1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = compared["name_weight"].to_numpy() + np.where(np.isnan(prior), 0.0, np.log2(prior))
+    line_rows = compared["line_index"].to_numpy()
+    return compared.assign(
+        match_weight=np.round(weight, 4),
+        match_probability=np.round(probability, 6),
+        at_dwelling=near[line_rows],
+        far_off=far[line_rows],
+    )
+
+
+# --- deciding -------------------------------------------------------------------------------
+
+
 def match_lines(
     lines: pd.DataFrame,
     roll: pd.DataFrame,
     history: pd.DataFrame,
-) -> pd.DataFrame:
-    """One row per line: the matched voter (or none), how, the score and the evidence.
+    model: MatchModel,
+    stats: RollStatistics,
+    *,
+    fitted: MatchModel | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, MatchModel]:
+    """One row per line (its match, decision and evidence), its candidates, and the model
+    they were weighed with.
 
-    The name-alone rule counts each line's full name on `roll`: the jurisdiction's whole roll,
-    or any part of it that holds every registration bearing the lines' names.
-    """
-    # Counting the names over the whole roll needs nothing the blocks need: it runs beside them
-    # (mostly Arrow and numpy kernels, which release the GIL).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        counted = pool.submit(_name_holders, lines, roll)
-        pairs = candidates_at_address(lines, roll, history)
-        compared = compare_names(pairs)
-        holders, sole_holder = counted.result()
-    block_size = _people_per_line(compared, len(lines))
-
-    passed = compared[compared["name_passed"].to_numpy()]
-    # A line with one passing row has its choice; only lines with several are ranked.
-    rows_per_line = np.bincount(passed["line_index"].to_numpy(), minlength=len(lines))
-    contested = rows_per_line[passed["line_index"].to_numpy()] > 1
-    ranked = passed[contested].assign(
-        source_rank=(passed.loc[contested, "source"] != METHOD_CURRENT).astype(int)
-    )
-    # A voter listed twice at one past address (moved away and back) is decided by the earlier
-    # history row, so the choice never depends on the order rows were read in.
-    ties = [c for c in ("history_source_file", "history_source_row") if c in ranked]
-    ranked = ranked.sort_values(
-        ["line_index", "score", "source_rank", "voter_id", *ties],
-        ascending=[True, False, True, True, *[True] * len(ties)],
-    )
-    distinct = _people_per_line(ranked, len(lines)) + (rows_per_line == 1)
-    best = pd.concat(
-        [passed[~contested], ranked.drop_duplicates("line_index", keep="first")]
-    ).set_index("line_index")
-
-    result = pd.DataFrame(index=pd.RangeIndex(len(lines), name="line_index"))
-    result["voter_id"] = best["voter_id"]
-    result["match_method"] = best["source"]
-    result["match_score"] = best["score"]
-    result["first_name_agreement"] = best["first_level"]
-    result["last_name_agreement"] = best["last_level"]
-    result["history_valid_from"] = best.get("valid_from")
-    result["history_valid_to"] = best.get("valid_to")
-    result["history_source_file"] = best.get("history_source_file")
-    result["history_source_row"] = best.get("history_source_row")
-    result["candidates_at_address"] = block_size
-    result["passing_candidates"] = distinct
-
-    result["roll_records_with_name"] = holders
-    by_name = result["voter_id"].isna().to_numpy() & lines["has_address"].to_numpy()
-    by_name &= sole_holder.notna().to_numpy()
-    result.loc[by_name, "voter_id"] = sole_holder[by_name]
-    result.loc[by_name, "match_method"] = METHOD_NAME
-    result.loc[by_name, "match_score"] = _FIRST_SCORE["exact"] + _LAST_SCORE["exact"]
-    result.loc[by_name, "first_name_agreement"] = "exact"
-    result.loc[by_name, "last_name_agreement"] = "exact"
-    result["match_method"] = result["match_method"].fillna(METHOD_NONE)
-    result["match_score"] = result["match_score"].fillna(0.0)
-    result["first_name_agreement"] = result["first_name_agreement"].fillna("none")
-    result["last_name_agreement"] = result["last_name_agreement"].fillna("none")
-
-    ambiguous = ranked[distinct[ranked["line_index"].to_numpy()] > 1]
-    return result, ambiguous
-
-
-def _people_per_line(pairs: pd.DataFrame, n_lines: int) -> np.ndarray:
-    """How many distinct voters each line (0..n_lines-1) is paired with, on integer codes."""
-    voters, distinct = codes(pairs["voter_id"])
-    pair = pairs["line_index"].to_numpy(dtype=np.int64) * (distinct + 1) + voters
-    lines = pd.unique(pair) // (distinct + 1)
-    return np.bincount(lines, minlength=n_lines).astype(np.int64)
-
-
-def _name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
-    """For each line's full name: how many registrations carry it, and the voter when one.
-
-    Names are compared as integer codes (first and last factorized together over the roll and
-    the lines), so counting millions of registrations is an integer lookup and a bincount,
-    never a sort.
-    """
-    n_roll = len(roll)
-    if n_roll == 0:
-        return np.zeros(len(lines), dtype=np.int64), pd.Series(
-            None, index=lines.index, dtype=object
+    `roll` is the jurisdiction's prepared roll, or any part of it that holds every registration
+    the lines' keys reach (a batch run's), and `stats` the whole roll's statistics. The m
+    values are fitted on the lines' candidates at their dwellings (`model.fit`) unless
+    `fitted` gives them."""
+    n = len(lines)
+    open_lines = lines[lines["has_address"].to_numpy()]
+    compared_parts = []
+    seen = None
+    for stage in STAGES:
+        found = []
+        for blocking in (p for p in PASSES if p.stage == stage):
+            sources = [(METHOD_CURRENT, roll)]
+            if blocking.history:
+                sources.append((METHOD_HISTORY, history))
+            found += [block(open_lines, frame, blocking, name) for name, frame in sources]
+        pairs = pd.concat(found, ignore_index=True)
+        if len(pairs):
+            key = ["line_index", "row", "source"]
+            # A pair several passes found carries all their bits.
+            pairs = pairs.groupby(key, sort=False, as_index=False)["passes"].sum()
+            if seen is not None:
+                new = pairs.merge(seen, on=key, how="left", indicator=True)["_merge"]
+                pairs = pairs[(new == "left_only").to_numpy()]
+            compared = _verified(compare_pairs(lines, roll, history, pairs, stats), stage)
+            # Only pairs a pass's own key found are done with: one a shared hash brought in
+            # may still be found by a later pass's key.
+            kept = compared[key]
+            seen = kept if seen is None else pd.concat([seen, kept], ignore_index=True)
+            compared_parts.append(compared)
+        compared = (
+            pd.concat(compared_parts, ignore_index=True) if compared_parts else _empty_compared()
         )
-    first, _ = pd.factorize(pd.concat([roll["first"], lines["name_first"]], ignore_index=True))
-    last, last_values = pd.factorize(
-        pd.concat([roll["last"], lines["name_last"]], ignore_index=True)
+        if fitted is None:
+            fitted = fit_on_candidates(compared, model, stats, n)
+        weighed = weigh(compared, fitted, stats, n)
+        placed = weighed.loc[weighed["match_probability"].to_numpy() >= fitted.accept, "line_index"]
+        open_lines = open_lines[~np.isin(open_lines["line_index"].to_numpy(), placed.to_numpy())]
+        if open_lines.empty:
+            break
+    holders = name_holders(lines, roll)
+    result, candidates = decide(lines, weighed, holders, fitted)
+    return result, candidates, fitted
+
+
+def _verified(compared: pd.DataFrame, stage: int) -> pd.DataFrame:
+    """The pairs whose fields agree on the key of a pass that ran for the line (every pass of
+    this stage and the earlier ones), with those passes as their bits. A pair that only a
+    shared hash brought in is dropped: what is weighed never depends on how keys hash."""
+    if compared.empty:
+        return compared.drop(columns=[c for c in compared.columns if c.startswith("_key_")])
+    bits = np.zeros(len(compared), dtype=np.int64)
+    history = (compared["source"] == METHOD_HISTORY).to_numpy()
+    for blocking in PASSES:
+        if blocking.stage > stage:
+            continue
+        agree = np.ones(len(compared), dtype=bool)
+        for part in blocking.key:
+            agree &= compared[f"_key_{part}"].to_numpy()
+        if not blocking.history:
+            agree &= ~history
+        bits |= np.where(agree, blocking.bit, 0)
+    kept = compared.assign(passes=bits)[bits > 0]
+    return kept.drop(columns=[c for c in kept.columns if c.startswith("_key_")])
+
+
+# The m values are fitted on at most this many lines' candidates (every k-th line): enough for
+# shares of a tenth of a percent, and a fit of a few seconds at most.
+FIT_LINES = 60_000
+FIT_ITERATIONS = 25
+
+
+def fit_on_candidates(
+    compared: pd.DataFrame, model: MatchModel, stats: RollStatistics, n_lines: int
+) -> MatchModel:
+    """The model's m values, registrant share and address shares fitted on the lines'
+    candidates at their dwellings by expectation maximisation.
+
+    The expectation step is the decision's own: each line's probability over the people
+    registered at its dwelling and over "somebody else" (so a line is one person at most,
+    and a household's other members compete with the right one). The maximisation step
+    takes each level's expected share among the matches, the settings' values counting as
+    `PRIOR_PAIRS` observations. How often signers write a nickname, their middle name, a name
+    typed with slips, a house number one key off... is learnt from the petition at hand.
+
+    The `none` levels keep the settings' m: that a registrant signs under an unrelated first
+    or last name cannot be told, from the lines alone, from a relative who is not registered
+    signing at the same address."""
+    in_model = compared[c.ADDRESS_CLASS[compared["address_level"].to_numpy()] >= 0]
+    step = max(1, -(-n_lines // FIT_LINES))
+    sample = in_model[in_model["line_index"].to_numpy() % step == 0]
+    if sample.empty:
+        return model
+    with_candidates = len(np.unique(sample["line_index"].to_numpy()))
+    fixed = {"first_name": "none", "last_name": "none"}
+    fitted = model
+    for _ in range(FIT_ITERATIONS):
+        weighed = weigh(sample, fitted, stats, n_lines)
+        expected = weighed["match_probability"].to_numpy()
+        matches = expected.sum()
+        m = {}
+        for name, column in (
+            ("first_name", "first_level"),
+            ("last_name", "last_level"),
+            ("middle_name", "middle_level"),
+        ):
+            levels = NAME_LEVELS[name]
+            observed = np.bincount(
+                weighed[column].to_numpy(), weights=expected, minlength=len(levels)
+            )
+            estimate = (observed + PRIOR_PAIRS * model.m[name]) / (matches + PRIOR_PAIRS)
+            if name in fixed:
+                kept = levels.index(fixed[name])
+                others = np.arange(len(levels)) != kept
+                estimate[others] *= (1 - model.m[name][kept]) / estimate[others].sum()
+                estimate[kept] = model.m[name][kept]
+            m[name] = estimate
+        by_class = np.bincount(
+            c.ADDRESS_CLASS[weighed["address_level"].to_numpy()],
+            weights=expected,
+            minlength=len(c.ADDRESS_CLASSES),
+        )
+        prior = np.array([model.address_prior[k] for k in c.ADDRESS_CLASSES])
+        shares = (by_class + PRIOR_PAIRS * prior) / (matches + PRIOR_PAIRS)
+        address = dict(zip(c.ADDRESS_CLASSES, (shares / shares.sum()).tolist(), strict=True))
+        rho = float(np.clip(matches / with_candidates, 0.5, 0.999))
+        swapped = expected[(weighed["name_order"] == "swapped").to_numpy()].sum()
+        swapped_share = (swapped + PRIOR_PAIRS * model.swapped_share) / (matches + PRIOR_PAIRS)
+        moved = max(np.abs(m[n] - fitted.m[n]).max() for n in m)
+        fitted = replace(
+            model,
+            m=m,
+            registrant_share=rho,
+            address_prior=address,
+            swapped_share=float(swapped_share),
+        )
+        if moved < 1e-6:
+            break
+    return rounded(fitted, len(sample))
+
+
+def decide(
+    lines: pd.DataFrame, weighed: pd.DataFrame, holders: np.ndarray, model: MatchModel
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = len(lines)
+    at_dwelling, far_off, strongest = np.zeros(n), np.zeros(n), np.zeros(n)
+    rows = weighed["line_index"].to_numpy(dtype=np.int64)
+    np.maximum.at(at_dwelling, rows, weighed["at_dwelling"].to_numpy())
+    np.maximum.at(far_off, rows, weighed["far_off"].to_numpy())
+    near = c.ADDRESS_CLASS[weighed["address_level"].to_numpy()] < 2
+    np.maximum.at(strongest, rows[near], weighed["match_probability"].to_numpy()[near])
+    ranked = weighed.assign(
+        _current=(weighed["source"] != METHOD_CURRENT).astype(int),
+        _ties=weighed["history_source_row"].fillna(-1) if "history_source_row" in weighed else 0,
+    ).sort_values(
+        ["line_index", "match_probability", "match_weight", "_current", "voter_id", "_ties"],
+        ascending=[True, False, False, True, True, True],
     )
-    key = first.astype(np.int64) * (len(last_values) + 1) + last
-    roll_keys, line_keys = key[:n_roll], key[n_roll:]
-    # Only the names some line bears are counted: a lookup into their few hundred thousand
-    # instead of a hash table of every name on the roll.
-    wanted = pd.Index(pd.unique(line_keys))
-    at = wanted.get_indexer(roll_keys)
-    held = np.flatnonzero(at >= 0)
-    counts = np.bincount(at[held], minlength=len(wanted))
-    # For a name held once, the one row that wrote its position is its holder.
-    holder_row = np.zeros(len(wanted), dtype=np.int64)
-    holder_row[at[held]] = held
-    line_at = wanted.get_indexer(line_keys)
-    holders = counts[line_at]
-    voters = roll["voter_id"].array.take(holder_row[line_at]).to_numpy(dtype=object)
-    sole = np.where(holders == 1, voters, None)
-    return holders.astype(np.int64), pd.Series(sole, index=lines.index, dtype=object)
+    best = ranked.drop_duplicates("line_index").set_index("line_index")
+
+    result = pd.DataFrame(index=pd.RangeIndex(n, name="line_index"))
+    status = np.full(n, UNMATCHED, dtype=object)
+    # A registrant at the dwelling almost surely signed, and one alone is the likely one (two
+    # equally likely registrants, a father and son of one name, go to an examiner).
+    matched = strongest >= model.accept
+    # Plausibly a registrant, near or far: the software may not reject it on its own.
+    review = (at_dwelling + far_off >= model.review) & ~matched
+    status[matched] = MATCHED
+    status[review] = REVIEW
+
+    # Below review: the exact full name, held by one registration alone in the jurisdiction.
+    exact_name = ((ranked["first_level"] == 0) & (ranked["last_level"] == 0)).to_numpy()
+    sole = ranked[exact_name & (ranked["source"] == METHOD_CURRENT).to_numpy()]
+    sole = sole.drop_duplicates("line_index").set_index("line_index")
+    by_name = (
+        ~matched
+        & ~review
+        & (holders == 1)
+        & lines["has_address"].to_numpy()
+        & np.isin(np.arange(n), sole.index.to_numpy())
+    )
+    status[by_name] = MATCHED
+
+    chosen = best.reindex(result.index)
+    by_name_rows = sole.reindex(result.index)
+    linked = matched & ~by_name
+    pick = chosen.where(pd.Series(linked | review, index=result.index), by_name_rows)
+    pick = pick.where(pd.Series(linked | review | by_name, index=result.index))
+
+    result["voter_id"] = pick["voter_id"].where(pd.Series(status == MATCHED, index=result.index))
+    method = np.where(
+        by_name,
+        METHOD_NAME,
+        np.where(linked, pick["source"].fillna(METHOD_NONE).to_numpy(), METHOD_NONE),
+    )
+    result["match_method"] = method
+    result["match_status"] = status
+    result["review_reason"] = np.select(
+        [review & (far_off > at_dwelling), review & (at_dwelling >= model.accept), review],
+        [
+            "the name agrees with a registrant at an address the line names far off",
+            "two or more registrants at the dwelling could have signed",
+            "uncertain whether a registrant at the dwelling signed",
+        ],
+        default=None,
+    )
+    result["match_score"] = np.round(np.where(matched | review, at_dwelling + far_off, 0.0), 6)
+    result["match_weight"] = pick["match_weight"].fillna(0.0).to_numpy()
+    result["match_probability"] = pick["match_probability"].fillna(0.0).to_numpy()
+    for column, level, names in (
+        ("first_name_agreement", "first_level", c.FIRST_LEVELS),
+        ("last_name_agreement", "last_level", c.LAST_LEVELS),
+        ("middle_name_agreement", "middle_level", c.MIDDLE_LEVELS),
+        ("address_agreement", "address_level", c.ADDRESS_LEVELS),
+    ):
+        result[column] = _level_names(pick[level], names)
+    result["name_order"] = pick["name_order"].fillna("as_written").to_numpy()
+    bits = pick["passes"].fillna(0).to_numpy(dtype=np.int64)
+    result["blocking_passes"] = np.where(bits > 0, pass_names(bits), None)
+    for column in ("valid_from", "valid_to", *HISTORY_EXTRA):
+        target = column if column.startswith("history_") else f"history_{column}"
+        values = pick[column] if column in pick else pd.Series(None, index=result.index)
+        result[target] = values.where(result["match_method"] == METHOD_HISTORY).to_numpy()
+
+    dwelling = weighed[weighed["address_level"].to_numpy() < len(c.DWELLING_LEVELS)]
+    people = dwelling.drop_duplicates(["line_index", "voter_id"])
+    result["candidates_at_address"] = np.bincount(
+        people["line_index"].to_numpy(dtype=np.int64), minlength=n
+    )
+    result["passing_candidates"] = np.bincount(
+        people.loc[people["match_probability"] >= model.review, "line_index"].to_numpy(
+            dtype=np.int64
+        ),
+        minlength=n,
+    )
+    result["roll_records_with_name"] = holders
+
+    ranked = ranked.drop(columns=["_current", "_ties"])
+    ranked["rank"] = ranked.groupby("line_index").cumcount() + 1
+    chosen_voter = result["voter_id"].reindex(ranked["line_index"]).to_numpy()
+    ranked["chosen"] = (ranked["voter_id"].to_numpy() == chosen_voter) & (ranked["rank"] == 1)
+    # Every candidate the model weighed is kept (the model is fitted on them again when a
+    # batch arrives); of the others, the strongest few, for the examiner.
+    weighed_in = c.ADDRESS_CLASS[ranked["address_level"].to_numpy()] >= 0
+    kept = ranked[weighed_in | (ranked["rank"] <= CANDIDATES_KEPT)]
+    return result, kept.reset_index(drop=True)

@@ -1,20 +1,30 @@
 """Names and addresses brought to one canonical form, on both sides, column at a time.
 
-The roll stores an address in parts, as the county writes them (USPS abbreviations or full
-words); a petition line holds one line of text as the signer wrote it. Both become the same
-canonical parts — house number without its fraction, standard pre-directional, street name,
-standard suffix, standard post-directional, ZIP5 — using the USPS Publication 28 tables in
-`recall_pipeline/reference/`. A line's text is parsed from its ends: house number and fraction
-at the front, then a unit designator and its number, a post-directional and a street suffix at
-the back, a pre-directional after the number; what remains is the street name. Everything is a
-vectorized pandas/Arrow string operation over whole columns — no per-row Python.
+The roll stores an address in parts, as its county writes them (USPS abbreviations, full words,
+a type inside the street name); a petition line holds one line of text as the signer wrote it
+and a keyer typed it. Both become the same canonical parts — house number without its fraction
+or letter, standard pre-directional, street name, standard suffix, standard post-directional,
+ZIP5 — using the USPS Publication 28 tables and the local forms keyers use
+(`recall_pipeline/reference/`). The street part of both sides goes through one parser
+(`street_parts`), so a county that writes `AVENUE` and a keyer who types `Av.` meet in `AVE`.
 
-Names: upper-case ASCII (accents folded), punctuation dropped, "LAST, FIRST M" or
-"FIRST M LAST JR" split into first, middle and last, generational suffixes set aside.
+A line's text is parsed from its ends, vectorized over the whole column: house number (and
+fraction) at the front, a unit designator and its number at the back (glued or not: `APT24`,
+`#21`), then a post-directional, a street suffix and a pre-directional; what remains is the
+street name, whose ordinal words become numbers (`SIXTH` → `6TH`). A text this cannot place
+with confidence — a unit before the house number, a ZIP or a city written into the address
+field, a street type followed by more words — goes to `usaddress`, a trained parser (a
+conditional random field) that is slower per row but reads free text far better than rules.
+
+Names: upper-case ASCII (accents folded), punctuation dropped, hyphens become spaces (a
+hyphenated surname is two words), "LAST, FIRST M" or "FIRST M LAST JR" split into first,
+middle and last; surname particles (`DE LA CRUZ`) stay with the surname; generational
+suffixes are set aside.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import lru_cache, wraps
 
@@ -27,10 +37,13 @@ from recall_pipeline.reference import read_reference
 from recall_pipeline.verify.frames import dictionary, flags
 
 NAME_SUFFIXES = ("JR", "SR", "II", "III", "IV")
+# Words that open a surname of several words and belong to it.
+SURNAME_PARTICLES = ("DE", "DEL", "LA", "LAS", "LOS", "DA", "DOS", "DI", "VAN", "VON", "ST")
 # A house number, an optional fraction ("1/2"), and the rest of the address.
 HOUSE_PATTERN = r"^(?P<house>\d+)(?:\s*-?\s*\d/\d)?\s+(?P<rest>.+)$"
 NO_ADDRESS_PATTERN = (
-    r"^(?:P\s*O\s*BOX|POST OFFICE BOX|BOX)\b|^(?:SAME|N/?A|NONE|HOMELESS|SEE ABOVE|UNKNOWN)$"
+    r"^(?:P\s*O\s*BOX|POST OFFICE BOX|BOX)\b|"
+    r"^(?:SAME|SAME AS ABOVE|N/?A|NONE|HOMELESS|SEE ABOVE|UNKNOWN|GENERAL DELIVERY)$"
 )
 
 
@@ -39,11 +52,24 @@ def _tables() -> dict[str, dict[str, str]]:
     suffixes = read_reference("street_suffixes.csv")
     directionals = read_reference("directionals.csv")
     units = read_reference("unit_designators.csv")
-    return {
+    local = read_reference("local_abbreviations.csv")
+    tables = {
         "suffix": dict(zip(suffixes["written"], suffixes["standard"], strict=True)),
         "directional": dict(zip(directionals["written"], directionals["standard"], strict=True)),
         "unit": dict(zip(units["written"], units["standard"], strict=True)),
     }
+    for kind, rows in local.groupby("kind"):
+        tables[kind].update(zip(rows["written"], rows["standard"], strict=True))
+    return tables
+
+
+@lru_cache(maxsize=1)
+def _ordinals() -> tuple[dict[str, int], dict[str, int]]:
+    """Ordinal words (FIRST → 1) and tens words (TWENTY → 20)."""
+    table = read_reference("ordinal_words.csv")
+    numbers = dict(zip(table["word"], table["number"].astype(int), strict=True))
+    tens = {w: n for w, n in numbers.items() if not w.endswith(("ST", "ND", "RD", "TH"))}
+    return {w: n for w, n in numbers.items() if w not in tens}, tens
 
 
 @lru_cache(maxsize=1)
@@ -52,14 +78,32 @@ def city_aliases() -> dict[str, str]:
     return dict(zip(aliases["alias"], aliases["city"], strict=True))
 
 
-@lru_cache(maxsize=1)
-def nickname_pairs() -> pd.DataFrame:
-    """(nickname, given_name) pairs, both directions usable for comparison."""
-    return read_reference("nicknames.csv")[["nickname", "given_name"]].drop_duplicates()
+# Abbreviations inside city names ("STA CLARITA", "N HOLLYWOOD", "MT WASHINGTON").
+_CITY_WORDS = {
+    "STA": "SANTA",
+    "STO": "SANTO",
+    "S": "SOUTH",
+    "SO": "SOUTH",
+    "N": "NORTH",
+    "NO": "NORTH",
+    "E": "EAST",
+    "W": "WEST",
+    "MT": "MOUNT",
+    "PT": "POINT",
+    "FT": "FORT",
+    "BCH": "BEACH",
+    "HTS": "HEIGHTS",
+    "HGTS": "HEIGHTS",
+    "SPGS": "SPRINGS",
+    "PK": "PARK",
+    "VLY": "VALLEY",
+    "LK": "LAKE",
+    "CTY": "CITY",
+}
 
 
 def _alternation(words) -> str:
-    return "|".join(sorted((w.replace(".", r"\.") for w in words), key=len, reverse=True))
+    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -81,6 +125,30 @@ def per_value(normalize: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Serie
         done = normalize(pd.Series(encoded.dictionary, dtype="str"))
         spread = _arrow(done).combine_chunks().take(encoded.indices)
         return pd.Series(spread, index=values.index, dtype="str")
+
+    return on_distinct
+
+
+def per_value_frame(
+    normalize: Callable[[pd.Series], pd.DataFrame],
+) -> Callable[[pd.Series], pd.DataFrame]:
+    """`per_value` for a normalization that returns several text columns."""
+
+    @wraps(normalize)
+    def on_distinct(values: pd.Series) -> pd.DataFrame:
+        encoded = dictionary(values)
+        done = normalize(pd.Series(encoded.dictionary, dtype="str"))
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    _arrow(done[c]).combine_chunks().take(encoded.indices),
+                    index=values.index,
+                    dtype="str",
+                )
+                for c in done.columns
+            },
+            index=values.index,
+        )
 
     return on_distinct
 
@@ -122,6 +190,10 @@ def _rewrite_where(
     if len(rows) == 0:
         return text
     return pc.replace_with_mask(text, hit, _arrow(rewrite(text.take(rows))).combine_chunks())
+
+
+def _matches(values: pd.Series, pattern: str) -> np.ndarray:
+    return flags(pc.fill_null(pc.match_substring_regex(_arrow(values), pattern), False))
 
 
 def extract(values: pd.Series, pattern: str) -> pd.DataFrame:
@@ -170,41 +242,40 @@ def standardize(words: pd.Series, table: str) -> pd.Series:
 
 @per_value
 def house_number(text: pd.Series) -> pd.Series:
-    """The integer part of a house number ('1234 1/2' → '1234'), leading zeros dropped."""
+    """The integer part of a house number ('1234 1/2', '1234-B', '01234' → '1234')."""
     return _text(extract(fold(text), r"^\s*0*(?P<house>\d+)")["house"])
 
 
 @per_value
 def zip5(text: pd.Series) -> pd.Series:
+    """The first five digits of a ZIP (ZIP+4 with or without its hyphen), or ''."""
     return _text(extract(fold(text), r"^\s*(?P<zip5>\d{5})")["zip5"])
 
 
 @per_value
 def city(text: pd.Series) -> pd.Series:
-    folded = squeeze(fold(text).pipe(replace, r"[.,]", " "))
-    return folded.map(city_aliases()).fillna(folded).astype("str")
+    """A city or community name in one form: abbreviated words spelled out ('STA CLARITA'),
+    then a known alias or neighbourhood mapped to the city it belongs to ('HOLLYWOOD' → 'LOS
+    ANGELES')."""
+    folded = squeeze(fold(text).pipe(replace, r"[^A-Z ]", " "))
+    spelled = _map_words(folded, _CITY_WORDS)
+    aliases = city_aliases()
+    # An alias may be written abbreviated ("N HOLLYWOOD") or spelled out.
+    out = folded.map(aliases).fillna(spelled.map(aliases)).fillna(spelled)
+    return out.astype("str")
 
 
-@per_value
-def street_name(text: pd.Series) -> pd.Series:
-    return squeeze(fold(text).pipe(replace, r"[.,'#-]", " "))
-
-
-def roll_address(frame: pd.DataFrame) -> pd.DataFrame:
-    """Canonical address parts of roll (or address-history) rows: those the dwelling keys are
-    made of (the city is not one: ZIP5 places a street, and a roll of millions would pay for
-    a part nothing compares)."""
-    return pd.DataFrame(
-        {
-            "house": house_number(frame["house_number"]),
-            "predir": standardize(frame["street_predir"], "directional"),
-            "street": street_name(frame["street_name"]),
-            "stype": standardize(frame["street_type"], "suffix"),
-            "postdir": standardize(frame["street_postdir"], "directional"),
-            "zip5": zip5(frame["zip"]),
-        },
-        index=frame.index,
-    )
+def _map_words(text: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    """Each space-separated word replaced by its entry in `mapping` (kept when it has none),
+    by Arrow list kernels over the whole column."""
+    values = _arrow(text).combine_chunks()
+    words = pc.split_pattern(values, " ")
+    flat = pc.list_flatten(words)
+    keys = pa.array(list(mapping), pa.string())
+    found = pc.index_in(flat, value_set=keys)
+    mapped = pc.coalesce(pa.array(list(mapping.values()), pa.string()).take(found), flat)
+    rebuilt = pa.ListArray.from_arrays(words.offsets, mapped)
+    return _from_arrow(pc.binary_join(rebuilt, " "), text.index)
 
 
 def _split_once(
@@ -240,6 +311,10 @@ def _lookup(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
     return _from_arrow(pc.fill_null(mapped, ""), values.index)
 
 
+def _word_count(text: pd.Series) -> np.ndarray:
+    return flags(pc.count_substring(_arrow(text), " ")) + (text != "").to_numpy(dtype=int)
+
+
 def _house_and_rest(s: pd.Series) -> pd.DataFrame:
     """`extract(s, HOUSE_PATTERN)` for squeezed text: a value without a '/' has no fraction,
     so the pattern holds when its first word is all digits and another follows; only values
@@ -255,27 +330,24 @@ def _house_and_rest(s: pd.Series) -> pd.DataFrame:
     return head
 
 
-def written_address(text: pd.Series, city_text: pd.Series, zip_text: pd.Series) -> pd.DataFrame:
-    """Parse residence addresses as signers write them into canonical parts.
+STREET_COLUMNS = ["predir", "street", "stype", "postdir"]
 
-    Adds `has_address` (False for blank, P.O. box only, or text with no house number).
+
+@per_value_frame
+def street_parts(text: pd.Series) -> pd.DataFrame:
+    """A street as words ('N MAIN ST', 'ELM AVENUE NORTH', 'AVENUE 50') → standard
+    pre-directional, street name, suffix and post-directional.
+
+    Parsed from the ends: a trailing directional after a suffix is the post-directional, a
+    trailing suffix the type, a leading directional the pre-directional — each only when a
+    street name remains. Inside the name, suffix words take their standard form and ordinal
+    words become numbers, so `AVENUE 50` and `AVE 50`, `SIXTH` and `6TH` agree.
     """
     tables = _tables()
-    directional = list(tables["directional"])
-    suffix = list(tables["suffix"])
-    # Periods and commas become spaces, then every run of spaces one space: one pass.
-    s = replace(fold(text), r"[\s.,]+", " ", changes=rf"[.,]|{_NOT_SQUEEZED}").str.strip()
-    no_address = s.eq("") | flags(pc.match_substring_regex(_arrow(s), NO_ADDRESS_PATTERN))
-    head = _house_and_rest(s)
-    has_address = ~no_address & head["house"].notna()
+    directional, suffix = list(tables["directional"]), list(tables["suffix"])
+    rest = squeeze(fold(text).pipe(replace, r"[^A-Z0-9/ ]", " "))
+    words = _word_count(rest)
 
-    # A unit at the end: "APT 5", "UNIT B", "# 5", "#5", "APARTMENT 12".
-    unit_words = _alternation(tables["unit"].keys() - {"#"})
-    rest = replace(_text(head["rest"]), rf"\s*(?:\b(?:{unit_words})\s+\S+|#\s*\S+)$", "")
-    rest = squeeze(rest)
-    words = flags(pc.count_substring(_arrow(rest), " ")) + (rest != "").to_numpy(dtype=int)
-
-    # Post-directional: a trailing directional after a suffix ("ELM AVE N").
     init, last = _split_last(rest)
     _, second_last = _split_last(init)
     has_post = last.isin(directional) & second_last.isin(suffix) & (words >= 3)
@@ -293,25 +365,207 @@ def written_address(text: pd.Series, city_text: pd.Series, zip_text: pd.Series) 
     has_pre = lead.isin(directional) & (words >= 2)
     predir = _lookup(lead.where(has_pre, ""), tables["directional"])
     rest = rest.where(~has_pre, tail)
-
     return pd.DataFrame(
-        {
-            "house": _text(head["house"]).str.lstrip("0"),
-            "predir": predir,
-            "street": street_name(rest),
-            "stype": stype,
-            "postdir": postdir,
-            "zip5": zip5(zip_text),
-            "city": city(city_text),
-            "has_address": has_address.to_numpy(),
-        },
+        {"predir": predir, "street": street_name(rest), "stype": stype, "postdir": postdir},
         index=text.index,
     )
 
 
+@per_value
+def street_name(text: pd.Series) -> pd.Series:
+    """A street name's words in one form: punctuation gone, suffix words standard, ordinal
+    words and a bare number as ordinals ('SIXTH', '6' → '6TH'; 'AVENUE 50' stays a number)."""
+    words = squeeze(fold(text).pipe(replace, r"[.,'#-]", " "))
+    words = _map_words(words, _tables()["suffix"])
+    ordinal, tens = _ordinals()
+    spelled = rf"\b(?:{_alternation([*ordinal, *tens])})\b"
+    hit = _matches(words, spelled) | _matches(words, r"^\d+$")
+    if hit.any():
+        words = words.copy()
+        words[hit] = [_numbered(w, ordinal, tens) for w in words[hit]]
+    return words
+
+
+def _numbered(name: str, ordinal: dict[str, int], tens: dict[str, int]) -> str:
+    if name.isdigit():
+        return _ordinal_text(int(name))
+    out: list[str] = []
+    for word in name.split(" "):
+        if word in ordinal and out and out[-1] in tens:
+            out[-1] = _ordinal_text(tens[out[-1]] + ordinal[word])
+        elif word in ordinal:
+            out.append(_ordinal_text(ordinal[word]))
+        else:
+            out.append(word)
+    return " ".join(_ordinal_text(tens[w]) if w in tens and len(out) == 1 else w for w in out)
+
+
+def _ordinal_text(n: int) -> str:
+    suffix = "TH" if 10 <= n % 100 <= 20 else {1: "ST", 2: "ND", 3: "RD"}.get(n % 10, "TH")
+    return f"{n}{suffix}"
+
+
+def street_key(street: pd.Series) -> pd.Series:
+    """The street name without its spaces: 'LA BREA' and 'LABREA' are one street."""
+    return replace(street, " ", "", changes=" ")
+
+
+def roll_address(frame: pd.DataFrame) -> pd.DataFrame:
+    """Canonical address parts of roll (or address-history) rows: those the dwelling keys are
+    made of, and the city (read when a line gives no ZIP).
+
+    The street's parts are joined and parsed as a written street is, once per distinct street:
+    a county that puts the type inside the name, or spells it out, meets the keyed lines in
+    the same canonical form."""
+    joined = pc.binary_join_element_wise(
+        *(
+            pc.fill_null(_arrow(_text(frame[c])).combine_chunks(), "")
+            for c in ("street_predir", "street_name", "street_type", "street_postdir")
+        ),
+        " ",
+    )
+    street = street_parts(pd.Series(joined, index=frame.index, dtype="str"))
+    out = pd.DataFrame({"house": house_number(frame["house_number"])}, index=frame.index)
+    out = pd.concat([out, street], axis=1)
+    out["zip5"] = zip5(frame["zip"])
+    if "city" in frame:
+        out["city"] = city(frame["city"])
+    return out
+
+
+# Unit designators that keyers glue to their number ("APT24", "UNIT3B").
+_GLUED_UNITS = ("APT", "APARTMENT", "UNIT", "STE", "SUITE", "SPC", "SPACE", "RM", "LOT", "TRLR")
+
+
+@lru_cache(maxsize=1)
+def _address_patterns() -> dict[str, str]:
+    tables = _tables()
+    units = _alternation(tables["unit"].keys() - {"#"})
+    suffixes = _alternation(tables["suffix"])
+    return {
+        "glued": rf"\b({_alternation(_GLUED_UNITS)})(\d+[A-Z]?)\b",
+        # A unit at the end ("APT 5", "UNIT B", "# 5"), possibly two ("BLDG 3 APT 5").
+        "unit": rf"(?:\s+(?:(?:{units})\s+\S+|#\s*\S+))+$",
+        # What the fast parser leaves to usaddress: a ZIP or the state written into the
+        # address, a unit word or '#' before the end; a street whose suffix is followed by
+        # more than a direction once the unit is gone.
+        "doubtful_text": (
+            rf"(?:^|\s)(?:#|{units})\s+\S+\s+\S+\s+\S|\s\d{{5}}(?:\d{{4}})?$"
+            rf"|\sCA(?:LIFORNIA)?(?:\s\d{{5}}|$)"
+        ),
+        "doubtful_street": rf"\s(?:{suffixes})\s+\S+\s+\S",
+    }
+
+
+def written_address(text: pd.Series, city_text: pd.Series, zip_text: pd.Series) -> pd.DataFrame:
+    """Parse residence addresses as signers write them into canonical parts.
+
+    Adds `has_address` (False for blank, P.O. box only, or text with no house number or street)
+    and `parsed_by` ('rules', 'usaddress' or '' for no address).
+    """
+    patterns = _address_patterns()
+    s = fold(text)
+    # Stray punctuation and doubled spaces go; '#' and '/' carry meaning; '1234-B' and
+    # '1234-1/2' are one house number.
+    s = replace(s, r"[^A-Z0-9#/ -]", " ")
+    s = replace(s, r"^(\d+)\s*-\s*(\d/\d)", r"\1 \2", changes=r"^\d+\s*-")
+    s = replace(s, r"^(\d+)\s*-\s*[A-Z]\b", r"\1", changes=r"^\d+\s*-")
+    s = replace(s, r"^(\d+)[A-Z]\b", r"\1", changes=r"^\d+[A-Z]\b")
+    s = replace(s, "-", " ", changes="-")
+    s = replace(s, patterns["glued"], r"\1 \2")
+    s = replace(s, r"#\s*", " # ", changes="#")
+    s = squeeze(s)
+    no_address = s.eq("") | _matches(s, NO_ADDRESS_PATTERN)
+
+    head = _house_and_rest(s)
+    rest = squeeze(replace(_text(head["rest"]), patterns["unit"], ""))
+    street = street_parts(rest)
+    out = pd.DataFrame(
+        {"house": _text(head["house"]).str.lstrip("0"), **street},
+        index=text.index,
+    )
+    zips = zip5(zip_text)
+    cities = city(city_text)
+    doubtful = ~no_address & (
+        _matches(rest, patterns["doubtful_street"])
+        | _matches(s, patterns["doubtful_text"])
+        | (head["house"].isna() & _matches(s, r"\d"))
+        | (out["street"] == "")
+    )
+    parsed_by = pd.Series(np.where(no_address, "", "rules"), index=text.index, dtype="str")
+    if doubtful.any():
+        tagged = _parse_free_text(s[doubtful])
+        out.loc[doubtful, tagged.columns[:5]] = tagged[tagged.columns[:5]].to_numpy()
+        # The fields the line gives win over what the parser finds inside the address.
+        from_text = doubtful & (zips == "")
+        zips[from_text] = tagged.loc[from_text[doubtful].to_numpy(), "zip5"].to_numpy()
+        from_text = doubtful & (cities == "")
+        cities[from_text] = tagged.loc[from_text[doubtful].to_numpy(), "city"].to_numpy()
+        parsed_by[doubtful] = "usaddress"
+    has_address = ~no_address & (out["house"] != "") & (out["street"] != "")
+    out["zip5"] = zips
+    out["city"] = cities
+    out["has_address"] = has_address.to_numpy()
+    out["parsed_by"] = parsed_by.where(has_address, "")
+    return out
+
+
+_USADDRESS_PARTS = {
+    "AddressNumber": "house",
+    "StreetNamePreDirectional": "predir",
+    "StreetNamePreType": "name",
+    "StreetName": "name",
+    "StreetNamePostType": "stype",
+    "StreetNamePostDirectional": "postdir",
+    "PlaceName": "city",
+    "ZipCode": "zip",
+}
+
+
+def _parse_free_text(texts: pd.Series) -> pd.DataFrame:
+    """House, street parts, ZIP5 and city of addresses the rules could not place, read by
+    `usaddress` (one call per distinct text) and brought to canonical form."""
+    import usaddress
+
+    rows = []
+    for text in texts:
+        parts: dict[str, list[str]] = {}
+        try:
+            tagged, _ = usaddress.tag(text)
+        except usaddress.RepeatedLabelError as error:
+            tagged = {}
+            for token, label in error.parsed_string:
+                tagged[label] = f"{tagged.get(label, '')} {token}".strip()
+        for label, value in tagged.items():
+            if label in _USADDRESS_PARTS:
+                parts.setdefault(_USADDRESS_PARTS[label], []).append(value)
+        rows.append({k: " ".join(v) for k, v in parts.items()})
+    found = pd.DataFrame(
+        rows, index=texts.index, columns=list(dict.fromkeys(_USADDRESS_PARTS.values()))
+    )
+    found = found.fillna("").astype("str")
+    street = street_parts(
+        squeeze(
+            found["predir"] + " " + found["name"] + " " + found["stype"] + " " + found["postdir"]
+        )
+    )
+    return pd.DataFrame(
+        {
+            "house": house_number(found["house"]),
+            **street,
+            "zip5": zip5(found["zip"]),
+            "city": city(found["city"]),
+        },
+        index=texts.index,
+    )
+
+
 def printed_name(text: pd.Series) -> pd.DataFrame:
-    """Split printed names into first, middle and last (upper ASCII), suffix set aside."""
-    s = squeeze(fold(text).pipe(replace, r"[.'`\-]", ""))
+    """Split printed names into first, middle and last (upper ASCII), suffix set aside.
+
+    "LAST, FIRST MIDDLE" when a comma is written; otherwise "FIRST [MIDDLE] LAST", where the
+    last name takes the particles before it ("MARIA DE LA CRUZ" → last "DE LA CRUZ")."""
+    s = _clean_name(text)
     strip_suffix = rf"(?:\s+(?:{'|'.join(NAME_SUFFIXES)}))+$"
 
     # "LAST [SUFFIX], FIRST [MIDDLE]"
@@ -327,6 +581,12 @@ def printed_name(text: pd.Series) -> pd.DataFrame:
     n_init, n_last, several = _split_once(natural, reverse=True)
     n_first, n_middle, _ = _split_once(n_init, reverse=False)
     n_first = n_first.where(n_middle != "", n_init).where(several, natural)
+    # Particles between the first name and the last word belong to the last name.
+    particle = "|".join(SURNAME_PARTICLES)
+    tail = extract(n_middle, rf"^(?P<keep>.*?)\s*(?P<particles>(?:\b(?:{particle})(?:\s|$))+)$")
+    has_particles = tail["particles"].notna().to_numpy() & (n_middle != "").to_numpy()
+    n_last = n_last.where(~has_particles, squeeze(_text(tail["particles"]) + " " + n_last))
+    n_middle = n_middle.where(~has_particles, squeeze(_text(tail["keep"])))
 
     return pd.DataFrame(
         {
@@ -338,10 +598,17 @@ def printed_name(text: pd.Series) -> pd.DataFrame:
     )
 
 
+def _clean_name(text: pd.Series) -> pd.Series:
+    """Folded name text: apostrophes and periods dropped (O'BRIEN → OBRIEN), hyphens and other
+    punctuation but the comma become spaces."""
+    s = replace(fold(text), r"['`.]", "")
+    return squeeze(replace(s, r"[^A-Z0-9, ]", " "))
+
+
 def roll_name(frame: pd.DataFrame) -> pd.DataFrame:
     @per_value
     def clean_name(values: pd.Series) -> pd.Series:
-        return squeeze(fold(values).pipe(replace, r"[.'`\-,]", ""))
+        return squeeze(_clean_name(values).str.replace(",", " ", regex=False))
 
     def clean(col: str) -> pd.Series:
         return clean_name(frame[col])
@@ -352,48 +619,23 @@ def roll_name(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _codepoints(values: np.ndarray, width: int) -> np.ndarray:
-    """Rows of Unicode code points, zero-padded to `width`."""
-    padded = values.astype(f"U{width}")
-    return np.frombuffer(padded.tobytes(), dtype=np.uint32).reshape(len(values), width)
+@lru_cache(maxsize=1)
+def nickname_pairs() -> pd.DataFrame:
+    """(nickname, given_name) pairs: the project's curated table (Spanish diminutives and the
+    common English forms), and the `nicknames` package's English list for the names the
+    project's table does not know. The package lists historical and loose forms too (BILL for
+    ROBERT): where the curated table speaks, its pairs alone count."""
+    from importlib.resources import files
 
-
-def one_edit_apart(a, b) -> np.ndarray:
-    """Whether each pair (a[i], b[i]) differs by exactly one edit: a substitution, an insertion
-    or deletion, or a swap of two adjacent letters (optimal-string-alignment distance 1).
-
-    Column-wide in numpy, linear in the word length: the only question a matcher asks of a
-    typo is "one keystroke away or not".
-    """
-    a = np.asarray(a, dtype=str)
-    b = np.asarray(b, dtype=str)
-    n = len(a)
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    la, lb = np.char.str_len(a), np.char.str_len(b)
-    width = int(max(la.max(), lb.max())) + 1
-    ca, cb = _codepoints(a, width), _codepoints(b, width)
-    rows = np.arange(n)
-
-    differ = ca != cb
-    count = differ.sum(axis=1)
-    first = differ.argmax(axis=1)
-    nxt = np.minimum(first + 1, width - 1)
-    same_length = la == lb
-    substitution = same_length & (count == 1)
-    swap = (
-        same_length
-        & (count == 2)
-        & differ[rows, nxt]
-        & (ca[rows, first] == cb[rows, nxt])
-        & (ca[rows, nxt] == cb[rows, first])
+    own = read_reference("nicknames.csv")[["nickname", "given_name"]]
+    known = set(own["nickname"]) | set(own["given_name"])
+    listed = pd.read_csv(files("nicknames") / "names.csv", dtype=str, keep_default_na=False)
+    listed = listed[listed["relationship"] == "has_nickname"]
+    package = pd.DataFrame(
+        {"nickname": listed["name2"].str.upper(), "given_name": listed["name1"].str.upper()}
     )
-
-    a_longer = (la > lb)[:, None]
-    longer = np.where(a_longer, ca, cb)
-    shorter = np.where(a_longer, cb, ca)
-    prefix = (longer != shorter).argmax(axis=1)
-    tail_equal = longer[:, 1:] == shorter[:, :-1]
-    after_prefix = np.arange(width - 1)[None, :] >= prefix[:, None]
-    indel = (np.abs(la - lb) == 1) & (tail_equal | ~after_prefix).all(axis=1)
-    return substitution | swap | indel
+    package = package[~package["nickname"].isin(known) & ~package["given_name"].isin(known)]
+    package = package.assign(source="package")
+    both = pd.concat([own.assign(source="project"), package], ignore_index=True)
+    both = both[(both["nickname"] != both["given_name"]) & (both["nickname"] != "")]
+    return both.drop_duplicates(["nickname", "given_name"]).reset_index(drop=True)

@@ -14,11 +14,19 @@ import numpy as np
 import pandas as pd
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
+from recall_pipeline.verify import compare as c
 from recall_pipeline.verify import jurisdiction
 from recall_pipeline.verify import match as m
 from recall_pipeline.verify.frames import in_step
+from recall_pipeline.verify.model import (
+    NAME_COMPARISONS,
+    MatchModel,
+    RollStatistics,
+    default_model,
+    roll_statistics,
+)
 from recall_pipeline.verify.reasons import INVALID, VALID, reason_codes, registrar_categories
-from recall_pipeline.verify.schemas import VERDICT_MATCH_COLUMNS
+from recall_pipeline.verify.schemas import MATCH_CANDIDATES, MATCH_MODELS, VERDICT_MATCH_COLUMNS
 from recall_pipeline.verify.verdicts import decide
 
 LINE_KEY = ["section_id", "page", "line"]
@@ -44,9 +52,13 @@ def prepare_rolls(
     history: pd.DataFrame,
     jurisdictions: set[str],
     zips: Mapping[str, Collection[str]] | None = None,
-) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    *,
+    measure: bool = True,
+) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, RollStatistics | None]]:
     """Each jurisdiction's prepared roll and address history (see `match.prepare_roll`): the
-    voters who belong to it by `verify.jurisdiction` (`zips`: each code's ZIPs)."""
+    voters who belong to it by `verify.jurisdiction` (`zips`: each code's ZIPs); and what the
+    model measures on that roll (`model.roll_statistics`; not when `measure` is off: a part of
+    the roll measures nothing)."""
     codes = sorted(jurisdictions)
     members = jurisdiction.memberships(roll, {code: (zips or {}).get(code, ()) for code in codes})
     prepared = {}
@@ -61,7 +73,12 @@ def prepare_rolls(
             addresses = pool.submit(m.history_addresses, history_here)
             parts = [pool.submit(m.prepare_roll, part) for part in _parts(roll_here)]
             names = pd.concat([part.result() for part in parts])
-            prepared[code] = (names, m.with_names(addresses.result(), names))
+            stats = pool.submit(roll_statistics, names, default_model()) if measure else None
+            prepared[code] = (
+                names,
+                m.with_names(addresses.result(), names),
+                stats.result() if stats else None,
+            )
     return prepared
 
 
@@ -92,42 +109,129 @@ def match_petition(
     lines: pd.DataFrame,
     roll: pd.DataFrame,
     history: pd.DataFrame,
+    stats: RollStatistics,
     prepared: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`line_matches` rows (normalized forms + evidence) and `ambiguous_matches` rows.
+    *,
+    model: MatchModel | None = None,
+    fitted: MatchModel | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """`line_matches` rows (normalized forms + evidence), `match_candidates` rows and the
+    `match_models` rows of the model the lines were weighed with.
 
-    `prepared` is `prepare_petition_lines(lines)` when it was computed beforehand."""
+    `prepared` is `prepare_petition_lines(lines)` when it was computed beforehand; `fitted`
+    a model already fitted for the petition (a batch run's), else the settings' `model` (by
+    default the shipped one) is fitted on these lines."""
     lines, normalized = prepared or prepare_petition_lines(lines)
-    result, ambiguous = m.match_lines(normalized, roll, history)
+    model = model or default_model()
+    result, candidates, used = m.match_lines(normalized, roll, history, model, stats, fitted=fitted)
     out = pd.concat(
         [
             lines[LINE_KEY].reset_index(drop=True),
-            normalized.drop(columns=["line_index", *m.DWELLING_COLUMNS]).reset_index(drop=True),
+            normalized.drop(columns=["line_index", "street_key", "dwelling_hash"]).reset_index(
+                drop=True
+            ),
             result.reset_index(drop=True),
         ],
         axis=1,
     )
     out.insert(0, "petition_id", petition_id)
     out["source_file"] = lines["source_file"].to_numpy()
-    chosen = result["voter_id"]
-    amb = pd.DataFrame(
-        {
-            "petition_id": petition_id,
-            "section_id": lines["section_id"].to_numpy()[ambiguous["line_index"].to_numpy()],
-            "page": lines["page"].to_numpy()[ambiguous["line_index"].to_numpy()],
-            "line": lines["line"].to_numpy()[ambiguous["line_index"].to_numpy()],
-            "candidate_voter_id": ambiguous["voter_id"].to_numpy(),
-            "source": ambiguous["source"].to_numpy(),
-            "score": ambiguous["score"].to_numpy(),
-            "chosen": (
-                chosen.reindex(ambiguous["line_index"].to_numpy()).to_numpy()
-                == ambiguous["voter_id"].to_numpy()
-            ),
-            "rule": "highest score, then current over past address, then lowest voter_id",
-            "source_file": lines["source_file"].to_numpy()[ambiguous["line_index"].to_numpy()],
+    at = candidates["line_index"].to_numpy()
+    published = candidates_table(candidates).assign(
+        petition_id=petition_id,
+        section_id=lines["section_id"].to_numpy()[at],
+        page=lines["page"].to_numpy()[at],
+        line=lines["line"].to_numpy()[at],
+        source_file=lines["source_file"].to_numpy()[at],
+    )[MATCH_CANDIDATES.column_names]
+    return out, published, model_rows(petition_id, used, model, stats)
+
+
+def stored_model(store, petition_id: str) -> MatchModel | None:
+    """The model a petition's lines were last fitted on (`match_models`), if any, with the
+    settings file as it is now: a batch run weighs its lines as the rest were weighed."""
+    if MATCH_MODELS.name not in store.table_names():
+        return None
+    rows = store.read_frame(MATCH_MODELS.name, where={"petition_id": petition_id})
+    settings = default_model()
+    if rows.empty or rows["settings_sha256"].iloc[0] != settings.sha256:
+        return None
+    return model_from_rows(rows, settings)
+
+
+def model_from_rows(rows: pd.DataFrame, settings: MatchModel) -> MatchModel:
+    from dataclasses import replace
+
+    m_values = {
+        name: rows[rows["comparison"] == name]
+        .set_index("level")["m"]
+        .reindex(list(levels))
+        .to_numpy(dtype=float)
+        for name, levels in NAME_COMPARISONS.items()
+    }
+    prior = rows[rows["comparison"] == "prior"].set_index("level")["m"].astype(float)
+    return replace(
+        settings,
+        m=m_values,
+        registrant_share=float(prior["registrant_share"]),
+        swapped_share=float(prior["swapped_share"]),
+        address_prior={k: float(prior[f"address_{k}"]) for k in c.ADDRESS_CLASSES},
+        fitted_pairs=int(rows["fitted_pairs"].iloc[0]),
+    )
+
+
+def candidates_table(candidates: pd.DataFrame) -> pd.DataFrame:
+    """Weighed candidates as `match_candidates` columns (levels by name, weights, passes)."""
+    names = {
+        "address_agreement": ("address_level", c.ADDRESS_LEVELS),
+        "first_name_agreement": ("first_level", c.FIRST_LEVELS),
+        "last_name_agreement": ("last_level", c.LAST_LEVELS),
+        "middle_name_agreement": ("middle_level", c.MIDDLE_LEVELS),
+    }
+    out = candidates.rename(
+        columns={
+            "first_weight": "first_name_weight",
+            "last_weight": "last_name_weight",
+            "middle_weight": "middle_name_weight",
+            "order_weight": "name_order_weight",
+            "valid_from": "history_valid_from",
+            "valid_to": "history_valid_to",
+            "passes": "pass_bits",
         }
     )
-    return out, amb
+    for column, (level, labels) in names.items():
+        out[column] = np.array(labels, dtype=object)[out[level].to_numpy(dtype=np.int64)]
+    out["passes"] = m.pass_names(out["pass_bits"].to_numpy())
+    for column in ("history_valid_from", "history_valid_to", *m.HISTORY_EXTRA):
+        if column not in out:
+            out[column] = None
+    return out
+
+
+def model_rows(
+    petition_id: str, used: MatchModel, settings: MatchModel, stats: RollStatistics
+) -> pd.DataFrame:
+    """The model's parameters as `match_models` rows."""
+    rows = used.frame(stats).assign(settings_m=settings.frame()["m"].to_numpy())
+    priors = [
+        ("registrant_share", used.registrant_share, settings.registrant_share),
+        ("swapped_share", used.swapped_share, settings.swapped_share),
+        *[
+            (f"address_{k}", used.address_prior[k], settings.address_prior[k])
+            for k in c.ADDRESS_CLASSES
+        ],
+    ]
+    prior = pd.DataFrame(
+        [
+            {"comparison": "prior", "level": name, "m": value, "settings_m": given}
+            for name, value, given in priors
+        ]
+    )
+    out = pd.concat([rows, prior], ignore_index=True)
+    out.insert(0, "petition_id", petition_id)
+    out["fitted_pairs"] = used.fitted_pairs
+    out["settings_sha256"] = settings.sha256
+    return out
 
 
 def verdicts_for_petition(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from recall_pipeline.contract import PROVENANCE_COLUMNS
 from recall_pipeline.tables import Column, TableSchema
+from recall_pipeline.verify.match import HISTORY_KEY_COLUMNS, KEY_COLUMNS
 from recall_pipeline.verify.reasons import ReasonCode, reason_codes
 
 _LINE_KEY = (
@@ -21,17 +22,38 @@ _MATCH_EVIDENCE = (
     Column(
         "match_method", "string", False, "CURRENT_ADDRESS, HISTORY_ADDRESS, UNIQUE_NAME, NO_MATCH"
     ),
-    Column("match_score", "float", False, "0..1: name and address agreement of the chosen match"),
-    Column("first_name_agreement", "string", False, "exact, nickname, typo or none"),
-    Column("last_name_agreement", "string", False, "exact, typo or none"),
+    Column(
+        "match_status",
+        "string",
+        False,
+        "MATCHED, REVIEW (routed to an examiner: the line's verdict is PENDING) or NONE",
+    ),
+    Column("review_reason", "string", True, "why the matcher could not decide alone"),
+    Column(
+        "match_score",
+        "float",
+        False,
+        "probability that a person registered at the written address signed (0 when none is)",
+    ),
+    Column("match_probability", "float", False, "probability that the chosen voter signed"),
+    Column("match_weight", "float", False, "log2 Bayes factor of the chosen voter, prior included"),
+    Column("first_name_agreement", "string", False, "level of the first-name comparison"),
+    Column("last_name_agreement", "string", False, "level of the last-name comparison"),
+    Column("middle_name_agreement", "string", False, "level of the middle-name comparison"),
+    Column("address_agreement", "string", False, "level of the address comparison"),
+    Column("name_order", "string", False, "as_written, or swapped (first and last read reversed)"),
+    Column("blocking_passes", "string", True, "the blocking passes that found the chosen voter"),
     Column(
         "candidates_at_address",
         "integer",
         False,
-        "people registered at the dwelling, now or before",
+        "people registered at the written dwelling (or one slip from it), now or before",
     ),
     Column(
-        "passing_candidates", "integer", False, "of those, how many the name comparison accepted"
+        "passing_candidates",
+        "integer",
+        False,
+        "of those, how many are at least as likely as the review threshold",
     ),
     Column("roll_records_with_name", "integer", False, "registrations with the line's full name"),
     Column("history_valid_from", "date", True, "when the matched past address began"),
@@ -42,6 +64,7 @@ _MATCH_EVIDENCE = (
 
 _NORMALIZED = (
     Column("has_address", "boolean", False, "a locatable residence address was written"),
+    Column("parsed_by", "string", False, "rules, usaddress (free-text parser), or '' (none)"),
     Column("house", "string", False),
     Column("predir", "string", False),
     Column("street", "string", False),
@@ -53,15 +76,19 @@ _NORMALIZED = (
     Column("name_middle", "string", False),
     Column("name_last", "string", False),
 )
-NORMALIZED_ADDRESS_COLUMNS = [c.name for c in _NORMALIZED if not c.name.startswith("name_")]
+NORMALIZED_ADDRESS_COLUMNS = [
+    c.name for c in _NORMALIZED if not c.name.startswith("name_") and c.name != "parsed_by"
+]
 NORMALIZED_NAME_COLUMNS = [c.name for c in _NORMALIZED if c.name.startswith("name_")]
 MATCH_EVIDENCE_COLUMNS = [c.name for c in _MATCH_EVIDENCE]
 # The match evidence each verdict carries beside voter_id (copied from line_matches).
 VERDICT_MATCH_COLUMNS = [
     "match_method",
+    "match_status",
     "match_score",
     "first_name_agreement",
     "last_name_agreement",
+    "address_agreement",
     "candidates_at_address",
     "history_source_file",
     "history_source_row",
@@ -75,17 +102,75 @@ LINE_MATCHES = TableSchema(
     columns=(*_LINE_KEY, *_NORMALIZED, *_MATCH_EVIDENCE, _BATCH_FILE),
 )
 
-AMBIGUOUS_MATCHES = TableSchema(
-    name="ambiguous_matches",
-    description="Lines whose name matched several people at the address; every candidate listed.",
+# The comparison levels as positions, in both readings of the names, and the roll's shares of
+# the line's names: what fitting the model again reads back from the published candidates.
+_CANDIDATE_LEVELS = (
+    Column("address_level", "integer", False),
+    *(
+        Column(f"{part}_level_{reading}", "integer", False)
+        for part in ("first", "last", "middle")
+        for reading in ("written", "swapped")
+    ),
+    *(
+        Column(f"{part}_share_{reading}", "float", True)
+        for part in ("first", "last")
+        for reading in ("written", "swapped")
+    ),
+    Column("pass_bits", "integer", False),
+)
+CANDIDATE_LEVEL_COLUMNS = [c.name for c in _CANDIDATE_LEVELS]
+
+MATCH_CANDIDATES = TableSchema(
+    name="match_candidates",
+    description=(
+        "Every registration a blocking pass found for a line and the matcher weighed: its "
+        "agreement level and weight per comparison and its probability. What an examiner "
+        "looks at for a line routed to review, and what the model is fitted on."
+    ),
     columns=(
         *_LINE_KEY,
-        Column("candidate_voter_id", "string", False),
-        Column("source", "string", False, "CURRENT_ADDRESS or HISTORY_ADDRESS"),
-        Column("score", "float", False),
-        Column("chosen", "boolean", False, "the candidate the documented rule picked"),
-        Column("rule", "string", False),
+        Column("voter_id", "string", False, compressible=False),
+        Column("source", "string", False, "CURRENT_ADDRESS or HISTORY_ADDRESS: which address"),
+        Column("passes", "string", False, "blocking passes that found the pair, ';'-separated"),
+        Column("address_agreement", "string", False),
+        Column("first_name_agreement", "string", False),
+        Column("last_name_agreement", "string", False),
+        Column("middle_name_agreement", "string", False),
+        Column("name_order", "string", False, "the reading of the names weighed"),
+        Column("first_name_weight", "float", False, "log2(m/u) of the first-name level"),
+        Column("last_name_weight", "float", False, "log2(m/u) of the last-name level"),
+        Column("middle_name_weight", "float", False, "log2(m/u) of the middle-name level"),
+        Column("name_order_weight", "float", False, "log2 of the reading's prior share"),
+        Column("match_weight", "float", False, "the weights summed, with the prior's log2 odds"),
+        Column("match_probability", "float", False, "posterior probability this voter signed"),
+        Column("rank", "integer", False, "1 for the line's strongest candidate"),
+        Column("chosen", "boolean", False, "the line's match"),
+        Column("history_valid_from", "date", True),
+        Column("history_valid_to", "date", True),
+        Column("history_source_file", "string", True),
+        Column("history_source_row", "integer", True),
+        *_CANDIDATE_LEVELS,
         _BATCH_FILE,
+    ),
+)
+
+MATCH_MODELS = TableSchema(
+    name="match_models",
+    description=(
+        "The matching model each petition's lines were weighed with: per comparison level its "
+        "m (fitted on the petition's own candidates, from the settings' values), the u the roll "
+        "shows and the weight log2(m/u); the prior shares as comparison 'prior'."
+    ),
+    columns=(
+        Column("petition_id", "string", False),
+        Column("comparison", "string", False),
+        Column("level", "string", False),
+        Column("m", "float", False),
+        Column("u", "float", True),
+        Column("weight", "float", True),
+        Column("settings_m", "float", False, "the value in the settings file"),
+        Column("fitted_pairs", "integer", False, "candidate pairs the fit read (0: not fitted)"),
+        Column("settings_sha256", "string", False, "hash of the matching settings file"),
     ),
 )
 
@@ -96,9 +181,14 @@ LINE_VERDICTS = TableSchema(
         *_LINE_KEY,
         Column("status", "string", False, "VALID, INVALID or PENDING"),
         Column("reason_code", "string", True, "primary reason (precedence of the reason table)"),
+        Column("pending_reason", "string", True, "PENDING lines: MATCH_REVIEW or SIGNATURE_REVIEW"),
         Column("registrar_category", "string", True, "the registrar's published category"),
         Column("secondary_reasons", "string", True, "other rules the line broke, ';'-separated"),
-        *_MATCH_EVIDENCE[:5],
+        *[c for c in _MATCH_EVIDENCE if c.name in ("voter_id", "match_method", "match_status")],
+        Column("match_score", "float", False, "probability a registrant at the address signed"),
+        Column("first_name_agreement", "string", False),
+        Column("last_name_agreement", "string", False),
+        Column("address_agreement", "string", False),
         Column("candidates_at_address", "integer", False),
         Column("review_finding", "string", True, "latest examiner finding, MATCH or NO_MATCH"),
         Column("review_source_file", "string", True, "review file of that finding"),
@@ -202,29 +292,57 @@ SUFFICIENCY_DETERMINATION = TableSchema(
     ),
 )
 
+
 # Where matching's prepared roll is: 64-bit hashes of each registration's and each past
-# address's dwelling keys and full name, so that a run for one new scan batch reads and
-# normalizes the few registrations its lines can reach instead of millions
-# (`verify/roll_cache.py`). Rebuilt whenever the roll, the address history, the normalization
-# or the hash function changes (`match_key_versions`).
-_KEY_DWELLING = (
-    Column("voter_id", "string", False, compressible=False),
-    Column("jurisdiction_code", "string", False),
-    Column("dwelling_hash", "integer", False, "hash of the canonical address (blocking key)"),
-    Column("loose_dwelling_hash", "integer", False, "hash of house number, street and ZIP5"),
-)
+# address's key in every blocking pass, and what the model measures on the roll, so that a run
+# for one new scan batch reads and normalizes the few registrations its lines can reach instead
+# of millions (`verify/roll_cache.py`). Rebuilt whenever the roll, the address history, the
+# matching code or the hash function changes (`match_key_versions`).
+def _key_columns(columns: list[str]) -> tuple[Column, ...]:
+    return (
+        Column("voter_id", "string", False, compressible=False),
+        Column("jurisdiction_code", "string", False),
+        *(
+            Column(c, "integer", False, f"hash of the {c[:-5]} key (0: a part is blank)")
+            for c in columns
+        ),
+    )
+
+
 ROLL_MATCH_KEYS = TableSchema(
     name="roll_match_keys",
-    description="Hashes of each registration's dwelling keys and normalized full name.",
-    columns=(
-        *_KEY_DWELLING,
-        Column("name_hash", "integer", False, "hash of the normalized first and last name"),
-    ),
+    description="Hashes of each registration's key in every blocking pass.",
+    columns=_key_columns(KEY_COLUMNS),
 )
 HISTORY_MATCH_KEYS = TableSchema(
     name="history_match_keys",
-    description="Hashes of each past address's dwelling keys.",
-    columns=_KEY_DWELLING,
+    description="Hashes of each past address's key in every address pass.",
+    columns=_key_columns(HISTORY_KEY_COLUMNS),
+)
+ROLL_STATISTICS = TableSchema(
+    name="roll_statistics",
+    description=(
+        "What the matching model measures on each jurisdiction's roll: per name comparison "
+        "level, its share (u) among pairs of different people registered at one dwelling."
+    ),
+    columns=(
+        Column("jurisdiction_code", "string", False),
+        Column("comparison", "string", False),
+        Column("level", "string", False),
+        Column("u", "float", False),
+        Column("pairs_measured", "integer", False),
+        Column("registrations", "integer", False),
+    ),
+)
+ROLL_NAME_SHARES = TableSchema(
+    name="roll_name_shares",
+    description="Each first name's and surname's share of a jurisdiction's registrations.",
+    columns=(
+        Column("jurisdiction_code", "string", False),
+        Column("part", "string", False, "first or last"),
+        Column("name", "string", False),
+        Column("share", "float", False),
+    ),
 )
 MATCH_KEY_VERSIONS = TableSchema(
     name="match_key_versions",

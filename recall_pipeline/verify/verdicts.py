@@ -19,10 +19,14 @@ import pyarrow.compute as pc
 from recall_pipeline.ingest.petition_config import PetitionConfig
 from recall_pipeline.verify.frames import codes, isin, labels, strings
 from recall_pipeline.verify.jurisdiction import written_outside
-from recall_pipeline.verify.match import METHOD_HISTORY, METHOD_NAME
+from recall_pipeline.verify.match import METHOD_HISTORY, METHOD_NAME, REVIEW
 from recall_pipeline.verify.reasons import INVALID, PENDING, VALID, reason_codes
 
 LINE_KEY = ["section_id", "page", "line"]
+# Why a line is PENDING: the matcher could not tell who signed it, or its signature awaits an
+# examiner (when the petition says unreviewed signatures are not presumed valid).
+MATCH_REVIEW = "MATCH_REVIEW"
+SIGNATURE_REVIEW = "SIGNATURE_REVIEW"
 
 
 def _dates(values) -> pd.Series:
@@ -69,6 +73,10 @@ def decide(
     )
 
     registered = matches["voter_id"].notna().to_numpy()
+    # A line the matcher routed to an examiner has no voter yet: the rules that depend on who
+    # signed wait for the examiner; the others (its section, its signature box, its address,
+    # its date) can still make it invalid.
+    awaiting_match = (matches["match_status"] == REVIEW).to_numpy()
     # Each line's registration, looked up once for all three columns with Arrow's hash table
     # (pandas would turn millions of ids into Python objects first).
     at = pc.index_in(strings(matches["voter_id"]), value_set=strings(roll["voter_id"]))
@@ -100,7 +108,7 @@ def decide(
         "OUT_OF_JURISDICTION": written_outside(
             matches["has_address"].to_numpy(bool), matches["zip5"], jurisdiction_zips
         ),
-        "NOT_REGISTERED": ~registered,
+        "NOT_REGISTERED": ~registered & ~awaiting_match,
         "CANCELLED": registered
         & (status == "CANCELLED").to_numpy()
         & status_date.lt(as_of).fillna(True).to_numpy(),
@@ -116,9 +124,13 @@ def decide(
     first = np.argmax(stacked, axis=1)
     reason = labels([*order, None], np.where(any_reason, first, len(order)), lines.index)
 
-    pending = ~any_reason & (config.unreviewed_signatures == "pending") & finding.isna().to_numpy()
+    unreviewed = (config.unreviewed_signatures == "pending") & finding.isna().to_numpy()
+    pending = ~any_reason & (awaiting_match | unreviewed)
     statuses = [INVALID, PENDING, VALID]
     verdict = labels(statuses, np.where(any_reason, 0, np.where(pending, 1, 2)), lines.index)
+    pending_reason = np.where(
+        pending, np.where(awaiting_match, MATCH_REVIEW, SIGNATURE_REVIEW), None
+    )
     verdicts = pd.DataFrame(
         {
             "petition_id": config.petition_id,
@@ -128,6 +140,7 @@ def decide(
             "line": lines["line"].array,
             "status": verdict.array,
             "reason_code": reason.array,
+            "pending_reason": pending_reason,
             "voter_id": matches["voter_id"].array,
             "date_signed": signed.to_numpy(),
             "review_finding": finding.array,

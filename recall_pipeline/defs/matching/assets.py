@@ -19,16 +19,19 @@ from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
 from recall_pipeline.defs.warehouse_io import concat_rows, petition_configs
 from recall_pipeline.ingest.batches import batch_files, departed_files
 from recall_pipeline.verify import roll_cache
-from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
+from recall_pipeline.verify.model import default_model
+from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines, stored_model
 from recall_pipeline.verify.schemas import (
-    AMBIGUOUS_MATCHES,
     LINE_MATCHES,
+    MATCH_CANDIDATES,
     MATCH_EVIDENCE_COLUMNS,
+    MATCH_MODELS,
     NORMALIZED_ADDRESS_COLUMNS,
     NORMALIZED_NAME_COLUMNS,
 )
 
-MATCHING_CODE_VERSION = "matching-2"
+# The code and settings that decide the matches: a change to either is a new version.
+MATCHING_CODE_VERSION = f"matching-{roll_cache.keys_code_version()}"
 
 
 _ADDRESS_SOURCES = [
@@ -78,7 +81,8 @@ _LINE_COLUMNS = [
 @dg.multi_asset(
     specs=[
         table_spec(LINE_MATCHES, _DEPS, "matching", MATCHING_CODE_VERSION),
-        table_spec(AMBIGUOUS_MATCHES, _DEPS, "matching", MATCHING_CODE_VERSION),
+        table_spec(MATCH_CANDIDATES, _DEPS, "matching", MATCHING_CODE_VERSION),
+        table_spec(MATCH_MODELS, _DEPS, "matching", MATCHING_CODE_VERSION),
     ],
     partitions_def=SCAN_BATCHES,
     backfill_policy=BATCH_BACKFILL,
@@ -136,30 +140,37 @@ def line_matches(
             # The warehouse writes the keys on its own threads while the lines are matched;
             # the step ends only once they are kept.
             keeping = pool.submit(roll_cache.publish, store, stale, version) if stale else None
-            matched, ambiguous = [], []
+            matched, candidates, models = [], [], []
             for config in configs:
                 code = config.jurisdiction_code
                 lines, prepared = prepared_lines.pop(config.petition_id)
                 if code in built:
-                    roll, history = built[code]
+                    roll, history, stats = built[code]
                 else:
-                    roll, history = roll_cache.reachable(store, code, prepared)
-                found, amb = match_petition(
-                    config.petition_id, lines, roll, history, (lines, prepared)
-                )
+                    roll, history, stats = roll_cache.reachable(store, code, prepared)
+                # A run over some batches weighs their lines with the model the petition's
+                # lines were fitted on; a run over every batch fits it again.
+                fitted = None if every else stored_model(store, config.petition_id)
+                found, weighed, model = match_petition(
+                    config.petition_id, lines, roll, history, stats, (lines, prepared),
+                    model=default_model(), fitted=fitted,
+                )  # fmt: skip
                 matched.append(found)
-                ambiguous.append(amb)
+                candidates.append(weighed)
+                models.append(model)
                 context.log.info(
                     f"{config.petition_id}: {len(found)} lines, "
-                    f"{int(found['voter_id'].notna().sum())} matched, "
-                    f"{amb['line'].count()} ambiguous candidate rows, "
-                    f"{len(roll)} registrations read"
+                    f"{int((found['match_status'] == 'MATCHED').sum())} matched, "
+                    f"{int((found['match_status'] == 'REVIEW').sum())} for review, "
+                    f"{len(weighed)} candidates weighed, {len(roll)} registrations read"
                 )
             # A batch whose every line was quarantined leaves nothing to match.
             matches = concat_rows(matched, LINE_MATCHES)
-            ambiguous_all = concat_rows(ambiguous, AMBIGUOUS_MATCHES)
+            weighed_all = concat_rows(candidates, MATCH_CANDIDATES)
             store.publish(LINE_MATCHES, matches, replace_where=where)
-            store.publish(AMBIGUOUS_MATCHES, ambiguous_all, replace_where=where)
+            store.publish(MATCH_CANDIDATES, weighed_all, replace_where=where)
+            if every:
+                store.publish(MATCH_MODELS, concat_rows(models, MATCH_MODELS))
             if keeping is not None:
                 keeping.result()
     finally:
@@ -171,16 +182,23 @@ def line_matches(
             **table_metadata(LINE_MATCHES, len(matches)),
             **column_lineage(LINE_MATCH_LINEAGE),
             "lines_by_method": {k: int(v) for k, v in by_method.items()},
+            "lines_by_status": {
+                k: int(v) for k, v in matches["match_status"].value_counts().to_dict().items()
+            },
+            "lines_parsed_by": {
+                k or "no address": int(v)
+                for k, v in matches["parsed_by"].value_counts().to_dict().items()
+            },
         },
     )
     yield dg.MaterializeResult(
-        asset_key="ambiguous_matches",
+        asset_key="match_candidates",
         metadata={
-            **table_metadata(AMBIGUOUS_MATCHES, len(ambiguous_all)),
-            "ambiguous_lines": int(
-                ambiguous_all[["petition_id", "section_id", "page", "line"]]
-                .drop_duplicates()
-                .shape[0]
-            ),
+            **table_metadata(MATCH_CANDIDATES, len(weighed_all)),
+            "lines_for_review": int((matches["match_status"] == "REVIEW").sum()),
         },
+    )
+    yield dg.MaterializeResult(
+        asset_key="match_models",
+        metadata={"petitions_fitted": len(models) if every else 0},
     )

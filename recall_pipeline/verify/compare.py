@@ -1,0 +1,288 @@
+"""How a petition line and a registration agree, field by field, as agreement levels.
+
+Each comparison turns a column of (line value, registration value) pairs into the position of
+its level in that comparison's `levels`, the first level whose test holds: the levels of the
+Fellegi–Sunter model (`verify/model.py`), whose weights say how much each is evidence that the
+two are one person. String similarity and phonetic keys come from `rapidfuzz` (optimal string
+alignment distance, Jaro–Winkler, computed pair by pair in C++ on both cores) and `jellyfish`
+(Metaphone), never from hand-written distances.
+
+Names are compared as people write them: a nickname (the project's table and the `nicknames`
+package's), one or two typed slips, an initial, the middle name used as the first, one part of
+a compound surname, first and last swapped (`swapped_names` gives the other orientation; the
+model keeps whichever is stronger evidence). Addresses are compared part by part and summed up
+in one address level: the same dwelling, the same dwelling but for one slip, a neighbour on the
+same street, and so on. The unit is never compared: a wrong or missing apartment number does not
+make a line invalid.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from rapidfuzz.distance import OSA, JaroWinkler
+from rapidfuzz.process import cpdist
+
+from recall_pipeline.verify import normalize as nz
+from recall_pipeline.verify.frames import flags, strings
+
+FIRST_LEVELS = (
+    "exact",
+    "nickname",
+    "middle_as_first",
+    "typo",
+    "initial",
+    "close",
+    "none",
+    "missing",
+)
+LAST_LEVELS = ("exact", "part", "typo", "close", "none", "missing")
+MIDDLE_LEVELS = ("agree", "initial", "disagree", "missing")
+ADDRESS_LEVELS = ("exact", "close", "street", "house_zip", "house_street", "other")
+# Address levels at which a line is taken as written at the registration's dwelling.
+DWELLING_LEVELS = ("exact", "close")
+# How the model groups address levels when it shares its prior out: the dwelling named exactly,
+# named but for a slip, and named so far off (another house on the street, another street at
+# the number) that only an examiner looking at the page can say whether the keyer slipped.
+ADDRESS_CLASSES = ("exact", "close", "far")
+ADDRESS_CLASS = np.array([0, 1, 2, 2, 2, -1])
+
+# Similarities at which two names count as one slip apart or as close.
+TYPO_JW = 0.92
+CLOSE_JW = 0.88
+
+
+def _text(values) -> pa.Array:
+    """A column as one Arrow string array, '' for missing."""
+    text = strings(values)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    return pc.fill_null(text, "")
+
+
+def _python(values: pa.Array) -> np.ndarray:
+    """Arrow text as Python strings: what rapidfuzz reads."""
+    return values.to_numpy(zero_copy_only=False)
+
+
+def osa(a, b) -> np.ndarray:
+    """Optimal-string-alignment distance of each pair (a swap of two letters is one edit)."""
+    a, b = _text(a), _text(b)
+    if len(a) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return cpdist(_python(a), _python(b), scorer=OSA.distance, workers=2).astype(np.int64)
+
+
+def jaro_winkler(a, b) -> np.ndarray:
+    a, b = _text(a), _text(b)
+    if len(a) == 0:
+        return np.zeros(0)
+    return cpdist(_python(a), _python(b), scorer=JaroWinkler.similarity, workers=2).astype(
+        np.float64
+    )
+
+
+def _length(a: pa.Array) -> np.ndarray:
+    return flags(pc.utf8_length(a))
+
+
+def _equal(a: pa.Array, b: pa.Array) -> np.ndarray:
+    return flags(pc.equal(a, b))
+
+
+def _word(a: pa.Array, position: int) -> pa.Array:
+    """The word at `position` (0 first, -1 last) of each value; '' for ''."""
+    words = pc.split_pattern(a, " ")
+    if position == 0:
+        return pc.list_element(words, 0)
+    lengths = pc.list_value_length(words)
+    flat = pc.list_flatten(words)
+    offsets = words.offsets.to_numpy()[:-1]
+    return flat.take(pa.array(offsets + lengths.to_numpy() - 1))
+
+
+def equal(a, b) -> np.ndarray:
+    """Whether each pair of texts is equal ('' for missing)."""
+    return _equal(_text(a), _text(b))
+
+
+def filled(a) -> np.ndarray:
+    return _length(_text(a)) > 0
+
+
+def _initial(a: pa.Array) -> pa.Array:
+    return pc.utf8_slice_codeunits(a, 0, 1)
+
+
+def _nospace(a: pa.Array) -> pa.Array:
+    return pc.replace_substring(a, " ", "")
+
+
+@lru_cache(maxsize=1)
+def _nickname_keys() -> pa.Array:
+    """'NAME\x1fNAME' for every related pair of first names, in both directions: a nickname and
+    its given name and, in the project's curated table, two nicknames of one given name
+    (BOB/ROB). Two given names sharing a nickname (ROBERT/ALBERT through BERT) are not
+    related."""
+    pairs = nz.nickname_pairs()
+    keys = set(zip(pairs["nickname"], pairs["given_name"], strict=True))
+    keys |= {(g, n) for n, g in keys}
+    curated = pairs[pairs["source"] == "project"]
+    for names in curated.groupby("given_name")["nickname"].apply(list):
+        keys |= {(x, y) for x in names for y in names if x != y}
+    return pa.array(sorted(f"{x}\x1f{y}" for x, y in keys), type=pa.string())
+
+
+def nickname_related(a, b) -> np.ndarray:
+    probe = pc.binary_join_element_wise(_text(a), _text(b), "\x1f")
+    return flags(pc.is_in(probe, value_set=_nickname_keys()))
+
+
+def metaphones(values) -> pa.Array:
+    """Metaphone of each value (jellyfish), computed once per distinct value."""
+    import jellyfish
+
+    encoded = _text(values).dictionary_encode()
+    codes = [jellyfish.metaphone(v) if v else "" for v in encoded.dictionary.to_pylist()]
+    return pa.array(codes, pa.string()).take(encoded.indices)
+
+
+def _slip(a: pa.Array, b: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each pair is one or two slips apart (a typo), and whether it is merely close
+    (two edits on a short name, similar spelling, or the same sound)."""
+    distance = osa(a, b)
+    similarity = jaro_winkler(a, b)
+    shortest = np.minimum(_length(a), _length(b))
+    typo = ((distance <= 1) & (shortest >= 3)) | (
+        (distance == 2) & (shortest >= 6) & (similarity >= TYPO_JW)
+    )
+    close = ((distance == 2) & (shortest >= 4)) | (similarity >= CLOSE_JW)
+    sound = metaphones(a)
+    close |= _equal(sound, metaphones(b)) & (_length(sound) >= 3)
+    return typo, close
+
+
+def first_name_levels(line_first, voter_first, voter_middle) -> np.ndarray:
+    """Positions in FIRST_LEVELS of the line's first name against the registration's."""
+    a, b, mid = _text(line_first), _text(voter_first), _text(voter_middle)
+    b_token = _word(b, 0)
+    exact = _equal(a, b) | _equal(a, b_token)
+    nickname = nickname_related(a, b_token)
+    la, lb = _length(a), _length(b_token)
+    middle = _equal(a, _word(mid, 0)) & (la >= 2)
+    typo, close = _slip(a, b_token)
+    initial = ((la == 1) | (lb == 1)) & _equal(_initial(a), _initial(b_token))
+    missing = (la == 0) | (lb == 0)
+    return np.select(
+        [missing, exact, nickname, middle, typo, initial, close],
+        [7, 0, 1, 2, 3, 4, 5],
+        default=6,
+    )
+
+
+def last_name_levels(
+    line_last, line_middle, voter_last, *, middle_after: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in LAST_LEVELS of the line's last name against the registration's, and
+    whether the line's middle word was read as part of the surname.
+
+    A compound surname may be written whole, split by the parser into middle and last
+    ("JUAN DOMINGUEZ RAMIREZ"; after the last name when the names are read the other way
+    round), run together, or by one of its parts."""
+    a, m, b = _text(line_last), _text(line_middle), _text(voter_last)
+    pieces = (a, m) if middle_after else (m, a)
+    joined = pc.utf8_trim_whitespace(pc.binary_join_element_wise(*pieces, " "))
+    alone = _surname_levels(a, m, b)
+    together = np.where(_length(m) > 0, _surname_levels(joined, _text([""] * len(a)), b), 5)
+    use_joined = together < alone
+    return np.where(use_joined, together, alone), use_joined
+
+
+def _surname_levels(a: pa.Array, m: pa.Array, b: pa.Array) -> np.ndarray:
+    a_flat, b_flat = _nospace(a), _nospace(b)
+    exact = _equal(a, b) | _equal(a_flat, b_flat)
+    # One part of a compound: the written last name is the first or last word of the
+    # registered one, or the registered (single-word) surname is the word written before it.
+    particle = pa.array(nz.SURNAME_PARTICLES, pa.string())
+    a_long = (_length(a) >= 3) & ~flags(pc.is_in(a, value_set=particle))
+    part = a_long & (_equal(a, _word(b, 0)) | _equal(a, _word(b, -1)))
+    single = flags(pc.invert(pc.match_substring(b, " "))) & (_length(b) >= 3)
+    part |= single & (_equal(_word(m, -1), b) | _equal(_word(a, 0), b) | _equal(_word(a, -1), b))
+    typo, close = _slip(a_flat, b_flat)
+    missing = (_length(a) == 0) | (_length(b) == 0)
+    return np.select([missing, exact, part, typo, close], [5, 0, 1, 2, 3], default=4)
+
+
+def middle_name_levels(line_middle, voter_middle) -> np.ndarray:
+    a, b = _text(line_middle), _text(voter_middle)
+    missing = (_length(a) == 0) | (_length(b) == 0)
+    agree = _equal(a, b) | _equal(_word(a, 0), _word(b, 0))
+    initial = _equal(_initial(a), _initial(b))
+    return np.select([missing, agree, initial], [3, 0, 1], default=2)
+
+
+def address_levels(line: dict, voter: dict) -> np.ndarray:
+    """Positions in ADDRESS_LEVELS of each line's written address against a registration's
+    (current or past) address. Both give house, predir, street_key, stype, postdir, zip5, city.
+
+    - exact: house, street and ZIP agree (a line without a ZIP: its city agrees or is blank),
+      and no direction or street type contradicts;
+    - close: the same dwelling but for one slip: one of house, street or ZIP a typo away, a
+      wrong ZIP with the city agreeing, or a contradicting direction or type;
+    - street: the same street and ZIP, another house number;
+    - house_zip: the same house number and ZIP, another street;
+    - house_street: the same house number and street, another ZIP;
+    - other: anything else.
+    """
+    line = {k: _text(v) for k, v in line.items()}
+    voter = {k: _text(v) for k, v in voter.items()}
+    house_eq = _equal(line["house"], voter["house"])
+    house_typo = ~house_eq & (osa(line["house"], voter["house"]) <= 1)
+
+    street_eq = _equal(line["street_key"], voter["street_key"])
+    # A type the keyer left inside the name, or a name whose last word was read as a type.
+    street_eq |= _equal(_with_type(line), voter["street_key"])
+    street_eq |= _equal(line["street_key"], _with_type(voter))
+    street_typo = ~street_eq & _slip(line["street_key"], voter["street_key"])[0]
+
+    no_zip = _length(line["zip5"]) == 0
+    zip_eq = _equal(line["zip5"], voter["zip5"])
+    zip_typo = ~zip_eq & ~no_zip & (osa(line["zip5"], voter["zip5"]) <= 1)
+    written_city = _length(line["city"]) > 0
+    city_eq = _equal(line["city"], voter["city"]) & written_city
+
+    line_dir = pc.if_else(pc.equal(line["predir"], ""), line["postdir"], line["predir"])
+    voter_dir = pc.if_else(pc.equal(voter["predir"], ""), voter["postdir"], voter["predir"])
+    dir_conflict = (_length(line_dir) > 0) & (_length(voter_dir) > 0) & ~_equal(line_dir, voter_dir)
+    type_conflict = (
+        (_length(line["stype"]) > 0)
+        & (_length(voter["stype"]) > 0)
+        & ~_equal(line["stype"], voter["stype"])
+    )
+
+    zip_fits = zip_eq | (no_zip & (city_eq | ~written_city))
+    exact = house_eq & street_eq & zip_fits & ~dir_conflict & ~type_conflict
+    slips = house_typo.astype(int) + street_typo.astype(int) + zip_typo.astype(int)
+    same_parts = (house_eq | house_typo) & (street_eq | street_typo) & (zip_fits | zip_typo)
+    close = same_parts & (slips <= 1)
+    # A ZIP that is wrong, or a city nobody listed as an alias, on the right house and street.
+    close |= house_eq & street_eq & ~zip_eq & (city_eq | no_zip)
+    street = street_eq & (zip_eq | no_zip) & ~house_eq
+    house_zip = house_eq & zip_eq & ~street_eq
+    house_street = house_eq & street_eq & ~zip_eq
+    return np.select([exact, close, street, house_zip, house_street], [0, 1, 2, 3, 4], default=5)
+
+
+def _with_type(side: dict) -> pa.Array:
+    """Street key with the street type appended ('' type: a value that equals nothing)."""
+    joined = pc.binary_join_element_wise(side["street_key"], side["stype"], "")
+    return pc.if_else(pc.equal(side["stype"], ""), "\x00", joined)
+
+
+def swapped(line: dict) -> dict:
+    """The line's names read the other way round: its last name as the first and its first
+    as the last (a keyer who typed "GARCIA MARIA" without the comma)."""
+    return {**line, "first": line["last"], "last": line["first"]}
