@@ -264,6 +264,32 @@ def test_adding_a_batch_incrementally_equals_a_full_run(
     assert (redone & ~in_batch).any()  # the sample has voters who signed in two batches
 
 
+def test_a_batch_that_moves_the_fitted_model_ends_as_a_full_run_would(
+    data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sample fitted like a county's petition: the late batch moves the model, so every
+    line is weighed and decided again, and the tables are those of one run over all."""
+    monkeypatch.setattr(m, "FIT_MIN_LINES", 0)
+    monkeypatch.setenv(settings.REPORTS_DIR_ENV, str(tmp_path / "reports"))
+    whole_url = f"duckdb:///{tmp_path / 'whole.duckdb'}"
+    verify_all(monkeypatch, data_dir, whole_url)
+    held_back = data_dir / SCANS / "batch_0003.csv"
+    late = tmp_path / "batch_0003.csv"
+    shutil.move(held_back, late)
+    step_url = f"duckdb:///{tmp_path / 'incremental.duckdb'}"
+    verify_all(monkeypatch, data_dir, step_url)
+    with Warehouse(step_url) as store:
+        before = store.read_frame("match_models")
+    shutil.move(late, held_back)
+    assert cli.main(["run", "--batch", f"{PETITION}/batch_0003"]) == 0
+    with Warehouse(step_url) as store:
+        after = store.read_frame("match_models")
+        fitted = store.read_frame("match_models", where={"stage": "final"})
+    assert (fitted["fitted_pairs"] > 0).all()
+    assert not before.equals(after)  # the late lines moved the fit
+    same_tables(step_url, tables(whole_url))
+
+
 @pytest.mark.parametrize("departure", ["renamed", "withdrawn"])
 def test_a_batch_run_drops_the_rows_of_a_scan_file_no_longer_delivered(
     departure: str, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch, capsys
@@ -318,29 +344,28 @@ def reached_the_same(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         assert code in roll_cache.current_jurisdictions(store, version)
         whole = roll_cache.prepare_all(store, {code})[code]
         near = roll_cache.reachable(store, code, prepared[1])
-        # Keys hashed into 16 values collide all the time: what is read and joined widens,
-        # the matches don't.
+        against_whole = match_petition(PETITION, *prepared[:1], *whole, prepared)
+        against_near = match_petition(PETITION, *prepared[:1], *near, prepared)
+        # Keys hashed into 1,024 values collide all the time (yet no block grows past what a
+        # pass pairs): what is read and joined widens, the matches don't.
         true_hashes = m.key_hashes
-        monkeypatch.setattr(m, "key_hashes", lambda values: true_hashes(values) % 16 + 1)
+        monkeypatch.setattr(m, "key_hashes", lambda values: true_hashes(values) % 1024 + 1)
         colliding_lines = prepare_petition_lines(batch)
         colliding_whole = roll_cache.prepare_all(store, {code})[code]
         roll_cache.publish(store, {code: colliding_whole}, version)
         near_colliding = roll_cache.reachable(store, code, colliding_lines[1])
     assert len(near[0]) < len(whole[0]) / 5 < len(near_colliding[0])
-    against_whole = match_petition(PETITION, *prepared[:1], *whole, prepared)
     # Every way of matching met: the current address, a past one, the name alone.
     methods = set(against_whole[0]["match_method"])
     assert {"CURRENT_ADDRESS", "HISTORY_ADDRESS", "UNIQUE_NAME"} <= methods
     # The name-alone rule met names held once and names held several times.
     assert {1} < set(against_whole[0]["roll_records_with_name"])
-    for reached, these in (
-        (near, prepared),
-        (near_colliding, colliding_lines),
-        (colliding_whole, colliding_lines),
-    ):
+    for reached, these in ((near_colliding, colliding_lines), (colliding_whole, colliding_lines)):
         against = match_petition(PETITION, these[0], *reached, these)
         for got, expected in zip(against, against_whole, strict=True):
             pd.testing.assert_frame_equal(got, expected)
+    for got, expected in zip(against_near, against_whole, strict=True):
+        pd.testing.assert_frame_equal(got, expected)
 
 
 def test_rerunning_gives_identical_tables_and_no_duplicated_rows(

@@ -92,7 +92,16 @@ def test_explain_tells_the_story_of_a_line_of_each_reason(published) -> None:
         assert story["raw_record"]["section_id"] == first["section_id"]
         if code.code in ("DUPLICATE", "SIGNATURE_MISMATCH", "CANCELLED", "REGISTERED_LATE"):
             assert story["match"]["voter_id"] == first["voter_id"]
-            assert any(c["chosen"] and c["name_passes"] for c in story["candidates"])
+            chosen = [c for c in story["candidates"] if c["chosen"]]
+            assert [c["voter_id"] for c in chosen] == [first["voter_id"]]
+            # The chosen candidate carries its evidence: levels, weights, probability.
+            assert chosen[0]["probability"] >= 0.9 and chosen[0]["address_agreement"]
+            assert set(chosen[0]["weights"]) == {
+                "first_name",
+                "last_name",
+                "middle_name",
+                "name_order",
+            }
         if code.code == "SIGNATURE_MISMATCH":
             verdict = story["verdict"]
             review = raw_rows(verdict["review_source_file"])[verdict["review_source_row"] - 1]

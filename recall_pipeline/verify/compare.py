@@ -9,7 +9,7 @@ alignment distance, Jaro–Winkler, computed pair by pair in C++ on both cores) 
 
 Names are compared as people write them: a nickname (the project's table and the `nicknames`
 package's), one or two typed slips, an initial, the middle name used as the first, one part of
-a compound surname, first and last swapped (`swapped_names` gives the other orientation; the
+a compound surname, the surname written first (`match.name_readings` gives each reading; the
 model keeps whichever is stronger evidence). Addresses are compared part by part and summed up
 in one address level: the same dwelling, the same dwelling but for one slip, a neighbour on the
 same street, and so on. The unit is never compared: a wrong or missing apartment number does not
@@ -51,8 +51,8 @@ ADDRESS_CLASSES = ("exact", "close", "far")
 ADDRESS_CLASS = np.array([0, 1, 2, 2, 2, -1])
 
 # Similarities at which two names count as one slip apart or as close.
-TYPO_JW = 0.92
-CLOSE_JW = 0.88
+TYPO_JW = 0.88
+CLOSE_JW = 0.85
 
 
 def _text(values) -> pa.Array:
@@ -183,18 +183,14 @@ def first_name_levels(line_first, voter_first, voter_middle) -> np.ndarray:
     )
 
 
-def last_name_levels(
-    line_last, line_middle, voter_last, *, middle_after: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
+def last_name_levels(line_last, line_middle, voter_last) -> tuple[np.ndarray, np.ndarray]:
     """Positions in LAST_LEVELS of the line's last name against the registration's, and
     whether the line's middle word was read as part of the surname.
 
     A compound surname may be written whole, split by the parser into middle and last
-    ("JUAN DOMINGUEZ RAMIREZ"; after the last name when the names are read the other way
-    round), run together, or by one of its parts."""
+    ("JUAN DOMINGUEZ RAMIREZ"), run together, or by one of its parts."""
     a, m, b = _text(line_last), _text(line_middle), _text(voter_last)
-    pieces = (a, m) if middle_after else (m, a)
-    joined = pc.utf8_trim_whitespace(pc.binary_join_element_wise(*pieces, " "))
+    joined = pc.utf8_trim_whitespace(pc.binary_join_element_wise(m, a, " "))
     alone = _surname_levels(a, m, b)
     together = np.where(_length(m) > 0, _surname_levels(joined, _text([""] * len(a)), b), 5)
     use_joined = together < alone
@@ -205,12 +201,13 @@ def _surname_levels(a: pa.Array, m: pa.Array, b: pa.Array) -> np.ndarray:
     a_flat, b_flat = _nospace(a), _nospace(b)
     exact = _equal(a, b) | _equal(a_flat, b_flat)
     # One part of a compound: the written last name is the first or last word of the
-    # registered one, or the registered (single-word) surname is the word written before it.
+    # registered one.
     particle = pa.array(nz.SURNAME_PARTICLES, pa.string())
     a_long = (_length(a) >= 3) & ~flags(pc.is_in(a, value_set=particle))
     part = a_long & (_equal(a, _word(b, 0)) | _equal(a, _word(b, -1)))
+    # A registered single surname that is one word of a compound the line writes.
     single = flags(pc.invert(pc.match_substring(b, " "))) & (_length(b) >= 3)
-    part |= single & (_equal(_word(m, -1), b) | _equal(_word(a, 0), b) | _equal(_word(a, -1), b))
+    part |= single & (_equal(_word(a, 0), b) | _equal(_word(a, -1), b))
     typo, close = _slip(a_flat, b_flat)
     missing = (_length(a) == 0) | (_length(b) == 0)
     return np.select([missing, exact, part, typo, close], [5, 0, 1, 2, 3], default=4)
@@ -280,9 +277,3 @@ def _with_type(side: dict) -> pa.Array:
     """Street key with the street type appended ('' type: a value that equals nothing)."""
     joined = pc.binary_join_element_wise(side["street_key"], side["stype"], "")
     return pc.if_else(pc.equal(side["stype"], ""), "\x00", joined)
-
-
-def swapped(line: dict) -> dict:
-    """The line's names read the other way round: its last name as the first and its first
-    as the last (a keyer who typed "GARCIA MARIA" without the comma)."""
-    return {**line, "first": line["last"], "last": line["first"]}

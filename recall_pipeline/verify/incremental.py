@@ -25,6 +25,8 @@ lines are decided again from the verdicts it leaves behind.
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 
 from recall_pipeline.contract import PETITIONS_DIR
@@ -94,8 +96,27 @@ def snapshot(store: Warehouse, code_version: str, petitions: list[str]) -> pd.Da
             "source_sha256": code_version,
         }
     )
-    rows = pd.concat([*parts, settings, code], ignore_index=True)[VERDICT_INPUTS.column_names]
+    models = _model_fingerprints(store, petitions)
+    rows = pd.concat([*parts, settings, code, models], ignore_index=True)
+    rows = rows[VERDICT_INPUTS.column_names]
     return rows.sort_values(VERDICT_INPUTS.column_names).reset_index(drop=True)
+
+
+def _model_fingerprints(store: Warehouse, petitions: list[str]) -> pd.DataFrame:
+    """Per petition, the hash of the matching model its lines were weighed with: when a new
+    batch moves the fitted model, every line's match evidence moved, and every verdict is
+    decided again (input_name 'match_models')."""
+    rows = []
+    if store.table_exists("match_models"):
+        fitted = store.read_frame("match_models", where={"petition_id": petitions})
+        for petition, part in fitted.groupby("petition_id"):
+            ordered = part.drop(columns=["petition_id"]).sort_values(
+                ["stage", "comparison", "level"]
+            )
+            digest = hashlib.sha256(ordered.to_csv(index=False).encode()).hexdigest()
+            rows.append({"petition_id": petition, "source_sha256": digest})
+    frame = pd.DataFrame(rows, columns=["petition_id", "source_sha256"])
+    return frame.assign(input_name="match_models", source_file=frame["petition_id"])
 
 
 def changed_scan_files(

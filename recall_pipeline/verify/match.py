@@ -257,13 +257,16 @@ def probe_keys(lines: pd.DataFrame, blocking: BlockingPass) -> tuple[np.ndarray,
         hashes = lines["dwelling_hash"].to_numpy()
         keep = hashes != 0
         return lines["line_index"].to_numpy()[keep], hashes[keep]
-    orders = [("name_first", "name_last")]
-    if not blocking.history:
-        orders.append(("name_last", "name_first"))
     index, hashes = [], []
     base = {k: lines[k] for k in ("house", "street_key", "zip5")}
-    for first, last in orders:
-        parts = {**base, **_name_parts(lines[first], lines[last])} if not blocking.history else base
+    if blocking.history:
+        readings = [None]
+    else:
+        readings = list(
+            name_readings(lines["name_first"], lines["name_middle"], lines["name_last"]).values()
+        )
+    for reading in readings:
+        parts = base if reading is None else {**base, **_name_parts(reading[0], reading[2])}
         hashed = _key_hash(parts, blocking.key)
         keep = hashed != 0
         index.append(lines["line_index"].to_numpy()[keep])
@@ -319,8 +322,10 @@ def name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> np.ndarray:
     counted = pc.value_counts(roll_keys)
     names, counts = counted.field("values"), counted.field("counts").to_numpy()
     best = np.zeros(len(lines), dtype=np.int64)
-    for first, last in (("name_first", "name_last"), ("name_last", "name_first")):
-        parts = _name_parts(lines[first], lines[last])
+    for first, _, last in name_readings(
+        lines["name_first"], lines["name_middle"], lines["name_last"]
+    ).values():
+        parts = _name_parts(first, last)
         at = pc.index_in(_joined(parts, key), value_set=names)
         found = np.where(pc.is_valid(at).to_numpy(zero_copy_only=False), 0, -1)
         positions = pc.fill_null(at, 0).to_numpy()
@@ -331,8 +336,28 @@ def name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> np.ndarray:
 
 # --- comparing and weighing -----------------------------------------------------------------
 
-# The two readings of a line's names: as written, and first and last the other way round.
-READINGS = (("_written", "name_first", "name_last"), ("_swapped", "name_last", "name_first"))
+# The readings of a line's names: as written ("FIRST MIDDLE LAST"), reversed ("LAST1 LAST2
+# FIRST", the surname in front without its comma), and surname first ("LAST FIRST MIDDLE").
+READINGS = ("_written", "_reversed", "_surname_first")
+NAME_ORDERS = {"_written": "as_written", "_reversed": "reversed", "_surname_first": "surname_first"}
+
+
+def name_readings(first, middle, last) -> dict[str, tuple[pd.Series, pd.Series, pd.Series]]:
+    """(first, middle, last) of each line's names in each reading."""
+    first, middle, last = (s.fillna("").reset_index(drop=True) for s in (first, middle, last))
+    blank = pd.Series("", index=first.index, dtype="str")
+    before = nz.squeeze(first + " " + middle)
+    middle_first, middle_rest, _ = nz._split_once(middle, reverse=False)
+    several = (middle.str.contains(" ", regex=False)).to_numpy()
+    given = middle_first.where(several, middle).where(middle != "", last)
+    rest = nz.squeeze(middle_rest.where(several, "") + " " + last).where(middle != "", "")
+    return {
+        "_written": (first, middle, last),
+        "_reversed": (last, blank, before),
+        "_surname_first": (given, rest, first),
+    }
+
+
 MIDDLE_MISSING = c.MIDDLE_LEVELS.index("missing")
 HISTORY_EXTRA = ["history_source_file", "history_source_row"]
 
@@ -373,19 +398,19 @@ def compare_pairs(
                 **_key_agreement(lines, frame, line_rows, rows),
             }
         )
-        middle = c.middle_name_levels(line["name_middle"], voter["middle"])
-        for suffix, first, last in READINGS:
+        readings = name_readings(line["name_first"], line["name_middle"], line["name_last"])
+        for suffix, (first, middle, last) in readings.items():
             frame_out[f"first_level{suffix}"] = c.first_name_levels(
-                line[first], voter["first"], voter["middle"]
+                first, voter["first"], voter["middle"]
             )
-            surname, consumed = c.last_name_levels(
-                line[last], line["name_middle"], voter["last"], middle_after=suffix == "_swapped"
-            )
+            surname, consumed = c.last_name_levels(last, middle, voter["last"])
             frame_out[f"last_level{suffix}"] = surname
             # A middle word read as part of the surname is no middle name.
-            frame_out[f"middle_level{suffix}"] = np.where(consumed, MIDDLE_MISSING, middle)
-            frame_out[f"first_share{suffix}"] = stats.share_of(line[first])
-            frame_out[f"last_share{suffix}"] = stats.last_share_of(line[last])
+            frame_out[f"middle_level{suffix}"] = np.where(
+                consumed, MIDDLE_MISSING, c.middle_name_levels(middle, voter["middle"])
+            )
+            frame_out[f"first_share{suffix}"] = stats.share_of(first)
+            frame_out[f"last_share{suffix}"] = stats.last_share_of(last)
         if source == METHOD_HISTORY:
             for column in ["valid_from", "valid_to", *HISTORY_EXTRA]:
                 if column in frame:
@@ -405,8 +430,9 @@ def _key_agreement(lines, frame, line_rows, rows) -> dict[str, np.ndarray]:
     if "first" not in frame:
         return out
     voter = _name_parts(_take(frame["first"], rows), _take(frame["last"], rows))
-    for first, last in (("name_first", "name_last"), ("name_last", "name_first")):
-        line = _name_parts(_take(lines[first], line_rows), _take(lines[last], line_rows))
+    taken = {k: _take(lines[k], line_rows) for k in ("name_first", "name_middle", "name_last")}
+    for first, _, last in name_readings(*taken.values()).values():
+        line = _name_parts(first, last)
         for part in ("first_token", "first_initial", "last_flat"):
             found = c.equal(line[part], voter[part]) & c.filled(line[part])
             out[f"_key_{part}"] = out.get(f"_key_{part}", False) | found
@@ -424,7 +450,7 @@ def with_name_weights(
 ) -> pd.DataFrame:
     """Name weights (log2 m/u) in the reading of the names that weighs more."""
     readings = []
-    for suffix, _, _ in READINGS:
+    for suffix in READINGS:
         readings.append(
             name_weights(
                 model,
@@ -437,25 +463,28 @@ def with_name_weights(
                 compared["address_level"].to_numpy() != 0,
             )
         )
-    # Reading the names the other way round is a keyer's habit with a rate of its own.
-    order = np.log2([1 - model.swapped_share, model.swapped_share])
-    total = [sum(r.values()) + order[i] for i, r in enumerate(readings)]
-    swap = total[1] > total[0]
-    pick = {k: np.where(swap, readings[1][k], readings[0][k]) for k in readings[0]}
-    pick["name_order"] = np.where(swap, order[1], order[0])
+    # Another order of the names is a keyer's habit with a rate of its own.
+    order = np.log2([1 - model.swapped_share] + [model.swapped_share / 2] * 2)
+    totals = np.column_stack([sum(r.values()) + order[i] for i, r in enumerate(readings)])
+    chosen = np.argmax(totals, axis=1)
+    rows = np.arange(len(compared))
+
+    def pick(values: list[np.ndarray]) -> np.ndarray:
+        return np.column_stack(values)[rows, chosen] if len(rows) else np.zeros(0)
+
     return compared.assign(
         **{
-            f"{part}_level": np.where(
-                swap, compared[f"{part}_level_swapped"], compared[f"{part}_level_written"]
-            )
+            f"{part}_level": pick(
+                [compared[f"{part}_level{s}"].to_numpy() for s in READINGS]
+            ).astype(np.int64)
             for part in ("first", "last", "middle")
         },
-        name_order=np.where(swap, "swapped", "as_written"),
-        first_weight=np.round(pick["first_name"], 4),
-        last_weight=np.round(pick["last_name"], 4),
-        middle_weight=np.round(pick["middle_name"], 4),
-        order_weight=np.round(pick["name_order"], 4),
-        name_weight=np.round(np.where(swap, total[1], total[0]), 4),
+        name_order=np.array([NAME_ORDERS[s] for s in READINGS], dtype=object)[chosen],
+        first_weight=np.round(pick([r["first_name"] for r in readings]), 4),
+        last_weight=np.round(pick([r["last_name"] for r in readings]), 4),
+        middle_weight=np.round(pick([r["middle_name"] for r in readings]), 4),
+        order_weight=np.round(order[chosen], 4),
+        name_weight=np.round(totals[rows, chosen] if len(rows) else np.zeros(0), 4),
     )
 
 
@@ -474,7 +503,7 @@ def _take(values: pd.Series, rows: np.ndarray) -> pd.Series:
 
 def _empty_compared() -> pd.DataFrame:
     integers = ["line_index", "row", "passes", "address_level"] + [
-        f"{part}_level{suffix}" for part in ("first", "last", "middle") for suffix, _, _ in READINGS
+        f"{part}_level{suffix}" for part in ("first", "last", "middle") for suffix in READINGS
     ]
     return pd.DataFrame(
         {
@@ -484,7 +513,7 @@ def _empty_compared() -> pd.DataFrame:
             **{
                 f"{part}_share{suffix}": pd.Series([], dtype=float)
                 for part in ("first", "last")
-                for suffix, _, _ in READINGS
+                for suffix in READINGS
             },
         }
     )
@@ -515,11 +544,19 @@ def weigh(
     best_lines = best["line_index"].to_numpy(dtype=np.int64)
     best_class = best["_class"].to_numpy(dtype=np.int64)
     share = np.array([model.address_prior[name] for name in c.ADDRESS_CLASSES])
-    rho = model.registrant_share
     people = np.zeros((n_lines, len(c.ADDRESS_CLASSES)))
     np.add.at(people, (best_lines, best_class), 1)
-    prior_mass = rho * (share[None, :] * (people > 0)).sum(axis=1)
-    per_person = rho * share[best_class] / people[best_lines, best_class]
+    present = people > 0
+    # The chance that a registrant signed depends on how near the nearest registration the
+    # line names is: most lines naming a registered dwelling exactly were signed by someone
+    # registered there; of those naming one only but for a slip, fewer.
+    nearest = np.where(present.any(axis=1), np.argmax(present, axis=1), 0)
+    rho = np.array([model.registrant_share[name] for name in c.ADDRESS_CLASSES])[nearest]
+    prior_mass = np.where(present.any(axis=1), rho, 0.0)
+    spread = (share[None, :] * present).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_class = prior_mass[:, None] * share[None, :] / np.where(spread > 0, spread, 1)[:, None]
+    per_person = per_class[best_lines, best_class] / people[best_lines, best_class]
     strength = per_person * np.exp2(best["name_weight"].to_numpy())
     by_class = np.zeros((n_lines, len(c.ADDRESS_CLASSES)))
     np.add.at(by_class, (best_lines, best_class), strength)
@@ -546,6 +583,54 @@ def weigh(
 # --- deciding -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """The models a petition's lines were weighed with: `cascade`, fitted on every line's
+    candidates at its dwelling, decided which lines the later passes search for; `final`,
+    fitted on all candidates, decided the matches."""
+
+    cascade: MatchModel
+    final: MatchModel
+
+
+@dataclass(frozen=True)
+class FitSample:
+    """Which lines the fit reads, the same whichever batch they came in: `line_keys` is each
+    line's 64-bit key (`line_keys`), and of the petition's `total_lines` one line in
+    ceil(total / FIT_LINES) is read, by key. `extra` holds the candidates (as
+    `compare_pairs` gives them, with a `line_key` column) of the petition's lines matched in
+    earlier runs: a run for some batches fits what a run for all would."""
+
+    line_keys: np.ndarray
+    total_lines: int
+    extra: pd.DataFrame | None = None
+
+    @property
+    def fits(self) -> bool:
+        """Whether the petition has lines enough to fit the model on (else the settings
+        weigh them as they are)."""
+        return self.total_lines >= FIT_MIN_LINES
+
+    @property
+    def step(self) -> int:
+        return max(1, -(-self.total_lines // FIT_LINES))
+
+    def sampled(self) -> np.ndarray:
+        """Whether each line is one the fit reads."""
+        return self.line_keys % self.step == 0
+
+
+def line_keys(section_id, page, line) -> np.ndarray:
+    """A line's 64-bit key, from its section, page and line."""
+    text = pc.binary_join_element_wise(
+        _strings(pd.Series(section_id, dtype="str")),
+        _strings(pd.Series(page).astype("str")),
+        _strings(pd.Series(line).astype("str")),
+        "\x1f",
+    )
+    return key_hashes(text)
+
+
 def match_lines(
     lines: pd.DataFrame,
     roll: pd.DataFrame,
@@ -553,19 +638,26 @@ def match_lines(
     model: MatchModel,
     stats: RollStatistics,
     *,
-    fitted: MatchModel | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, MatchModel]:
-    """One row per line (its match, decision and evidence), its candidates, and the model
+    fitted: Fitted | None = None,
+    sample: FitSample | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, Fitted]:
+    """One row per line (its match, decision and evidence), its candidates, and the models
     they were weighed with.
 
     `roll` is the jurisdiction's prepared roll, or any part of it that holds every registration
     the lines' keys reach (a batch run's), and `stats` the whole roll's statistics. The m
-    values are fitted on the lines' candidates at their dwellings (`model.fit`) unless
-    `fitted` gives them."""
+    values are fitted on the candidates of the lines `sample` says (by default all of these)
+    unless `fitted` gives the models. Those lines are searched by every pass, whatever the
+    earlier passes found: what the fit reads of them never depends on a model."""
     n = len(lines)
+    if sample is None:
+        sample = FitSample(np.arange(n, dtype=np.int64), n)
     open_lines = lines[lines["has_address"].to_numpy()]
+    fitting = fitted is None and sample.fits
+    fit_lines = open_lines[sample.sampled()[open_lines["line_index"].to_numpy()] & fitting]
     compared_parts = []
     seen = None
+    cascade = fitted.cascade if fitted else None
     for stage in STAGES:
         found = []
         for blocking in (p for p in PASSES if p.stage == stage):
@@ -590,16 +682,25 @@ def match_lines(
         compared = (
             pd.concat(compared_parts, ignore_index=True) if compared_parts else _empty_compared()
         )
-        if fitted is None:
-            fitted = fit_on_candidates(compared, model, stats, n)
-        weighed = weigh(compared, fitted, stats, n)
-        placed = weighed.loc[weighed["match_probability"].to_numpy() >= fitted.accept, "line_index"]
+        if cascade is None:
+            # The first stage's candidates (every line's dwelling) steer which lines the later
+            # passes search for; the model is fitted again on all candidates at the end.
+            cascade = fit_on_candidates(compared, model, stats, sample, first_stage=True)
+        weighed = weigh(compared, cascade, stats, n)
+        placed = weighed.loc[
+            weighed["match_probability"].to_numpy() >= cascade.accept, "line_index"
+        ]
         open_lines = open_lines[~np.isin(open_lines["line_index"].to_numpy(), placed.to_numpy())]
+        # The lines the fit reads go on to every pass.
+        open_lines = pd.concat([open_lines, fit_lines]).drop_duplicates("line_index")
+        open_lines = open_lines.sort_values("line_index", kind="stable")
         if open_lines.empty:
             break
+    final = fitted.final if fitted else fit_on_candidates(compared, model, stats, sample)
+    weighed = weigh(compared, final, stats, n)
     holders = name_holders(lines, roll)
-    result, candidates = decide(lines, weighed, holders, fitted)
-    return result, candidates, fitted
+    result, candidates = decide(lines, weighed, holders, final)
+    return result, candidates, Fitted(cascade=cascade, final=final)
 
 
 def _verified(compared: pd.DataFrame, stage: int) -> pd.DataFrame:
@@ -623,17 +724,26 @@ def _verified(compared: pd.DataFrame, stage: int) -> pd.DataFrame:
     return kept.drop(columns=[c for c in kept.columns if c.startswith("_key_")])
 
 
-# The m values are fitted on at most this many lines' candidates (every k-th line): enough for
-# shares of a tenth of a percent, and a fit of a few seconds at most.
+# A petition of fewer lines is weighed with the settings' values as they are: too few lines to
+# tell a habit from chance.
+FIT_MIN_LINES = 5_000
+# The m values are fitted on at most this many lines' candidates (one line in k, by key):
+# enough for shares of a tenth of a percent, and a fit of a few seconds at most.
 FIT_LINES = 60_000
 FIT_ITERATIONS = 25
 
 
 def fit_on_candidates(
-    compared: pd.DataFrame, model: MatchModel, stats: RollStatistics, n_lines: int
+    compared: pd.DataFrame,
+    model: MatchModel,
+    stats: RollStatistics,
+    sample: FitSample,
+    *,
+    first_stage: bool = False,
 ) -> MatchModel:
-    """The model's m values, registrant share and address shares fitted on the lines'
-    candidates at their dwellings by expectation maximisation.
+    """The model's m values, registrant shares and address shares fitted on the lines'
+    candidates by expectation maximisation (only the first stage's, the lines' dwellings,
+    with `first_stage`).
 
     The expectation step is the decision's own: each line's probability over the people
     registered at its dwelling and over "somebody else" (so a line is one person at most,
@@ -645,12 +755,24 @@ def fit_on_candidates(
     The `none` levels keep the settings' m: that a registrant signs under an unrelated first
     or last name cannot be told, from the lines alone, from a relative who is not registered
     signing at the same address."""
-    in_model = compared[c.ADDRESS_CLASS[compared["address_level"].to_numpy()] >= 0]
-    step = max(1, -(-n_lines // FIT_LINES))
-    sample = in_model[in_model["line_index"].to_numpy() % step == 0]
+    if not sample.fits:
+        return model
+    own = compared.assign(line_key=sample.line_keys[compared["line_index"].to_numpy()])
+    rows = own if sample.extra is None else pd.concat([own, sample.extra], ignore_index=True)
+    keep = c.ADDRESS_CLASS[rows["address_level"].to_numpy()] >= 0
+    keep &= rows["line_key"].to_numpy() % sample.step == 0
+    if first_stage:
+        keep &= (rows["passes"].to_numpy() & PASSES[0].bit) > 0
+    # One order whatever the runs the rows came from: the fit sums in it.
+    ordered = rows[keep].copy()
+    ordered["_source_row"] = (
+        ordered["history_source_row"].fillna(-1) if "history_source_row" in ordered else -1
+    )
+    ordered = ordered.sort_values(["line_key", "voter_id", "source", "_source_row"], kind="stable")
+    lines, n_lines = pd.factorize(ordered["line_key"])[0], ordered["line_key"].nunique()
+    sample = ordered.assign(line_index=lines).drop(columns=["_source_row"]).reset_index(drop=True)
     if sample.empty:
         return model
-    with_candidates = len(np.unique(sample["line_index"].to_numpy()))
     fixed = {"first_name": "none", "last_name": "none"}
     fitted = model
     for _ in range(FIT_ITERATIONS):
@@ -682,8 +804,26 @@ def fit_on_candidates(
         prior = np.array([model.address_prior[k] for k in c.ADDRESS_CLASSES])
         shares = (by_class + PRIOR_PAIRS * prior) / (matches + PRIOR_PAIRS)
         address = dict(zip(c.ADDRESS_CLASSES, (shares / shares.sum()).tolist(), strict=True))
-        rho = float(np.clip(matches / with_candidates, 0.5, 0.999))
-        swapped = expected[(weighed["name_order"] == "swapped").to_numpy()].sum()
+        # The registrant share per nearest class: the mean chance that a registrant signed, over
+        # the lines whose nearest registration is of that class.
+        line_class = np.full(n_lines, -1)
+        klass = c.ADDRESS_CLASS[weighed["address_level"].to_numpy()]
+        at = weighed["line_index"].to_numpy(dtype=np.int64)
+        nearest = pd.Series(klass).groupby(at).min()
+        line_class[nearest.index.to_numpy()] = nearest.to_numpy()
+        signed = np.bincount(at, weights=expected, minlength=n_lines)
+        rho = {}
+        for i, name in enumerate(c.ADDRESS_CLASSES):
+            these = line_class == i
+            rho[name] = float(
+                np.clip(
+                    (signed[these].sum() + PRIOR_PAIRS * model.registrant_share[name])
+                    / (these.sum() + PRIOR_PAIRS),
+                    1e-4,
+                    0.999,
+                )
+            )
+        swapped = expected[(weighed["name_order"] != "as_written").to_numpy()].sum()
         swapped_share = (swapped + PRIOR_PAIRS * model.swapped_share) / (matches + PRIOR_PAIRS)
         moved = max(np.abs(m[n] - fitted.m[n]).max() for n in m)
         fitted = replace(

@@ -57,7 +57,7 @@ class MatchModel:
     m: dict[str, np.ndarray]
     u_prior: dict[str, np.ndarray]
     u_prior_pairs: int
-    registrant_share: float
+    registrant_share: dict[str, float]
     address_prior: dict[str, float]
     swapped_share: float
     accept: float
@@ -100,7 +100,7 @@ class MatchModel:
                 m=m,
                 u_prior=u,
                 u_prior_pairs=int(spec["u_prior_pairs"]),
-                registrant_share=float(spec["registrant_share"]),
+                registrant_share={k: float(v) for k, v in spec["registrant_share"].items()},
                 address_prior={k: float(v) for k, v in spec["address_prior"].items()},
                 swapped_share=float(spec["swapped_share"]),
                 accept=float(spec["thresholds"]["accept"]),
@@ -111,8 +111,13 @@ class MatchModel:
             )
         except (KeyError, TypeError) as error:
             raise ModelError(f"{path}: missing or malformed setting {error}") from error
-        if not 0 < model.review < model.accept < 1 or not 0 < model.registrant_share < 1:
-            raise ModelError(f"{path}: need 0 < review < accept < 1 and 0 < registrant_share < 1")
+        shares = list(model.registrant_share.values())
+        if not 0 < model.review < model.accept < 1 or not all(0 < v < 1 for v in shares):
+            raise ModelError(
+                f"{path}: need 0 < review < accept < 1 and registrant shares in (0, 1)"
+            )
+        if set(model.registrant_share) != set(c.ADDRESS_CLASSES):
+            raise ModelError(f"{path}: registrant_share must give {list(c.ADDRESS_CLASSES)}")
         if set(model.address_prior) != set(c.ADDRESS_CLASSES):
             raise ModelError(f"{path}: address_prior must give {list(c.ADDRESS_CLASSES)}")
         return model
@@ -218,6 +223,22 @@ def _coresident_pairs(roll: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     sample of at most U_SAMPLE_PAIRS (the same for the same roll)."""
     dwelling = roll["dwelling_hash"].to_numpy()
     order = np.lexsort((roll["voter_id"].to_numpy().astype(str), dwelling))
+    parts = [roll[part].to_numpy().astype(str) for part in ("zip5", "house", "street_key")]
+    # Dwellings whose hashes are equal are put in order of their text, so that co-residents
+    # sit side by side whatever the hash (none share one in practice; a test makes them).
+    hashed = dwelling[order]
+    same_hash = hashed[1:] == hashed[:-1]
+    other_text = np.zeros(len(same_hash), dtype=bool)
+    for values in parts:
+        other_text |= values[order][1:] != values[order][:-1]
+    crowded = np.unique(hashed[1:][same_hash & other_text])
+    if len(crowded):
+        mixed = np.flatnonzero(np.isin(hashed, crowded))
+        rows = order[mixed]
+        by_text = pd.DataFrame(
+            {"h": hashed[mixed], **{str(i): p[rows] for i, p in enumerate(parts)}}
+        )
+        order[mixed] = rows[by_text.sort_values(["h", "0", "1", "2"], kind="stable").index]
     ordered = dwelling[order]
     firsts, seconds = [], []
     for gap in range(1, _MAX_GAP + 1):
@@ -276,8 +297,8 @@ def name_weights(
 # settings speak, on a county's the petition's own lines do.
 PRIOR_PAIRS = 20
 # Fitted values are kept to this many significant digits, so that a fit on the same lines
-# always gives the same model and a few more lines seldom move it.
-DIGITS = 3
+# always gives the same model and a batch more of them seldom moves it.
+DIGITS = 2
 
 
 def rounded(model: MatchModel, pairs: int) -> MatchModel:
@@ -287,7 +308,7 @@ def rounded(model: MatchModel, pairs: int) -> MatchModel:
     return replace(
         model,
         m={n: np.array([keep(v) for v in values]) for n, values in model.m.items()},
-        registrant_share=keep(model.registrant_share),
+        registrant_share={k: keep(v) for k, v in model.registrant_share.items()},
         swapped_share=keep(model.swapped_share),
         address_prior={k: keep(v) for k, v in model.address_prior.items()},
         fitted_pairs=pairs,

@@ -350,7 +350,11 @@ def street_parts(text: pd.Series) -> pd.DataFrame:
 
     init, last = _split_last(rest)
     _, second_last = _split_last(init)
-    has_post = last.isin(directional) & second_last.isin(suffix) & (words >= 3)
+    # A trailing direction after a suffix ("ELM AVE N"), or after a name whose suffix was left
+    # off ("VANOWEN NORTH").
+    has_post = last.isin(directional) & (
+        (second_last.isin(suffix) & (words >= 3)) | (~second_last.isin(suffix) & (words >= 2))
+    )
     postdir = _lookup(last.where(has_post, ""), tables["directional"])
     rest = rest.where(~has_post, init)
     words = words - has_post.astype(int)
@@ -444,6 +448,9 @@ def _address_patterns() -> dict[str, str]:
     suffixes = _alternation(tables["suffix"])
     return {
         "glued": rf"\b({_alternation(_GLUED_UNITS)})(\d+[A-Z]?)\b",
+        # A letter unit glued at the very end ("APTB"): a word that ends an address this way
+        # is no street name.
+        "glued_letter": rf"\s({_alternation(_GLUED_UNITS)})([A-Z])$",
         # A unit at the end ("APT 5", "UNIT B", "# 5"), possibly two ("BLDG 3 APT 5").
         "unit": rf"(?:\s+(?:(?:{units})\s+\S+|#\s*\S+))+$",
         # What the fast parser leaves to usaddress: a ZIP or the state written into the
@@ -473,6 +480,7 @@ def written_address(text: pd.Series, city_text: pd.Series, zip_text: pd.Series) 
     s = replace(s, r"^(\d+)[A-Z]\b", r"\1", changes=r"^\d+[A-Z]\b")
     s = replace(s, "-", " ", changes="-")
     s = replace(s, patterns["glued"], r"\1 \2")
+    s = replace(s, patterns["glued_letter"], r" \1 \2")
     s = replace(s, r"#\s*", " # ", changes="#")
     s = squeeze(s)
     no_address = s.eq("") | _matches(s, NO_ADDRESS_PATTERN)
@@ -619,23 +627,33 @@ def roll_name(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+# A nickname the `nicknames` package gives to more given names than this is left to the
+# project's own tables: BILL for BILLY, FRED, ROBERT, WILLIAM and WILLIE says little.
+PACKAGE_NICKNAME_MEANINGS = 3
+
+
 @lru_cache(maxsize=1)
 def nickname_pairs() -> pd.DataFrame:
-    """(nickname, given_name) pairs: the project's curated table (Spanish diminutives and the
-    common English forms), and the `nicknames` package's English list for the names the
-    project's table does not know. The package lists historical and loose forms too (BILL for
-    ROBERT): where the curated table speaks, its pairs alone count."""
+    """(nickname, given_name) pairs: the project's curated tables (`nicknames.csv`, shared with
+    the scenario generator, and `nicknames_more.csv`, Spanish hypocorisms the matcher alone
+    reads), and the `nicknames` package's English list, but for its nicknames of more than
+    PACKAGE_NICKNAME_MEANINGS given names."""
     from importlib.resources import files
 
-    own = read_reference("nicknames.csv")[["nickname", "given_name"]]
-    known = set(own["nickname"]) | set(own["given_name"])
+    own = pd.concat(
+        [
+            read_reference("nicknames.csv")[["nickname", "given_name"]],
+            read_reference("nicknames_more.csv")[["nickname", "given_name"]],
+        ],
+        ignore_index=True,
+    )
     listed = pd.read_csv(files("nicknames") / "names.csv", dtype=str, keep_default_na=False)
     listed = listed[listed["relationship"] == "has_nickname"]
     package = pd.DataFrame(
         {"nickname": listed["name2"].str.upper(), "given_name": listed["name1"].str.upper()}
     )
-    package = package[~package["nickname"].isin(known) & ~package["given_name"].isin(known)]
-    package = package.assign(source="package")
+    meanings = package.groupby("nickname")["given_name"].transform("nunique")
+    package = package[meanings.to_numpy() <= PACKAGE_NICKNAME_MEANINGS].assign(source="package")
     both = pd.concat([own.assign(source="project"), package], ignore_index=True)
     both = both[(both["nickname"] != both["given_name"]) & (both["nickname"] != "")]
     return both.drop_duplicates(["nickname", "given_name"]).reset_index(drop=True)

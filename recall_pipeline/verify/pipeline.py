@@ -113,17 +113,24 @@ def match_petition(
     prepared: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     *,
     model: MatchModel | None = None,
-    fitted: MatchModel | None = None,
+    fitted: m.Fitted | None = None,
+    total_lines: int | None = None,
+    earlier: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """`line_matches` rows (normalized forms + evidence), `match_candidates` rows and the
-    `match_models` rows of the model the lines were weighed with.
+    `match_models` rows of the models the lines were weighed with.
 
-    `prepared` is `prepare_petition_lines(lines)` when it was computed beforehand; `fitted`
-    a model already fitted for the petition (a batch run's), else the settings' `model` (by
-    default the shipped one) is fitted on these lines."""
+    `prepared` is `prepare_petition_lines(lines)` when it was computed beforehand. The
+    settings' `model` (by default the shipped one) is fitted on the petition's lines: these,
+    and, when they are some of its `total_lines`, the candidates published for the others
+    (`earlier`, `match_candidates` rows); `fitted` gives the models instead."""
     lines, normalized = prepared or prepare_petition_lines(lines)
     model = model or default_model()
-    result, candidates, used = m.match_lines(normalized, roll, history, model, stats, fitted=fitted)
+    keys = m.line_keys(lines["section_id"], lines["page"], lines["line"])
+    sample = m.FitSample(keys, total_lines or len(lines), fit_rows(earlier))
+    result, candidates, used = m.match_lines(
+        normalized, roll, history, model, stats, fitted=fitted, sample=sample
+    )
     out = pd.concat(
         [
             lines[LINE_KEY].reset_index(drop=True),
@@ -136,6 +143,8 @@ def match_petition(
     )
     out.insert(0, "petition_id", petition_id)
     out["source_file"] = lines["source_file"].to_numpy()
+    for column in ("history_valid_from", "history_valid_to"):
+        out[column] = _dates(out[column])
     at = candidates["line_index"].to_numpy()
     published = candidates_table(candidates).assign(
         petition_id=petition_id,
@@ -144,19 +153,57 @@ def match_petition(
         line=lines["line"].to_numpy()[at],
         source_file=lines["source_file"].to_numpy()[at],
     )[MATCH_CANDIDATES.column_names]
-    return out, published, model_rows(petition_id, used, model, stats)
+    models = pd.concat(
+        [
+            model_rows(petition_id, used.cascade, model, stats).assign(stage="cascade"),
+            model_rows(petition_id, used.final, model, stats).assign(stage="final"),
+        ],
+        ignore_index=True,
+    )
+    return out, published, models
 
 
-def stored_model(store, petition_id: str) -> MatchModel | None:
-    """The model a petition's lines were last fitted on (`match_models`), if any, with the
-    settings file as it is now: a batch run weighs its lines as the rest were weighed."""
+def fit_rows(candidates: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Published `match_candidates` rows as the rows a fit reads (`match.FitSample.extra`):
+    the levels in every reading, the name shares, the passes as bits, the line's key."""
+    if candidates is None or candidates.empty:
+        return None
+    rows = candidates.drop(columns=["passes"]).rename(columns={"pass_bits": "passes"})
+    rows["line_key"] = m.line_keys(rows["section_id"], rows["page"], rows["line"])
+    return rows
+
+
+def stored_models(store, petition_id: str) -> m.Fitted | None:
+    """The models a petition's lines were last weighed with (`match_models`), if they were
+    fitted from the settings file as it is now."""
     if MATCH_MODELS.name not in store.table_names():
         return None
     rows = store.read_frame(MATCH_MODELS.name, where={"petition_id": petition_id})
     settings = default_model()
     if rows.empty or rows["settings_sha256"].iloc[0] != settings.sha256:
         return None
-    return model_from_rows(rows, settings)
+    return models_from_rows(rows, settings)
+
+
+def models_from_rows(rows: pd.DataFrame, settings: MatchModel) -> m.Fitted:
+    """`match_models` rows of one petition as the models they describe."""
+    stages = {stage: model_from_rows(part, settings) for stage, part in rows.groupby("stage")}
+    return m.Fitted(cascade=stages["cascade"], final=stages["final"])
+
+
+def same_models(a: m.Fitted, b: m.Fitted | None) -> bool:
+    """Whether two fits weigh every line alike (their parameters, as kept, are equal)."""
+    if b is None:
+        return False
+    for one, other in ((a.cascade, b.cascade), (a.final, b.final)):
+        if one.fitted_pairs != other.fitted_pairs:
+            return False
+        if any(not np.array_equal(one.m[k], other.m[k]) for k in one.m):
+            return False
+        for name in ("registrant_share", "address_prior", "swapped_share"):
+            if getattr(one, name) != getattr(other, name):
+                return False
+    return True
 
 
 def model_from_rows(rows: pd.DataFrame, settings: MatchModel) -> MatchModel:
@@ -173,7 +220,7 @@ def model_from_rows(rows: pd.DataFrame, settings: MatchModel) -> MatchModel:
     return replace(
         settings,
         m=m_values,
-        registrant_share=float(prior["registrant_share"]),
+        registrant_share={k: float(prior[f"registrant_share_{k}"]) for k in c.ADDRESS_CLASSES},
         swapped_share=float(prior["swapped_share"]),
         address_prior={k: float(prior[f"address_{k}"]) for k in c.ADDRESS_CLASSES},
         fitted_pairs=int(rows["fitted_pairs"].iloc[0]),
@@ -205,7 +252,15 @@ def candidates_table(candidates: pd.DataFrame) -> pd.DataFrame:
     for column in ("history_valid_from", "history_valid_to", *m.HISTORY_EXTRA):
         if column not in out:
             out[column] = None
+    for column in ("history_valid_from", "history_valid_to"):
+        out[column] = _dates(out[column])
     return out
+
+
+def _dates(values: pd.Series) -> np.ndarray:
+    """Dates as Python dates, None where missing, whatever layout the column came in."""
+    found = pd.to_datetime(pd.Series(values), errors="coerce")
+    return np.where(found.isna().to_numpy(), None, found.dt.date.to_numpy(dtype=object))
 
 
 def model_rows(
@@ -214,7 +269,10 @@ def model_rows(
     """The model's parameters as `match_models` rows."""
     rows = used.frame(stats).assign(settings_m=settings.frame()["m"].to_numpy())
     priors = [
-        ("registrant_share", used.registrant_share, settings.registrant_share),
+        *[
+            (f"registrant_share_{k}", used.registrant_share[k], settings.registrant_share[k])
+            for k in c.ADDRESS_CLASSES
+        ],
         ("swapped_share", used.swapped_share, settings.swapped_share),
         *[
             (f"address_{k}", used.address_prior[k], settings.address_prior[k])

@@ -41,7 +41,12 @@ _MATCH_EVIDENCE = (
     Column("last_name_agreement", "string", False, "level of the last-name comparison"),
     Column("middle_name_agreement", "string", False, "level of the middle-name comparison"),
     Column("address_agreement", "string", False, "level of the address comparison"),
-    Column("name_order", "string", False, "as_written, or swapped (first and last read reversed)"),
+    Column(
+        "name_order",
+        "string",
+        False,
+        "the reading of the names: as_written, reversed (LAST FIRST) or surname_first",
+    ),
     Column("blocking_passes", "string", True, "the blocking passes that found the chosen voter"),
     Column(
         "candidates_at_address",
@@ -109,12 +114,12 @@ _CANDIDATE_LEVELS = (
     *(
         Column(f"{part}_level_{reading}", "integer", False)
         for part in ("first", "last", "middle")
-        for reading in ("written", "swapped")
+        for reading in ("written", "reversed", "surname_first")
     ),
     *(
         Column(f"{part}_share_{reading}", "float", True)
         for part in ("first", "last")
-        for reading in ("written", "swapped")
+        for reading in ("written", "reversed", "surname_first")
     ),
     Column("pass_bits", "integer", False),
 )
@@ -163,6 +168,12 @@ MATCH_MODELS = TableSchema(
     ),
     columns=(
         Column("petition_id", "string", False),
+        Column(
+            "stage",
+            "string",
+            False,
+            "cascade (steered which lines the later passes searched) or final (decided)",
+        ),
         Column("comparison", "string", False),
         Column("level", "string", False),
         Column("m", "float", False),

@@ -19,8 +19,13 @@ from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
 from recall_pipeline.defs.warehouse_io import concat_rows, petition_configs
 from recall_pipeline.ingest.batches import batch_files, departed_files
 from recall_pipeline.verify import roll_cache
+from recall_pipeline.verify.matching_run import (
+    match_some_batches,
+    match_whole_petition,
+    petition_of,
+)
 from recall_pipeline.verify.model import default_model
-from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines, stored_model
+from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
 from recall_pipeline.verify.schemas import (
     LINE_MATCHES,
     MATCH_CANDIDATES,
@@ -56,6 +61,7 @@ LINE_MATCH_LINEAGE = {
     **same_columns("petition_lines", ["petition_id", "section_id", "page", "line", "source_file"]),
     **{c: _ADDRESS_SOURCES for c in NORMALIZED_ADDRESS_COLUMNS},
     **{c: _NAME_SOURCES for c in NORMALIZED_NAME_COLUMNS},
+    "parsed_by": _ADDRESS_SOURCES,
     **{
         c: _ADDRESS_SOURCES + _NAME_SOURCES + _ROLL_SOURCES
         for c in MATCH_EVIDENCE_COLUMNS
@@ -103,8 +109,9 @@ def line_matches(
         # Some batches only: their lines are matched and their rows replaced (with those of
         # scan files no longer delivered), the others' kept.
         where = None
+        departed = departed_files(store, data_dir, LINE_MATCHES.name) if files else []
         if files:
-            where = {"source_file": files + departed_files(store, data_dir, LINE_MATCHES.name)}
+            where = {"source_file": files + departed}
         configs = petition_configs(store)
         version = roll_cache.roll_version(store)
         current = roll_cache.current_jurisdictions(store, version)
@@ -126,7 +133,9 @@ def line_matches(
             )
             if not every:
                 present = set(lines_all["petition_id"])
-                configs = [c for c in configs if c.petition_id in present]
+                # A petition that lost a scan file is weighed again without its lines.
+                shrunk = {petition_of(file) for file in departed} - present
+                configs = [c for c in configs if c.petition_id in present | shrunk]
                 codes = {config.jurisdiction_code for config in configs}
                 rolls = pool.submit(roll_cache.prepare_all, store, codes - current)
             prepared_lines = {
@@ -144,17 +153,35 @@ def line_matches(
             for config in configs:
                 code = config.jurisdiction_code
                 lines, prepared = prepared_lines.pop(config.petition_id)
-                if code in built:
+                if not every and config.petition_id not in present:
+                    run = match_whole_petition(
+                        store, config.petition_id, code, _LINE_COLUMNS, built.get(code)
+                    )
+                    found, weighed, model, read = (
+                        run.matches, run.candidates, run.models, run.registrations_read
+                    )  # fmt: skip
+                    where["source_file"] = sorted({*where["source_file"], *run.rematched_files})
+                elif every:
                     roll, history, stats = built[code]
+                    found, weighed, model = match_petition(
+                        config.petition_id, lines, roll, history, stats, (lines, prepared),
+                        model=default_model(),
+                    )  # fmt: skip
+                    read = len(roll)
                 else:
-                    roll, history, stats = roll_cache.reachable(store, code, prepared)
-                # A run over some batches weighs their lines with the model the petition's
-                # lines were fitted on; a run over every batch fits it again.
-                fitted = None if every else stored_model(store, config.petition_id)
-                found, weighed, model = match_petition(
-                    config.petition_id, lines, roll, history, stats, (lines, prepared),
-                    model=default_model(), fitted=fitted,
-                )  # fmt: skip
+                    run = match_some_batches(
+                        store, config.petition_id, code, lines, prepared, _LINE_COLUMNS,
+                        whole=built.get(code), gone=departed,
+                    )  # fmt: skip
+                    found, weighed, model, read = (
+                        run.matches, run.candidates, run.models, run.registrations_read
+                    )  # fmt: skip
+                    if run.rematched_files:
+                        where["source_file"] = sorted({*where["source_file"], *run.rematched_files})
+                        context.log.info(
+                            f"{config.petition_id}: the model fitted with the new lines moved; "
+                            f"the lines of {len(run.rematched_files)} earlier files matched again"
+                        )
                 matched.append(found)
                 candidates.append(weighed)
                 models.append(model)
@@ -162,15 +189,16 @@ def line_matches(
                     f"{config.petition_id}: {len(found)} lines, "
                     f"{int((found['match_status'] == 'MATCHED').sum())} matched, "
                     f"{int((found['match_status'] == 'REVIEW').sum())} for review, "
-                    f"{len(weighed)} candidates weighed, {len(roll)} registrations read"
+                    f"{len(weighed)} candidates weighed, {read} registrations read"
                 )
             # A batch whose every line was quarantined leaves nothing to match.
             matches = concat_rows(matched, LINE_MATCHES)
             weighed_all = concat_rows(candidates, MATCH_CANDIDATES)
             store.publish(LINE_MATCHES, matches, replace_where=where)
             store.publish(MATCH_CANDIDATES, weighed_all, replace_where=where)
-            if every:
-                store.publish(MATCH_MODELS, concat_rows(models, MATCH_MODELS))
+            fitted = concat_rows(models, MATCH_MODELS)
+            petitions = {"petition_id": [c.petition_id for c in configs]}
+            store.publish(MATCH_MODELS, fitted, replace_where=None if every else petitions)
             if keeping is not None:
                 keeping.result()
     finally:
@@ -200,5 +228,5 @@ def line_matches(
     )
     yield dg.MaterializeResult(
         asset_key="match_models",
-        metadata={"petitions_fitted": len(models) if every else 0},
+        metadata={"petitions_fitted": len(models)},
     )
