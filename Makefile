@@ -42,7 +42,10 @@ run: env
 	fi
 	$(BIN)/recall-audit run --data-dir $(DATA_DIR) --warehouse $(WAREHOUSE)
 
+# The tests of the accuracy suite's converters and of the Splink baseline need the bench group:
+# installed here too, so that no test skips for want of a package.
 test: env postgres browser
+	$(UV) sync --frozen --group bench --python $(PYTHON)
 	$(BIN)/python -m pytest -q
 
 # Times the whole pipeline per stage at each scale (generating each scenario once) and scores it,

@@ -222,7 +222,7 @@ def test_in_step_compares_every_key_column_row_by_row() -> None:
     assert not frames.in_step(missing, missing, ["section_id"])
 
 
-def test_the_model_is_fitted_on_the_lines_own_habits() -> None:
+def test_the_model_is_fitted_on_the_lines_own_habits(monkeypatch) -> None:
     """Signers who all write their middle name as the first: the fit learns it, and the
     settings' model alone would weigh it less."""
     rows = [
@@ -237,6 +237,8 @@ def test_the_model_is_fitted_on_the_lines_own_habits() -> None:
     frame = pd.DataFrame(lines, columns=["printed_name", "residence_address", "city", "zip"])
     _, normalized = prepare_petition_lines(frame.assign(section_id="S", page=1, line=range(300)))
     settings_model = default_model()
+    # 300 lines: fitted as a county's petition would be (below FIT_MIN_LINES it is not).
+    monkeypatch.setattr(m, "FIT_MIN_LINES", 0)
     _, _, models = m.match_lines(normalized, prepared_roll, prepared_history, settings_model, stats)
     fitted = models.final
     middle_as_first = 2

@@ -99,6 +99,7 @@ def test_key_hashes_are_one_signed_64_bit_value_per_text_whatever_its_container(
 def test_the_version_follows_the_code_and_settings_that_key_the_roll(monkeypatch) -> None:
     files = pd.DataFrame({"input_name": ["voter_roll"], "source_sha256": ["ab"]})
     monkeypatch.setattr(roll_cache, "ledger_files", lambda store, inputs: files)
+    roll_cache.keys_code_version.cache_clear()
     before = roll_cache.roll_version(None)
     roll_cache.keys_code_version.cache_clear()
     monkeypatch.setattr(roll_cache, "KEY_HASH_FUNCTION", "another-hash")

@@ -113,7 +113,14 @@ NO_REVIEWS = pd.DataFrame(
 NO_WITHDRAWALS = pd.DataFrame(columns=["voter_id", "received_date"])
 
 
-def verdicts(lines, reviews=NO_REVIEWS, withdrawals=NO_WITHDRAWALS, config=CONFIG, roll=ROLL):
+def verdicts(
+    lines,
+    reviews=NO_REVIEWS,
+    withdrawals=NO_WITHDRAWALS,
+    config=CONFIG,
+    roll=ROLL,
+    match_reviews=None,
+):
     roll_frame = pd.DataFrame(roll)
     lines_frame = pd.DataFrame(lines)
     prepared = m.prepare_roll(roll_frame)
@@ -121,7 +128,16 @@ def verdicts(lines, reviews=NO_REVIEWS, withdrawals=NO_WITHDRAWALS, config=CONFI
     stats = roll_statistics(prepared, default_model())
     matches, candidates, _ = match_petition("p", lines_frame, prepared, history, stats)
     out = verdicts_for_petition(
-        config, lines_frame, matches, roll_frame, SECTIONS, reviews, withdrawals, ZIPS
+        config,
+        lines_frame,
+        matches,
+        roll_frame,
+        SECTIONS,
+        reviews,
+        withdrawals,
+        ZIPS,
+        match_reviews,
+        pd.DataFrame(HISTORY),
     )
     return out.set_index("line"), matches.set_index("line"), candidates
 
@@ -392,3 +408,39 @@ def test_in_jurisdiction_keeps_the_county_roll_and_its_voters_history() -> None:
     assert here["voter_id"].tolist() == ["V1"]
     assert past["row"].tolist() == [1, 3]
     assert m.in_jurisdiction(roll, history.iloc[:0], "19")[1].empty
+
+
+def match_review(voter_id, n=1, at="2022-08-01T10:00", row=1):
+    return {
+        "petition_id": "p",
+        "section_id": "S1",
+        "page": 1,
+        "line": n,
+        "voter_id": voter_id,
+        "examiner_id": "E7",
+        "reviewed_at": at,
+        "source_file": "petitions/p/match_reviews/r1.csv",
+        "source_row": row,
+    }
+
+
+def test_an_examiners_decision_settles_a_line_routed_to_review() -> None:
+    roll = [*ROLL, voter("V11", "MARIA", "GARCIA", "100", "MAIN")]
+    pending = [line(1, "Maria Garcia", "100 Main St")]
+    out, _, _ = verdicts(pending, roll=roll)
+    assert outcome(out, 1) == ("PENDING", None, None)
+    # The examiner picks V11, then, later, corrects it to V1: the latest decision counts.
+    decided = pd.DataFrame([match_review("V11"), match_review("V1", at="2022-08-02T09:00", row=2)])
+    out, _, _ = verdicts(pending, roll=roll, match_reviews=decided)
+    assert outcome(out, 1) == ("VALID", None, "V1")
+    assert out.loc[1, "match_status"] == "REVIEWED"
+    assert (out.loc[1, "match_review_source_file"], out.loc[1, "match_review_source_row"]) == (
+        "petitions/p/match_reviews/r1.csv",
+        2,
+    )
+    # No registration found: not registered, the rules as usual.
+    out, _, _ = verdicts(pending, roll=roll, match_reviews=pd.DataFrame([match_review(None)]))
+    assert outcome(out, 1) == ("INVALID", "NOT_REGISTERED", None)
+    # A registration at another address: the line is at the wrong address.
+    out, _, _ = verdicts(pending, roll=roll, match_reviews=pd.DataFrame([match_review("V3")]))
+    assert outcome(out, 1) == ("INVALID", "ADDRESS_MISMATCH", "V3")

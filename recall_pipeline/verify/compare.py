@@ -183,15 +183,21 @@ def first_name_levels(line_first, voter_first, voter_middle) -> np.ndarray:
     )
 
 
-def last_name_levels(line_last, line_middle, voter_last) -> tuple[np.ndarray, np.ndarray]:
+def last_name_levels(
+    line_last, line_middle, voter_last, *, join_middle: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions in LAST_LEVELS of the line's last name against the registration's, and
     whether the line's middle word was read as part of the surname.
 
     A compound surname may be written whole, split by the parser into middle and last
-    ("JUAN DOMINGUEZ RAMIREZ"), run together, or by one of its parts."""
+    ("JUAN DOMINGUEZ RAMIREZ"), run together, or by one of its parts. `join_middle` off: the
+    middle word is not read as part of the surname (a reading where the surname comes first
+    leaves first and middle names after it)."""
     a, m, b = _text(line_last), _text(line_middle), _text(voter_last)
     joined = pc.utf8_trim_whitespace(pc.binary_join_element_wise(m, a, " "))
     alone = _surname_levels(a, m, b)
+    if not join_middle:
+        return alone, np.zeros(len(a), dtype=bool)
     together = np.where(_length(m) > 0, _surname_levels(joined, _text([""] * len(a)), b), 5)
     use_joined = together < alone
     return np.where(use_joined, together, alone), use_joined

@@ -46,9 +46,13 @@ METHOD_CURRENT = "CURRENT_ADDRESS"
 METHOD_HISTORY = "HISTORY_ADDRESS"
 METHOD_NAME = "UNIQUE_NAME"
 METHOD_NONE = "NO_MATCH"
+# An examiner tied the line to a registration at an address the line does not name.
+METHOD_ELSEWHERE = "REGISTERED_ELSEWHERE"
 
 MATCHED = "MATCHED"
 REVIEW = "REVIEW"
+# The link is an examiner's (`match_reviews`), not the matcher's.
+REVIEWED = "REVIEWED"
 UNMATCHED = "NONE"
 
 # A blocking key whose value more registrations share than this is not used to pair (a sound
@@ -403,7 +407,9 @@ def compare_pairs(
             frame_out[f"first_level{suffix}"] = c.first_name_levels(
                 first, voter["first"], voter["middle"]
             )
-            surname, consumed = c.last_name_levels(last, middle, voter["last"])
+            surname, consumed = c.last_name_levels(
+                last, middle, voter["last"], join_middle=suffix == "_written"
+            )
             frame_out[f"last_level{suffix}"] = surname
             # A middle word read as part of the surname is no middle name.
             frame_out[f"middle_level{suffix}"] = np.where(

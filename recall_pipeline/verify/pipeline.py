@@ -18,6 +18,7 @@ from recall_pipeline.verify import compare as c
 from recall_pipeline.verify import jurisdiction
 from recall_pipeline.verify import match as m
 from recall_pipeline.verify.frames import in_step
+from recall_pipeline.verify.match_reviews import ADDRESS_COLUMNS, apply_match_reviews
 from recall_pipeline.verify.model import (
     NAME_COMPARISONS,
     MatchModel,
@@ -301,11 +302,26 @@ def verdicts_for_petition(
     reviews: pd.DataFrame,
     withdrawals: pd.DataFrame,
     jurisdiction_zips: set[str],
+    match_reviews: pd.DataFrame | None = None,
+    reviewed_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """Every line's verdict. `match_reviews` (the petition's examiner decisions on who signed)
+    replace the matcher's links; `roll` then holds the reviewed voters' registrations with
+    their addresses, `reviewed_history` their past addresses."""
     lines = _in_line_order(lines)
     matches = _in_line_order(matches)
     if not in_step(lines, matches, LINE_KEY):
         raise ValueError(f"{config.petition_id}: line_matches is out of step with petition_lines")
+    if match_reviews is not None and not match_reviews.empty:
+        empty = pd.DataFrame(columns=[*ADDRESS_COLUMNS, "valid_from", "valid_to"])
+        matches = apply_match_reviews(
+            matches,
+            match_reviews,
+            roll[roll.columns.intersection(ADDRESS_COLUMNS)] if "house_number" in roll else empty,
+            reviewed_history if reviewed_history is not None else empty,
+        )
+    else:
+        matches = matches.assign(match_review_source_file=None, match_review_source_row=None)
     verdicts = decide(
         config, lines, matches, roll, sections, reviews, withdrawals, jurisdiction_zips
     )
@@ -315,6 +331,8 @@ def verdicts_for_petition(
         verdicts[column] = matches[column].array
     for column in ("source_file", "source_row", "source_sha256"):
         verdicts[column] = lines[column].array
+    for column in ("match_review_source_file", "match_review_source_row"):
+        verdicts[column] = matches[column].to_numpy()
     return verdicts
 
 

@@ -20,13 +20,18 @@ _BATCH_FILE = Column("source_file", "string", False, "scan batch file of the lin
 _MATCH_EVIDENCE = (
     Column("voter_id", "string", True, "matched registration, empty when none"),
     Column(
-        "match_method", "string", False, "CURRENT_ADDRESS, HISTORY_ADDRESS, UNIQUE_NAME, NO_MATCH"
+        "match_method",
+        "string",
+        False,
+        "CURRENT_ADDRESS, HISTORY_ADDRESS, UNIQUE_NAME, REGISTERED_ELSEWHERE (an examiner's "
+        "link to a registration at another address) or NO_MATCH",
     ),
     Column(
         "match_status",
         "string",
         False,
-        "MATCHED, REVIEW (routed to an examiner: the line's verdict is PENDING) or NONE",
+        "MATCHED, REVIEW (routed to an examiner: the line's verdict is PENDING), REVIEWED (the "
+        "examiner's link, in line_verdicts) or NONE",
     ),
     Column("review_reason", "string", True, "why the matcher could not decide alone"),
     Column(
@@ -201,6 +206,13 @@ LINE_VERDICTS = TableSchema(
         Column("last_name_agreement", "string", False),
         Column("address_agreement", "string", False),
         Column("candidates_at_address", "integer", False),
+        Column(
+            "match_review_source_file",
+            "string",
+            True,
+            "match-review file of the examiner's decision that set the line's voter",
+        ),
+        Column("match_review_source_row", "integer", True, "its 1-based row"),
         Column("review_finding", "string", True, "latest examiner finding, MATCH or NO_MATCH"),
         Column("review_source_file", "string", True, "review file of that finding"),
         Column("review_source_row", "integer", True, "its 1-based row"),

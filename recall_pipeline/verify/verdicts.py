@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from recall_pipeline.ingest.petition_config import PetitionConfig
 from recall_pipeline.verify.frames import codes, isin, labels, strings
 from recall_pipeline.verify.jurisdiction import written_outside
-from recall_pipeline.verify.match import METHOD_HISTORY, METHOD_NAME, REVIEW
+from recall_pipeline.verify.match import METHOD_ELSEWHERE, METHOD_HISTORY, METHOD_NAME, REVIEW
 from recall_pipeline.verify.reasons import INVALID, PENDING, VALID, reason_codes
 
 LINE_KEY = ["section_id", "page", "line"]
@@ -114,7 +114,11 @@ def decide(
         & status_date.lt(as_of).fillna(True).to_numpy(),
         "REGISTERED_LATE": registered & registration_date.gt(cutoff).fillna(False).to_numpy(),
         "ADDRESS_MISMATCH": registered
-        & ((method == METHOD_NAME) | ((method == METHOD_HISTORY) & ~lived_there_when_signing)),
+        & (
+            (method == METHOD_NAME)
+            | (method == METHOD_ELSEWHERE)
+            | ((method == METHOD_HISTORY) & ~lived_there_when_signing)
+        ),
         "SIGNATURE_MISMATCH": (finding == "NO_MATCH").to_numpy(),
     }
     order = [c.code for c in reason_codes() if c.code in conditions]

@@ -3,6 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
+import pandas as pd
 
 from recall_pipeline.audit.manifest import (
     VERDICT_FINGERPRINTS,
@@ -30,6 +31,7 @@ from recall_pipeline.defs.warehouse_io import (
 )
 from recall_pipeline.verify import incremental, reconcile
 from recall_pipeline.verify.jurisdiction import zips_by_code
+from recall_pipeline.verify.match_reviews import ADDRESS_COLUMNS as REVIEW_ADDRESS_COLUMNS
 from recall_pipeline.verify.pipeline import (
     reason_summary,
     registrar_summary,
@@ -67,6 +69,7 @@ _RULE_INPUTS = [
     ("voter_roll", "status_date"),
     ("voter_roll", "registration_date"),
     ("signature_reviews", "finding"),
+    ("match_reviews", "voter_id"),
     ("petitions", "duplicates_keep"),
     ("petitions", "registration_cutoff"),
 ]
@@ -78,6 +81,8 @@ LINE_VERDICT_LINEAGE = {
     "secondary_reasons": _RULE_INPUTS,
     "registrar_category": _RULE_INPUTS,
     **same_columns("line_matches", ["voter_id", *VERDICT_MATCH_COLUMNS]),
+    "match_review_source_file": [("match_reviews", "source_file")],
+    "match_review_source_row": [("match_reviews", "source_row")],
     "review_finding": [("signature_reviews", "finding")],
     "review_source_file": [("signature_reviews", "source_file")],
     "review_source_row": [("signature_reviews", "source_row")],
@@ -180,6 +185,18 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         )
         sections_all = read_frame(store, "petition_sections", where=mine)
         reviews_all = read_frame(store, "signature_reviews", where=mine)
+        # Examiners' decisions on who signed, with the addresses of the voters they name.
+        match_reviews_all = read_frame(store, "match_reviews", where=mine)
+        named = sorted(set(match_reviews_all["voter_id"].dropna()) - {""})
+        reviewed_roll = store.read_frame(
+            "voter_roll",
+            columns=list(dict.fromkeys([*_ROLL_COLUMNS, *REVIEW_ADDRESS_COLUMNS])),
+            where={"voter_id": named},
+            date_as_object=False,
+        )
+        reviewed_history = store.read_frame("voter_address_history", where={"voter_id": named})
+        if named:
+            roll = pd.concat([roll, reviewed_roll], ignore_index=True).drop_duplicates("voter_id")
         withdrawals_all = read_frame(store, "withdrawal_requests", where=mine)
         zips = zips_by_code(read_frame(store, "jurisdiction_zips"))
         decided = []
@@ -204,6 +221,8 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                     reviews_all[reviews_all["petition_id"] == pid],
                     withdrawals_all[withdrawals_all["petition_id"] == pid],
                     inside,
+                    match_reviews_all[match_reviews_all["petition_id"] == pid],
+                    reviewed_history,
                 )
             )
         redone = concat_rows(decided, LINE_VERDICTS).assign(
