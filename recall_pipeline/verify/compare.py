@@ -21,9 +21,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from rapidfuzz.distance import OSA, JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler, Prefix
 from rapidfuzz.process import cpdist
 
 from recall_pipeline.verify import normalize as nz
@@ -83,6 +84,14 @@ def jaro_winkler(a, b) -> np.ndarray:
     return cpdist(_python(a), _python(b), scorer=JaroWinkler.similarity, workers=2).astype(
         np.float64
     )
+
+
+def common_prefix(a, b) -> np.ndarray:
+    """Length of the prefix each pair shares."""
+    a, b = _text(a), _text(b)
+    if len(a) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return cpdist(_python(a), _python(b), scorer=Prefix.similarity, workers=2).astype(np.int64)
 
 
 def _length(a: pa.Array) -> np.ndarray:
@@ -165,13 +174,55 @@ def _slip(a: pa.Array, b: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return typo, close
 
 
+# Endings that make a diminutive of a name cut short: DOUG-IE, JAV-Y, PAQU-ITO.
+_DIMINUTIVE = r"(?:IE|EY|Y|I|ITO|ITA|CITO|CITA|ILLO|ILLA)$"
+
+
+def cut_short(a, b) -> np.ndarray:
+    """Whether one name is the other cut short (DAN, CHRIS, FRAN), or cut short with a
+    diminutive ending (DOUGIE, JAVY), three letters of the name at least."""
+    a, b = _text(a), _text(b)
+    la, lb = _length(a), _length(b)
+    shorter_is_a = la < lb
+    short = pc.if_else(pa.array(shorter_is_a), a, b)
+    long = pc.if_else(pa.array(shorter_is_a), b, a)
+    stem = pc.replace_substring_regex(short, _DIMINUTIVE, "")
+    out = np.zeros(len(a), dtype=bool)
+    for candidate in (short, stem):
+        size = _length(candidate)
+        out |= (size >= 3) & (common_prefix(candidate, long) == size)
+    return out & (la != lb) & (la > 0) & (lb > 0)
+
+
+def nickname_slipped(a, b) -> np.ndarray:
+    """Whether the line's first name is one slip from a nickname of the registered one (ZAK
+    for ZACK, of ZACHARY)."""
+    a, b = _text(a), _text(b)
+    pairs = nz.nickname_pairs()
+    related = pd.concat(
+        [
+            pairs.rename(columns={"given_name": "name", "nickname": "other"}),
+            pairs.rename(columns={"nickname": "name", "given_name": "other"}),
+        ]
+    )[["name", "other"]].drop_duplicates()
+    probe = pd.DataFrame({"row": np.arange(len(a)), "name": _python(b), "written": _python(a)})
+    probe = probe[(_length(a) >= 3)]
+    joined = probe.merge(related, on="name")
+    out = np.zeros(len(a), dtype=bool)
+    if joined.empty:
+        return out
+    near = osa(joined["written"].to_numpy(), joined["other"].to_numpy()) == 1
+    out[joined.loc[near, "row"].to_numpy()] = True
+    return out
+
+
 def first_name_levels(line_first, voter_first, voter_middle) -> np.ndarray:
     """Positions in FIRST_LEVELS of the line's first name against the registration's."""
     a, b, mid = _text(line_first), _text(voter_first), _text(voter_middle)
     b_token = _word(b, 0)
     exact = _equal(a, b) | _equal(a, b_token)
-    nickname = nickname_related(a, b_token)
     la, lb = _length(a), _length(b_token)
+    nickname = nickname_related(a, b_token) | cut_short(a, b_token) | nickname_slipped(a, b_token)
     middle = _equal(a, _word(mid, 0)) & (la >= 2)
     typo, close = _slip(a, b_token)
     initial = ((la == 1) | (lb == 1)) & _equal(_initial(a), _initial(b_token))
@@ -212,7 +263,7 @@ def _surname_levels(a: pa.Array, m: pa.Array, b: pa.Array) -> np.ndarray:
     a_long = (_length(a) >= 3) & ~flags(pc.is_in(a, value_set=particle))
     part = a_long & (_equal(a, _word(b, 0)) | _equal(a, _word(b, -1)))
     # A registered single surname that is one word of a compound the line writes.
-    single = flags(pc.invert(pc.match_substring(b, " "))) & (_length(b) >= 3)
+    single = flags(pc.invert(pc.match_substring(b, " "))) & (_length(b) >= 2)
     part |= single & (_equal(_word(a, 0), b) | _equal(_word(a, -1), b))
     typo, close = _slip(a_flat, b_flat)
     missing = (_length(a) == 0) | (_length(b) == 0)
@@ -249,7 +300,9 @@ def address_levels(line: dict, voter: dict) -> np.ndarray:
     # A type the keyer left inside the name, or a name whose last word was read as a type.
     street_eq |= _equal(_with_type(line), voter["street_key"])
     street_eq |= _equal(line["street_key"], _with_type(voter))
-    street_typo = ~street_eq & _slip(line["street_key"], voter["street_key"])[0]
+    street_typo, street_close = _slip(line["street_key"], voter["street_key"])
+    street_typo &= ~street_eq
+    street_close &= ~street_eq
 
     no_zip = _length(line["zip5"]) == 0
     zip_eq = _equal(line["zip5"], voter["zip5"])
@@ -271,8 +324,10 @@ def address_levels(line: dict, voter: dict) -> np.ndarray:
     slips = house_typo.astype(int) + street_typo.astype(int) + zip_typo.astype(int)
     same_parts = (house_eq | house_typo) & (street_eq | street_typo) & (zip_fits | zip_typo)
     close = same_parts & (slips <= 1)
-    # A ZIP that is wrong, or a city nobody listed as an alias, on the right house and street.
+    # A ZIP that is wrong, or a city nobody listed as an alias, on the right house and street;
+    # a street misspelt more than once at the right house number and ZIP.
     close |= house_eq & street_eq & ~zip_eq & (city_eq | no_zip)
+    close |= house_eq & zip_eq & street_close
     street = street_eq & (zip_eq | no_zip) & ~house_eq
     house_zip = house_eq & zip_eq & ~street_eq
     house_street = house_eq & street_eq & ~zip_eq

@@ -266,11 +266,9 @@ def probe_keys(lines: pd.DataFrame, blocking: BlockingPass) -> tuple[np.ndarray,
     if blocking.history:
         readings = [None]
     else:
-        readings = list(
-            name_readings(lines["name_first"], lines["name_middle"], lines["name_last"]).values()
-        )
+        readings = probe_readings(lines["name_first"], lines["name_middle"], lines["name_last"])
     for reading in readings:
-        parts = base if reading is None else {**base, **_name_parts(reading[0], reading[2])}
+        parts = base if reading is None else {**base, **_name_parts(*reading)}
         hashed = _key_hash(parts, blocking.key)
         keep = hashed != 0
         index.append(lines["line_index"].to_numpy()[keep])
@@ -326,9 +324,9 @@ def name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> np.ndarray:
     counted = pc.value_counts(roll_keys)
     names, counts = counted.field("values"), counted.field("counts").to_numpy()
     best = np.zeros(len(lines), dtype=np.int64)
-    for first, _, last in name_readings(
+    for first, last in probe_readings(
         lines["name_first"], lines["name_middle"], lines["name_last"]
-    ).values():
+    ):
         parts = _name_parts(first, last)
         at = pc.index_in(_joined(parts, key), value_set=names)
         found = np.where(pc.is_valid(at).to_numpy(zero_copy_only=False), 0, -1)
@@ -344,6 +342,18 @@ def name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> np.ndarray:
 # FIRST", the surname in front without its comma), and surname first ("LAST FIRST MIDDLE").
 READINGS = ("_written", "_reversed", "_surname_first")
 NAME_ORDERS = {"_written": "as_written", "_reversed": "reversed", "_surname_first": "surname_first"}
+
+
+def probe_readings(first, middle, last) -> list[tuple[pd.Series, pd.Series]]:
+    """(first, last) of each line in every reading a name key probes: the comparison's
+    readings, and the written one with the middle name's last word as the first half of a
+    compound surname ("MILDRED JOAN ARMITT MOORE" for ARMITT-MOORE)."""
+    readings = [(f, la) for f, _, la in name_readings(first, middle, last).values()]
+    middle = middle.fillna("").reset_index(drop=True)
+    _, half = nz._split_last(middle)
+    half = half.where(half != "", middle)
+    compound = nz.squeeze(half + " " + last.fillna("").reset_index(drop=True))
+    return [*readings, (first.fillna("").reset_index(drop=True), compound)]
 
 
 def name_readings(first, middle, last) -> dict[str, tuple[pd.Series, pd.Series, pd.Series]]:
@@ -437,7 +447,7 @@ def _key_agreement(lines, frame, line_rows, rows) -> dict[str, np.ndarray]:
         return out
     voter = _name_parts(_take(frame["first"], rows), _take(frame["last"], rows))
     taken = {k: _take(lines[k], line_rows) for k in ("name_first", "name_middle", "name_last")}
-    for first, _, last in name_readings(*taken.values()).values():
+    for first, last in probe_readings(*taken.values()):
         line = _name_parts(first, last)
         for part in ("first_token", "first_initial", "last_flat"):
             found = c.equal(line[part], voter[part]) & c.filled(line[part])

@@ -60,6 +60,10 @@ def _tables() -> dict[str, dict[str, str]]:
     }
     for kind, rows in local.groupby("kind"):
         tables[kind].update(zip(rows["written"], rows["standard"], strict=True))
+    # Each suffix word written out in full: inside a street name ("AVENUE 50") the full word
+    # leaves a misspelling of it ("AVEBUE 50") one slip away.
+    full = dict(zip(suffixes["standard"], suffixes["full"], strict=False))
+    tables["suffix_full"] = {w: full.get(std, std) for w, std in tables["suffix"].items()}
     return tables
 
 
@@ -360,7 +364,10 @@ def street_parts(text: pd.Series) -> pd.DataFrame:
     words = words - has_post.astype(int)
 
     init, last = _split_last(rest)
-    has_type = last.isin(suffix) & (words >= 2)
+    # A suffix word after a lone direction is the street's name ("NO ISLAND", "E LA"): the
+    # direction is its pre-directional, the suffix was left off.
+    lone_direction = init.isin(directional) & (words == 2)
+    has_type = last.isin(suffix) & (words >= 2) & ~lone_direction
     stype = _lookup(last.where(has_type, ""), tables["suffix"])
     rest = rest.where(~has_type, init)
     words = words - has_type.astype(int)
@@ -380,7 +387,7 @@ def street_name(text: pd.Series) -> pd.Series:
     """A street name's words in one form: punctuation gone, suffix words standard, ordinal
     words and a bare number as ordinals ('SIXTH', '6' → '6TH'; 'AVENUE 50' stays a number)."""
     words = squeeze(fold(text).pipe(replace, r"[.,'#-]", " "))
-    words = _map_words(words, _tables()["suffix"])
+    words = _map_words(words, _tables()["suffix_full"])
     ordinal, tens = _ordinals()
     spelled = rf"\b(?:{_alternation([*ordinal, *tens])})\b"
     hit = _matches(words, spelled) | _matches(words, r"^\d+$")
@@ -458,10 +465,46 @@ def _address_patterns() -> dict[str, str]:
         # more than a direction once the unit is gone.
         "doubtful_text": (
             rf"(?:^|\s)(?:#|{units})\s+\S+\s+\S+\s+\S|\s\d{{5}}(?:\d{{4}})?$"
-            rf"|\sCA(?:LIFORNIA)?(?:\s\d{{5}}|$)"
+            rf"|\sCA(?:LIF|LIFORNIA)?(?:\s\d{{5}}|$)"
         ),
         "doubtful_street": rf"\s(?:{suffixes})\s+\S+\s+\S",
     }
+
+
+# Characters a scan or a hurried hand confuses: letters read in a number, digits in a word.
+_AS_DIGIT = str.maketrans({"O": "0", "I": "1", "L": "1", "S": "5", "B": "8", "G": "6", "Z": "2"})
+_AS_LETTER = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B"})
+# A leading token of digits and a confusable letter ("8O09", "1L590"); a word with a digit
+# among its letters ("DR1VE"), which no ordinal ("21ST") or unit ("12B") is.
+_NUMBER_WITH_DIGIT = r"^[0-9OILSBGZ]*[0-9][0-9OILSBGZ]*(?:\s|$)"
+_NUMBER_WITH_LETTER = r"^[0-9OILSBGZ]*[OILSBGZ]"
+_MISREAD_WORD = r"(?:^|\s)[A-Z]+[0158][A-Z0158]*[A-Z](?:\s|$)|(?:^|\s)[0158][A-Z]{3,}(?:\s|$)"
+
+
+def _read_digits_and_letters(s: pd.Series) -> pd.Series:
+    """Letters read into the house number become digits again, digits read into a word
+    letters again, value by value on the few addresses that have them."""
+    number = _matches(s, _NUMBER_WITH_DIGIT) & _matches(s, _NUMBER_WITH_LETTER)
+    hit = number | _matches(s, _MISREAD_WORD)
+    if not hit.any():
+        return s
+    s = s.copy()
+    s[hit] = [_reread(value) for value in s[hit]]
+    return s
+
+
+def _reread(address: str) -> str:
+    words = address.split(" ")
+    first = words[0]
+    if any(ch.isdigit() for ch in first) and set(first) <= set("0123456789OILSBGZ"):
+        words[0] = first.translate(_AS_DIGIT)
+    for i in range(1, len(words)):
+        word = words[i]
+        letters = sum(ch.isalpha() for ch in word)
+        ordinal = re.fullmatch(r"\d+(?:ST|ND|RD|TH)", word)
+        if letters >= 2 and not ordinal and any(ch in "0158" for ch in word):
+            words[i] = word.translate(_AS_LETTER)
+    return " ".join(words)
 
 
 def written_address(text: pd.Series, city_text: pd.Series, zip_text: pd.Series) -> pd.DataFrame:
@@ -481,6 +524,7 @@ def written_address(text: pd.Series, city_text: pd.Series, zip_text: pd.Series) 
     s = replace(s, "-", " ", changes="-")
     s = replace(s, patterns["glued"], r"\1 \2")
     s = replace(s, patterns["glued_letter"], r" \1 \2")
+    s = _read_digits_and_letters(s)
     s = replace(s, r"#\s*", " # ", changes="#")
     s = squeeze(s)
     no_address = s.eq("") | _matches(s, NO_ADDRESS_PATTERN)
@@ -610,7 +654,10 @@ def _clean_name(text: pd.Series) -> pd.Series:
     """Folded name text: apostrophes and periods dropped (O'BRIEN → OBRIEN), hyphens and other
     punctuation but the comma become spaces."""
     s = replace(fold(text), r"['`.]", "")
-    return squeeze(replace(s, r"[^A-Z0-9, ]", " "))
+    s = squeeze(replace(s, r"[^A-Z0-9, ]", " "))
+    # A doubled comma, or one at either end, is a slip of the pen, not a separator.
+    s = replace(s, r"\s*,[\s,]*", ", ", changes=",")
+    return squeeze(replace(s, r"^[\s,]+|[\s,]+$", "", changes=r"^[\s,]|[\s,]$"))
 
 
 def roll_name(frame: pd.DataFrame) -> pd.DataFrame:
