@@ -130,7 +130,7 @@ def test_a_relative_who_is_not_registered_is_not_matched_to_the_household() -> N
 
 def test_an_uncertain_signer_is_routed_to_an_examiner_never_rejected() -> None:
     # Two slips in a short first name and none in the rest: maybe JANE, maybe a relative.
-    result, candidates = match([("JENA DOE", "100 N MAIN ST", "", "90001")])
+    result, candidates = match([("JUNA DOE", "100 N MAIN ST", "", "90001")])
     assert result["match_status"].tolist() == [m.REVIEW]
     assert voters(result) == [None]
     assert result["review_reason"].notna().all()

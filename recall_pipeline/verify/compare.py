@@ -222,9 +222,16 @@ def first_name_levels(line_first, voter_first, voter_middle) -> np.ndarray:
     b_token = _word(b, 0)
     exact = _equal(a, b) | _equal(a, b_token)
     la, lb = _length(a), _length(b_token)
-    nickname = nickname_related(a, b_token) | cut_short(a, b_token) | nickname_slipped(a, b_token)
+    nickname = nickname_related(a, b_token)
     middle = _equal(a, _word(mid, 0)) & (la >= 2)
-    typo, close = _slip(a, b_token)
+    # The costlier tests only where nothing simpler has settled the level.
+    typo, close = np.zeros(len(a), dtype=bool), np.zeros(len(a), dtype=bool)
+    rest = np.flatnonzero(~exact & ~nickname & ~middle & (la > 0) & (lb > 0))
+    if len(rest):
+        some = pa.array(rest)
+        a_rest, b_rest = a.take(some), b_token.take(some)
+        nickname[rest] = cut_short(a_rest, b_rest) | nickname_slipped(a_rest, b_rest)
+        typo[rest], close[rest] = _slip(a_rest, b_rest)
     initial = ((la == 1) | (lb == 1)) & _equal(_initial(a), _initial(b_token))
     missing = (la == 0) | (lb == 0)
     return np.select(

@@ -28,9 +28,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.verify import compare as c
-from recall_pipeline.verify import jurisdiction
+from recall_pipeline.verify import frames, jurisdiction
 from recall_pipeline.verify import normalize as nz
-from recall_pipeline.verify.frames import isin, key_hashes, labels, strings
+from recall_pipeline.verify.frames import flags, isin, key_hashes, labels, strings
 from recall_pipeline.verify.model import (
     NAME_COMPARISONS as NAME_LEVELS,
 )
@@ -74,6 +74,8 @@ class BlockingPass:
     key: tuple[str, ...]
     # Whether past addresses take part (address keys) or only registrations (name keys).
     history: bool
+    # A key more registrations share than this pairs nobody (see MAX_BLOCK).
+    max_block: int = 60
 
     @property
     def bit(self) -> int:
@@ -91,9 +93,11 @@ PASSES = (
     BlockingPass("dwelling", 1, ("house", "street_key", "zip5"), True),
     BlockingPass("house_zip", 2, ("house", "zip5"), True),
     BlockingPass("house_street", 2, ("house", "street_key"), True),
-    BlockingPass("name_zip", 3, ("last_sound", "first_initial", "zip5"), False),
-    BlockingPass("name_house", 3, ("last_sound", "house"), False),
-    BlockingPass("full_name", 3, ("first_token", "last_flat"), False),
+    BlockingPass("name_zip", 3, ("last_sound", "first_initial", "zip5"), False, max_block=20),
+    BlockingPass("name_house", 3, ("last_sound", "house"), False, max_block=20),
+    # A name held by more than a few registrations cannot single one out: its pairs would
+    # only be weighed to be left out.
+    BlockingPass("full_name", 3, ("first_token", "last_flat"), False, max_block=3),
 )
 ADDRESS_PASSES = [p for p in PASSES if p.history]
 KEY_COLUMNS = [h for p in PASSES for h in p.hash_columns]
@@ -226,21 +230,23 @@ def _usable(parts, key) -> np.ndarray:
     return ok
 
 
-def _name_parts(first, last) -> dict[str, pa.Array]:
+def _name_parts(first, last, *, sounds: bool = True) -> dict[str, pa.Array]:
     """The name columns name keys are made of: first token, first initial, the surname run
-    together, and the sound (Metaphone) of the surname's last word and of its first word
-    (particles aside: DE LA CRUZ sounds as CRUZ)."""
+    together, and (with `sounds`) the sound (Metaphone) of the surname's last word and of its
+    first word (particles aside: DE LA CRUZ sounds as CRUZ)."""
     first, last = pc.fill_null(_strings(first), ""), pc.fill_null(_strings(last), "")
     token = pc.list_element(pc.split_pattern(first, " "), 0)
-    particles = rf"^(?:(?:{'|'.join(nz.SURNAME_PARTICLES)}) )+"
-    core = pc.replace_substring_regex(last, particles, "")
-    return {
+    parts = {
         "first_token": token,
         "first_initial": pc.utf8_slice_codeunits(token, 0, 1),
         "last_flat": pc.replace_substring(last, " ", ""),
-        "last_sound": c.metaphones(_last_word(core)),
-        "last_sound_2": c.metaphones(pc.list_element(pc.split_pattern(core, " "), 0)),
     }
+    if sounds:
+        particles = rf"^(?:(?:{'|'.join(nz.SURNAME_PARTICLES)}) )+"
+        core = pc.replace_substring_regex(last, particles, "")
+        parts["last_sound"] = c.metaphones(_last_word(core))
+        parts["last_sound_2"] = c.metaphones(pc.list_element(pc.split_pattern(core, " "), 0))
+    return parts
 
 
 def _last_word(text: pa.Array) -> pa.Array:
@@ -268,7 +274,8 @@ def probe_keys(lines: pd.DataFrame, blocking: BlockingPass) -> tuple[np.ndarray,
     else:
         readings = probe_readings(lines["name_first"], lines["name_middle"], lines["name_last"])
     for reading in readings:
-        parts = base if reading is None else {**base, **_name_parts(*reading)}
+        sounds = "last_sound" in blocking.key
+        parts = base if reading is None else {**base, **_name_parts(*reading, sounds=sounds)}
         hashed = _key_hash(parts, blocking.key)
         keep = hashed != 0
         index.append(lines["line_index"].to_numpy()[keep])
@@ -293,7 +300,7 @@ def block(
     targets = pd.DataFrame({"hash": np.concatenate(hashes), "row": np.concatenate(rows)})
     targets = targets.drop_duplicates()
     sizes = targets["hash"].value_counts()
-    targets = targets[targets["hash"].map(sizes).to_numpy() <= MAX_BLOCK]
+    targets = targets[targets["hash"].map(sizes).to_numpy() <= blocking.max_block]
     pairs = pd.DataFrame({"hash": probes, "line_index": line_index}).merge(targets, on="hash")
     pairs = pairs[["line_index", "row"]].drop_duplicates()
     pairs["source"] = source
@@ -313,13 +320,19 @@ def _no_pairs() -> pd.DataFrame:
 
 
 def name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> np.ndarray:
-    """How many registrations carry each line's full name (first and last, either order),
+    """How many registrations carry each line's full name (first and last, in any reading),
     counted on the names themselves over the jurisdiction's roll (or any part of it holding
-    every registration with the lines' names)."""
+    every registration with the lines' names). The key's hash picks out the registrations
+    worth counting; their names are then compared as text."""
     if len(roll) == 0 or len(lines) == 0:
         return np.zeros(len(lines), dtype=np.int64)
-    key = PASSES[-1].key
-    held = _name_parts(roll["first"], roll["last"])
+    full_name = PASSES[-1]
+    _, probes = probe_keys(lines, full_name)
+    column = full_name.hash_columns[0]
+    if column in roll:
+        roll = roll[isin(roll[column], probes)]
+    key = full_name.key
+    held = _name_parts(roll["first"], roll["last"], sounds=False)
     roll_keys = _joined(held, key).filter(pa.array(_usable(held, key)))
     counted = pc.value_counts(roll_keys)
     names, counts = counted.field("values"), counted.field("counts").to_numpy()
@@ -329,9 +342,9 @@ def name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> np.ndarray:
     ):
         parts = _name_parts(first, last)
         at = pc.index_in(_joined(parts, key), value_set=names)
-        found = np.where(pc.is_valid(at).to_numpy(zero_copy_only=False), 0, -1)
+        found = pc.is_valid(at).to_numpy(zero_copy_only=False)
         positions = pc.fill_null(at, 0).to_numpy()
-        held_here = np.where(found == 0, counts[positions] if len(counts) else 0, 0)
+        held_here = np.where(found, counts[positions] if len(counts) else 0, 0)
         best = np.maximum(best, np.where(_usable(parts, key), held_here, 0))
     return best
 
@@ -382,17 +395,22 @@ def compare_pairs(
     history: pd.DataFrame,
     pairs: pd.DataFrame,
     stats: RollStatistics,
+    *,
+    names_keyed: bool = False,
+    readings: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """Each pair's agreement levels, with the names as written and read the other way round,
-    and the roll's share of the line's first name in each reading (for its weight)."""
+    """Each pair's agreement levels in every reading of the line's names, and the roll's share
+    of the line's first name and surname in each reading (for their weights). `names_keyed`:
+    the pairs may come from a name pass, so the name keys' agreement is checked too;
+    `readings`: `_line_readings` of the lines, when made beforehand."""
     out = []
+    readings = readings if readings is not None else _line_readings(lines, stats)
     for source, frame in ((METHOD_CURRENT, roll), (METHOD_HISTORY, history)):
         these = pairs[pairs["source"] == source]
         if these.empty:
             continue
         line_rows = these["line_index"].to_numpy()
         rows = these["row"].to_numpy()
-        line = {k: _take(lines[k], line_rows) for k in ["name_first", "name_middle", "name_last"]}
         voter = {k: _take(frame[k], rows) for k in ["voter_id", *NAME_COLUMNS]}
         address = c.address_levels(
             {k: _take(lines[k], line_rows) for k in [*ADDRESS_COLUMNS, "street_key"]},
@@ -406,27 +424,47 @@ def compare_pairs(
                 "line_index": line_rows,
                 "row": rows,
                 "voter_id": voter["voter_id"].array,
+                "voter_code": frames.key_hashes(voter["voter_id"]),
                 "source": source,
                 "passes": these["passes"].to_numpy(),
                 "address_level": address,
-                **_key_agreement(lines, frame, line_rows, rows),
+                **_key_agreement(lines, frame, line_rows, rows, names=names_keyed),
             }
         )
-        readings = name_readings(line["name_first"], line["name_middle"], line["name_last"])
-        for suffix, (first, middle, last) in readings.items():
-            frame_out[f"first_level{suffix}"] = c.first_name_levels(
-                first, voter["first"], voter["middle"]
+        voter_initials = {
+            k: pc.utf8_slice_codeunits(pc.fill_null(_strings(voter[k]), ""), 0, 1)
+            for k in ("first", "last")
+        }
+        for suffix, reading in readings.items():
+            first, middle, last = (
+                _take(reading[k], line_rows) for k in ("first", "middle", "last")
             )
-            surname, consumed = c.last_name_levels(
-                last, middle, voter["last"], join_middle=suffix == "_written"
+            if suffix == READINGS[0]:
+                # The names as written: every pair.
+                these_rows = np.arange(len(rows))
+            else:
+                # Another order can only do better where an initial meets the other side's.
+                these_rows = np.flatnonzero(
+                    _same_initial(first, voter_initials["first"])
+                    | _same_initial(last, voter_initials["last"])
+                )
+            levels = _reading_levels(
+                first.take(these_rows),
+                middle.take(these_rows),
+                last.take(these_rows),
+                {k: v.take(these_rows) for k, v in voter.items()},
+                join_middle=suffix == READINGS[0],
             )
-            frame_out[f"last_level{suffix}"] = surname
-            # A middle word read as part of the surname is no middle name.
-            frame_out[f"middle_level{suffix}"] = np.where(
-                consumed, MIDDLE_MISSING, c.middle_name_levels(middle, voter["middle"])
-            )
-            frame_out[f"first_share{suffix}"] = stats.share_of(first)
-            frame_out[f"last_share{suffix}"] = stats.last_share_of(last)
+            for part, fallback in (
+                ("first", FIRST_NONE),
+                ("last", LAST_NONE),
+                ("middle", MIDDLE_MISSING),
+            ):
+                column = np.full(len(rows), fallback, dtype=np.int64)
+                column[these_rows] = levels[part]
+                frame_out[f"{part}_level{suffix}"] = column
+            frame_out[f"first_share{suffix}"] = reading["first_share"].to_numpy()[line_rows]
+            frame_out[f"last_share{suffix}"] = reading["last_share"].to_numpy()[line_rows]
         if source == METHOD_HISTORY:
             for column in ["valid_from", "valid_to", *HISTORY_EXTRA]:
                 if column in frame:
@@ -437,13 +475,52 @@ def compare_pairs(
     return pd.concat(out, ignore_index=True)
 
 
-def _key_agreement(lines, frame, line_rows, rows) -> dict[str, np.ndarray]:
+def _same_initial(names: pd.Series, initials: pa.Array) -> np.ndarray:
+    mine = pc.utf8_slice_codeunits(pc.fill_null(_strings(names), ""), 0, 1)
+    return pc.fill_null(pc.equal(mine, initials), False).to_numpy(zero_copy_only=False)
+
+
+FIRST_NONE = c.FIRST_LEVELS.index("none")
+LAST_NONE = c.LAST_LEVELS.index("none")
+
+
+def _line_readings(lines: pd.DataFrame, stats: RollStatistics) -> dict[str, pd.DataFrame]:
+    """Per reading, each line's first, middle and last name and the roll's shares of its first
+    name and surname (computed once per line, not once per pair)."""
+    out = {}
+    for suffix, (first, middle, last) in name_readings(
+        lines["name_first"], lines["name_middle"], lines["name_last"]
+    ).items():
+        out[suffix] = pd.DataFrame(
+            {
+                "first": first,
+                "middle": middle,
+                "last": last,
+                "first_share": stats.share_of(first),
+                "last_share": stats.last_share_of(last),
+            }
+        )
+    return out
+
+
+def _reading_levels(first, middle, last, voter, *, join_middle: bool) -> dict[str, np.ndarray]:
+    surname, consumed = c.last_name_levels(last, middle, voter["last"], join_middle=join_middle)
+    # A middle word read as part of the surname is no middle name.
+    middle_level = np.where(consumed, MIDDLE_MISSING, c.middle_name_levels(middle, voter["middle"]))
+    return {
+        "first": c.first_name_levels(first, voter["first"], voter["middle"]),
+        "last": surname,
+        "middle": middle_level,
+    }
+
+
+def _key_agreement(lines, frame, line_rows, rows, *, names: bool) -> dict[str, np.ndarray]:
     """Per key part of the passes, whether the pair's line and registration agree on it (the
     name parts in either reading of the line's names)."""
     out = {}
     for part in ("house", "street_key", "zip5"):
         out[f"_key_{part}"] = c.equal(_take(lines[part], line_rows), _take(frame[part], rows))
-    if "first" not in frame:
+    if not names or "first" not in frame:
         return out
     voter = _name_parts(_take(frame["first"], rows), _take(frame["last"], rows))
     taken = {k: _take(lines[k], line_rows) for k in ("name_first", "name_middle", "name_last")}
@@ -524,6 +601,7 @@ def _empty_compared() -> pd.DataFrame:
     return pd.DataFrame(
         {
             **{k: pd.Series([], dtype=np.int64) for k in integers},
+            "voter_code": pd.Series([], dtype=np.int64),
             "voter_id": pd.Series([], dtype="str"),
             "source": pd.Series([], dtype="str"),
             **{
@@ -550,15 +628,27 @@ def weigh(
     candidate's name evidence gives each hypothesis its probability."""
     compared = with_name_weights(compared, model, stats)
     address_class = c.ADDRESS_CLASS[compared["address_level"].to_numpy()]
-    in_model = address_class >= 0
+    in_model = np.flatnonzero(address_class >= 0)
     # One voter found at several of its addresses counts once: at its nearest address, then
-    # its strongest name evidence.
-    ranked = compared.assign(_class=address_class, _row=np.arange(len(compared)))[in_model]
-    best = ranked.sort_values(
-        ["line_index", "voter_id", "_class", "name_weight"], ascending=[True, True, True, False]
-    ).drop_duplicates(["line_index", "voter_id"])
-    best_lines = best["line_index"].to_numpy(dtype=np.int64)
-    best_class = best["_class"].to_numpy(dtype=np.int64)
+    # its strongest name evidence (sorted on integers: voters by their id's hash).
+    lines_in = compared["line_index"].to_numpy(dtype=np.int64)[in_model]
+    voters_in = compared["voter_code"].to_numpy()[in_model]
+    class_in = address_class[in_model]
+    weight_in = compared["name_weight"].to_numpy()[in_model]
+    order = np.lexsort((-weight_in, class_in, voters_in, lines_in))
+    first_of_voter = np.ones(len(order), dtype=bool)
+    first_of_voter[1:] = (lines_in[order][1:] != lines_in[order][:-1]) | (
+        voters_in[order][1:] != voters_in[order][:-1]
+    )
+    # Two voters whose ids share a hash are still two voters.
+    same = np.flatnonzero(~first_of_voter)
+    if len(same):
+        ids = _strings(compared["voter_id"]).take(pa.array(in_model[order]))
+        differ = flags(pc.not_equal(ids.take(pa.array(same)), ids.take(pa.array(same - 1))))
+        first_of_voter[same[differ]] = True
+    chosen = in_model[order[first_of_voter]]
+    best_lines = compared["line_index"].to_numpy(dtype=np.int64)[chosen]
+    best_class = address_class[chosen]
     share = np.array([model.address_prior[name] for name in c.ADDRESS_CLASSES])
     people = np.zeros((n_lines, len(c.ADDRESS_CLASSES)))
     np.add.at(people, (best_lines, best_class), 1)
@@ -573,7 +663,7 @@ def weigh(
     with np.errstate(divide="ignore", invalid="ignore"):
         per_class = prior_mass[:, None] * share[None, :] / np.where(spread > 0, spread, 1)[:, None]
     per_person = per_class[best_lines, best_class] / people[best_lines, best_class]
-    strength = per_person * np.exp2(best["name_weight"].to_numpy())
+    strength = per_person * np.exp2(compared["name_weight"].to_numpy()[chosen])
     by_class = np.zeros((n_lines, len(c.ADDRESS_CLASSES)))
     np.add.at(by_class, (best_lines, best_class), strength)
     normalizer = (1 - prior_mass) + by_class.sum(axis=1)
@@ -581,7 +671,7 @@ def weigh(
         near = np.where(normalizer > 0, by_class[:, :2].sum(axis=1) / normalizer, 0.0)
         far = np.where(normalizer > 0, by_class[:, 2] / normalizer, 0.0)
     probability = np.zeros(len(compared))
-    at = best["_row"].to_numpy(dtype=np.int64)
+    at = chosen
     probability[at] = strength / normalizer[best_lines]
     prior = np.full(len(compared), np.nan)
     prior[at] = per_person / np.maximum(1 - prior_mass[best_lines], 1e-12)
@@ -669,6 +759,8 @@ def match_lines(
     if sample is None:
         sample = FitSample(np.arange(n, dtype=np.int64), n)
     open_lines = lines[lines["has_address"].to_numpy()]
+    # Each line's readings of its names, made once for every stage's comparisons.
+    readings = _line_readings(lines, stats)
     fitting = fitted is None and sample.fits
     fit_lines = open_lines[sample.sampled()[open_lines["line_index"].to_numpy()] & fitting]
     compared_parts = []
@@ -689,12 +781,18 @@ def match_lines(
             if seen is not None:
                 new = pairs.merge(seen, on=key, how="left", indicator=True)["_merge"]
                 pairs = pairs[(new == "left_only").to_numpy()]
-            compared = _verified(compare_pairs(lines, roll, history, pairs, stats), stage)
+            names_keyed = any(not p.history for p in PASSES if p.stage == stage)
+            compared = _verified(
+                compare_pairs(
+                    lines, roll, history, pairs, stats, names_keyed=names_keyed, readings=readings
+                ),
+                stage,
+            )
             # Only pairs a pass's own key found are done with: one a shared hash brought in
             # may still be found by a later pass's key.
             kept = compared[key]
             seen = kept if seen is None else pd.concat([seen, kept], ignore_index=True)
-            compared_parts.append(compared)
+            compared_parts.append(_useful(compared))
         compared = (
             pd.concat(compared_parts, ignore_index=True) if compared_parts else _empty_compared()
         )
@@ -702,7 +800,9 @@ def match_lines(
             # The first stage's candidates (every line's dwelling) steer which lines the later
             # passes search for; the model is fitted again on all candidates at the end.
             cascade = fit_on_candidates(compared, model, stats, sample, first_stage=True)
-        weighed = weigh(compared, cascade, stats, n)
+        # Which of the lines still open this stage placed: lines placed before keep their pairs.
+        open_now = isin(compared["line_index"], open_lines["line_index"])
+        weighed = weigh(compared[open_now], cascade, stats, n)
         placed = weighed.loc[
             weighed["match_probability"].to_numpy() >= cascade.accept, "line_index"
         ]
@@ -719,6 +819,18 @@ def match_lines(
     return result, candidates, Fitted(cascade=cascade, final=final)
 
 
+def _useful(compared: pd.DataFrame) -> pd.DataFrame:
+    """The pairs worth keeping: those the model weighs (at an address the line names near or
+    far), and those whose exact full name may make the registration the line's voter
+    elsewhere; the others only ever get a probability of nothing."""
+    keep = c.ADDRESS_CLASS[compared["address_level"].to_numpy()] >= 0
+    for suffix in READINGS:
+        keep |= (compared[f"first_level{suffix}"].to_numpy() == 0) & (
+            compared[f"last_level{suffix}"].to_numpy() == 0
+        )
+    return compared[keep].reset_index(drop=True)
+
+
 def _verified(compared: pd.DataFrame, stage: int) -> pd.DataFrame:
     """The pairs whose fields agree on the key of a pass that ran for the line (every pass of
     this stage and the earlier ones), with those passes as their bits. A pair that only a
@@ -732,7 +844,8 @@ def _verified(compared: pd.DataFrame, stage: int) -> pd.DataFrame:
             continue
         agree = np.ones(len(compared), dtype=bool)
         for part in blocking.key:
-            agree &= compared[f"_key_{part}"].to_numpy()
+            column = f"_key_{part}"
+            agree &= compared[column].to_numpy() if column in compared else False
         if not blocking.history:
             agree &= ~history
         bits |= np.where(agree, blocking.bit, 0)
@@ -862,16 +975,33 @@ def decide(
     rows = weighed["line_index"].to_numpy(dtype=np.int64)
     np.maximum.at(at_dwelling, rows, weighed["at_dwelling"].to_numpy())
     np.maximum.at(far_off, rows, weighed["far_off"].to_numpy())
-    near = c.ADDRESS_CLASS[weighed["address_level"].to_numpy()] < 2
+    klass = c.ADDRESS_CLASS[weighed["address_level"].to_numpy()]
+    near = (klass >= 0) & (klass < 2)
     np.maximum.at(strongest, rows[near], weighed["match_probability"].to_numpy()[near])
-    ranked = weighed.assign(
-        _current=(weighed["source"] != METHOD_CURRENT).astype(int),
-        _ties=weighed["history_source_row"].fillna(-1) if "history_source_row" in weighed else 0,
-    ).sort_values(
-        ["line_index", "match_probability", "match_weight", "_current", "voter_id", "_ties"],
-        ascending=[True, False, False, True, True, True],
+    # Candidates strongest first: probability, weight, the current address before a past
+    # one, then the lowest voter_id and the earlier history row (sorted on integers).
+    voter_rank = np.empty(len(weighed), dtype=np.int64)
+    voter_rank[pc.sort_indices(_strings(weighed["voter_id"])).to_numpy()] = np.arange(len(weighed))
+    ties = (
+        weighed["history_source_row"].fillna(-1).to_numpy(dtype=np.int64)
+        if "history_source_row" in weighed
+        else np.zeros(len(weighed), dtype=np.int64)
     )
-    best = ranked.drop_duplicates("line_index").set_index("line_index")
+    order = np.lexsort(
+        (
+            ties,
+            voter_rank,
+            (weighed["source"] != METHOD_CURRENT).to_numpy().astype(np.int64),
+            -weighed["match_weight"].to_numpy(),
+            -weighed["match_probability"].to_numpy(),
+            rows,
+        )
+    )
+    ranked = weighed.iloc[order]
+    sorted_lines = rows[order]
+    leads = np.ones(len(order), dtype=bool)
+    leads[1:] = sorted_lines[1:] != sorted_lines[:-1]
+    best = ranked[leads].set_index("line_index")
 
     result = pd.DataFrame(index=pd.RangeIndex(n, name="line_index"))
     status = np.full(n, UNMATCHED, dtype=object)
@@ -950,7 +1080,7 @@ def decide(
     )
     result["roll_records_with_name"] = holders
 
-    ranked = ranked.drop(columns=["_current", "_ties"])
+    ranked = ranked.reset_index(drop=True)
     ranked["rank"] = ranked.groupby("line_index").cumcount() + 1
     chosen_voter = result["voter_id"].reindex(ranked["line_index"]).to_numpy()
     ranked["chosen"] = (ranked["voter_id"].to_numpy() == chosen_voter) & (ranked["rank"] == 1)

@@ -62,8 +62,10 @@ def _tables() -> dict[str, dict[str, str]]:
         tables[kind].update(zip(rows["written"], rows["standard"], strict=True))
     # Each suffix word written out in full: inside a street name ("AVENUE 50") the full word
     # leaves a misspelling of it ("AVEBUE 50") one slip away.
+    # Only Publication 28's forms: a local short form (LA, TR) inside a name is a word of it.
     full = dict(zip(suffixes["standard"], suffixes["full"], strict=False))
-    tables["suffix_full"] = {w: full.get(std, std) for w, std in tables["suffix"].items()}
+    official = dict(zip(suffixes["written"], suffixes["standard"], strict=True))
+    tables["suffix_full"] = {w: full.get(std, std) for w, std in official.items()}
     return tables
 
 

@@ -17,7 +17,7 @@ from recall_pipeline.ingest.petition_config import PetitionConfig
 from recall_pipeline.verify import compare as c
 from recall_pipeline.verify import jurisdiction
 from recall_pipeline.verify import match as m
-from recall_pipeline.verify.frames import in_step
+from recall_pipeline.verify.frames import in_step, key_hashes
 from recall_pipeline.verify.match_reviews import ADDRESS_COLUMNS, apply_match_reviews
 from recall_pipeline.verify.model import (
     NAME_COMPARISONS,
@@ -171,6 +171,7 @@ def fit_rows(candidates: pd.DataFrame | None) -> pd.DataFrame | None:
         return None
     rows = candidates.drop(columns=["passes"]).rename(columns={"pass_bits": "passes"})
     rows["line_key"] = m.line_keys(rows["section_id"], rows["page"], rows["line"])
+    rows["voter_code"] = key_hashes(rows["voter_id"])
     return rows
 
 
