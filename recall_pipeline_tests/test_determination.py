@@ -116,3 +116,57 @@ def test_sample_draw_is_seeded_uniform_and_without_repeats() -> None:
         np.concatenate([draw_sample(100, 10, seed=s) for s in range(2_000)]), minlength=100
     )
     assert counts.min() > 140 and counts.max() < 260  # each position drawn about 200 times
+
+
+def _verdicts(valid: int, invalid: int, pending: int):
+    import pandas as pd
+
+    status = ["VALID"] * valid + ["INVALID"] * invalid + ["PENDING"] * pending
+    return pd.DataFrame(
+        {
+            "section_id": "S1",
+            "page": 1,
+            "line": range(len(status)),
+            "status": status,
+            "reason_code": [None] * valid + ["NOT_REGISTERED"] * invalid + [None] * pending,
+            "voter_id": [f"V{i}" for i in range(len(status))],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("valid", "pending", "rule", "could", "needed"),
+    [
+        # 100 required; greater_than needs 101 valid.
+        (95, 10, "greater_than", True, 6),
+        (95, 5, "greater_than", False, 6),
+        (95, 5, "at_least", True, 5),
+        (101, 7, "greater_than", False, None),  # sufficient already: pending only add
+        (95, 0, "greater_than", False, None),
+    ],
+)
+def test_the_determination_says_what_pending_lines_could_do(valid, pending, rule, could, needed):
+    import datetime as dt
+
+    from recall_pipeline.ingest.petition_config import PetitionConfig
+    from recall_pipeline.verify.sufficiency import determine
+
+    config = PetitionConfig(
+        petition_id="p",
+        kind="local_recall",
+        jurisdiction_code="19",
+        target="x",
+        approved_for_circulation=dt.date(2022, 1, 1),
+        filed_date=dt.date(2022, 7, 1),
+        registered_voters_basis=1000,
+        basis_report_date=dt.date(2021, 12, 31),
+        threshold_percent=10.0,
+        verification_method="full_count",
+        sample_seed=1,
+        sufficient_when=rule,
+        registration_cutoff="filed_date",
+        duplicates_keep="earliest",
+        unreviewed_signatures="presume_valid",
+    )
+    row = determine(config, _verdicts(valid, 200 - valid - pending, pending)).determination
+    assert (row["pending_could_change"], row["pending_needed_to_change"]) == (could, needed)

@@ -52,7 +52,7 @@ def render(report: dict) -> str:
         f"  raw count               {n(report['raw_count']):>10}",
         f"  valid                   {n(report['valid']):>10}",
         f"  invalid                 {n(report['invalid']):>10}",
-        f"  pending                 {n(report['pending']):>10}",
+        f"  pending                 {n(report['pending']):>10}" + _pending_note(report),
         f"  registered (basis)      {n(report['registered_voters_basis']):>10}",
         f"  threshold               {report['threshold_percent']:>9g}%",
         f"  required                {n(report['required']):>10}",
@@ -84,6 +84,21 @@ def render(report: dict) -> str:
         )
     ]
     return "\n".join(lines)
+
+
+def _pending_note(report: dict) -> str:
+    """What the lines awaiting an examiner could do to the result."""
+    if not report.get("pending"):
+        return ""
+    if report.get("pending_could_change"):
+        return (
+            f"   ({n_(report['pending_needed_to_change'])} of them valid would change the result)"
+        )
+    return "   (could not change the result)"
+
+
+def n_(value) -> str:
+    return f"{int(value):,}"
 
 
 def petition_ids(store: Warehouse) -> list[str]:

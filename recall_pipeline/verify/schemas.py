@@ -298,6 +298,18 @@ SUFFICIENCY_DETERMINATION = TableSchema(
         Column("sufficient_when", "string", False),
         Column("result", "string", False, "SUFFICIENT, INSUFFICIENT or FULL_COUNT_REQUIRED"),
         Column("margin", "integer", False, "valid (or projected valid) minus required"),
+        Column(
+            "pending_could_change",
+            "boolean",
+            False,
+            "whether the PENDING lines, decided valid by an examiner, could change the result",
+        ),
+        Column(
+            "pending_needed_to_change",
+            "integer",
+            True,
+            "how many of them would have to be valid to change it (empty when none could)",
+        ),
         Column("sample_seed", "integer", True),
         Column("sample_size", "integer", True),
         Column("sample_valid", "integer", True),

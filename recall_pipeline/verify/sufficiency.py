@@ -51,6 +51,7 @@ def determine(config: PetitionConfig, verdicts: pd.DataFrame) -> Sufficiency:
         counts = _counts(verdicts)
         row.update(counts, method="raw_count", result=law.INSUFFICIENT)
         row["margin"] = raw_count - required
+        row.update(pending_could_change=False, pending_needed_to_change=None)
         return Sufficiency(_with_sample_fields(row, None, required, config), sample)
 
     projection = None
@@ -64,13 +65,43 @@ def determine(config: PetitionConfig, verdicts: pd.DataFrame) -> Sufficiency:
         ):
             row.update(sample_counts, method="random_sample", result=sample_outcome)
             row["margin"] = projection.projected_valid - required
+            row.update(_pending_in_sample(config, sample, projection, required))
             return Sufficiency(_with_sample_fields(row, projection, required, config), sample)
 
     counts = _counts(verdicts)
     result = law.full_count_result(counts["valid"], required, config.sufficient_when)
     method = "full_count" if projection is None else "random_sample_then_full_count"
     row.update(counts, method=method, result=result, margin=counts["valid"] - required)
+    row.update(_pending_in_full_count(config, counts, required, result))
     return Sufficiency(_with_sample_fields(row, projection, required, config), sample)
+
+
+def _pending_in_full_count(config: PetitionConfig, counts: dict, required: int, result: str):
+    """Whether the PENDING lines, once an examiner decides them, could change the result, and
+    how many of them would have to be valid for it. Pending lines are counted neither valid
+    nor invalid: they can only add valid lines, so only an insufficient result can turn."""
+    if result == law.SUFFICIENT or counts["pending"] == 0:
+        return {"pending_could_change": False, "pending_needed_to_change": None}
+    enough = required + 1 if config.sufficient_when == "greater_than" else required
+    needed = enough - counts["valid"]
+    return {"pending_could_change": counts["pending"] >= needed, "pending_needed_to_change": needed}
+
+
+def _pending_in_sample(config: PetitionConfig, sample: pd.DataFrame, projection, required: int):
+    """The same for a sample's result: how many of the sample's pending lines would have to be
+    valid for the projection to cross into another result."""
+    pending = int((sample["status"] == PENDING).sum())
+    outcome = law.sample_result(projection.projected_valid, required, config.kind)
+    for needed in range(1, pending + 1):
+        moved = law.project(
+            projection.raw_count,
+            projection.sample_size,
+            projection.sample_valid + needed,
+            projection.sample_duplicates,
+        )
+        if law.sample_result(moved.projected_valid, required, config.kind) != outcome:
+            return {"pending_could_change": True, "pending_needed_to_change": needed}
+    return {"pending_could_change": False, "pending_needed_to_change": None}
 
 
 def _counts(verdicts: pd.DataFrame) -> dict:

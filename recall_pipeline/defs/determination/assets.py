@@ -23,7 +23,7 @@ from recall_pipeline.verify.reconcile import determination_adds_up
 from recall_pipeline.verify.schemas import SAMPLE_LINES, SUFFICIENCY_DETERMINATION
 from recall_pipeline.verify.sufficiency import determine
 
-DETERMINATION_CODE_VERSION = "determination-1"
+DETERMINATION_CODE_VERSION = "determination-2"
 _DEPS = ["line_verdicts", "petitions"]
 
 

@@ -47,7 +47,7 @@ from recall_pipeline.verify.schemas import (
 )
 from recall_pipeline.warehouse import Within
 
-VERDICTS_CODE_VERSION = "verdicts-3"
+VERDICTS_CODE_VERSION = "verdicts-4"
 
 _KEY = ["petition_id", "section_id", "page", "line"]
 _RULE_INPUTS = [
