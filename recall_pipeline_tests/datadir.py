@@ -6,7 +6,21 @@ single known cause.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+# The project's committed sample data directory.
+SAMPLE = Path(__file__).resolve().parents[1] / "data"
+# What runs write into a working copy's data/ beside the sample (see .gitignore): copying it
+# would put gigabytes into every test's directory after a `make run`.
+_RUN_OUTPUTS = shutil.ignore_patterns("generated", "reports", "*.duckdb*")
+
+
+def copy_sample(target: Path) -> Path:
+    """The sample data directory copied to `target`, without what runs wrote beside it."""
+    shutil.copytree(SAMPLE, target, ignore=_RUN_OUTPUTS)
+    return target
+
 
 PETITION_ID = "test-recall"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,9 @@ import pytest
 from recall_pipeline import settings
 from recall_pipeline.runner import materialize_all
 from recall_pipeline.warehouse import Warehouse
+from recall_pipeline_tests.datadir import SAMPLE, copy_sample
 
 PROJECT = Path(__file__).resolve().parents[1]
-SAMPLE = PROJECT / "data"
 PETITION = "la-2022-da-recall"
 
 
@@ -89,7 +88,7 @@ def test_one_changed_line_changes_the_fingerprint(
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     before = run(SAMPLE, url, monkeypatch)
     changed = tmp_path / "data"
-    shutil.copytree(SAMPLE, changed)
+    copy_sample(changed)
     batch = sorted((changed / "petitions" / PETITION / "scans").glob("*.csv"))[0]
     with batch.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))

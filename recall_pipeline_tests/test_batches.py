@@ -37,9 +37,9 @@ from recall_pipeline.verify import roll_cache
 from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
 from recall_pipeline.warehouse import Warehouse
 from recall_pipeline_tests.conftest import fresh_warehouse_url
+from recall_pipeline_tests.datadir import copy_sample
 
 PROJECT = Path(__file__).resolve().parents[1]
-SAMPLE = PROJECT / "data"
 PETITION = "la-2022-da-recall"
 SCANS = Path("petitions") / PETITION / "scans"
 # Columns that name the run that wrote a row, not what the row says.
@@ -51,7 +51,7 @@ PER_RUN_TABLES = {"run_manifest", "determination_certificates"}
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     target = tmp_path / "data"
-    shutil.copytree(SAMPLE, target)
+    copy_sample(target)
     return target
 
 
@@ -90,7 +90,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFram
     must equal."""
     root = tmp_path_factory.mktemp("reference")
     data = root / "data"
-    shutil.copytree(SAMPLE, data)
+    copy_sample(data)
     url = f"duckdb:///{root / 'w.duckdb'}"
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("DAGSTER_HOME", raising=False)
@@ -297,7 +297,7 @@ def test_a_batch_run_drops_the_rows_of_a_scan_file_no_longer_delivered(
     # batch_0003 leaves the data directory after a full run: delivered again under another
     # name, or withdrawn (and batch_0001 re-delivered, which launches the batch run).
     data_dir = tmp_path / "data"
-    shutil.copytree(SAMPLE, data_dir)
+    copy_sample(data_dir)
     url = f"duckdb:///{tmp_path / 'incremental.duckdb'}"
     monkeypatch.setenv(settings.REPORTS_DIR_ENV, str(tmp_path / "reports"))
     verify_all(monkeypatch, data_dir, url)

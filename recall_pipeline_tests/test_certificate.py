@@ -15,9 +15,9 @@ from recall_pipeline.audit.certificate import CHROMIUM_FLAGS, chromium_binary
 from recall_pipeline.runner import materialize_all
 from recall_pipeline.verify.report import load_determination
 from recall_pipeline.warehouse import Warehouse
+from recall_pipeline_tests.datadir import SAMPLE
 
 PROJECT = Path(__file__).resolve().parents[1]
-SAMPLE = PROJECT / "data"
 PETITION = "la-2022-da-recall"
 
 

@@ -28,10 +28,10 @@ from recall_pipeline.runner import load_definitions, materialize_all
 from recall_pipeline.verify.report import load_determination
 from recall_pipeline.warehouse import Warehouse
 from recall_pipeline_tests.conftest import fresh_warehouse_url
+from recall_pipeline_tests.datadir import SAMPLE
 
 PROJECT = Path(__file__).resolve().parents[1]
 DEPLOY = PROJECT / "deploy"
-SAMPLE = PROJECT / "data"
 TRUTH = PROJECT / "recall_pipeline_tests" / "fixtures" / "sample_truth"
 PETITION = "la-2022-da-recall"
 CODE_LOCATION_MODULE = "recall_pipeline.definitions"

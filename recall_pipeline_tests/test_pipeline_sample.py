@@ -12,9 +12,9 @@ from recall_pipeline import settings
 from recall_pipeline.runner import materialize_all
 from recall_pipeline.verify.report import load_determination
 from recall_pipeline.warehouse import Warehouse
+from recall_pipeline_tests.datadir import SAMPLE, copy_sample
 
 PROJECT = Path(__file__).resolve().parents[1]
-SAMPLE = PROJECT / "data"
 TRUTH = PROJECT / "recall_pipeline_tests" / "fixtures" / "sample_truth"
 KEY = ["petition_id", "section_id", "page", "line"]
 
@@ -131,7 +131,7 @@ def test_a_sampled_petition_beside_a_counted_one_verifies(
     import shutil
 
     data = tmp_path / "data"
-    shutil.copytree(SAMPLE, data)
+    copy_sample(data)
     counted = data / "petitions" / "la-2022-da-recall" / "petition.yaml"
     sampled = data / "petitions" / "la-2022-sampled"
     shutil.copytree(counted.parent, sampled)

@@ -17,9 +17,9 @@ from recall_pipeline.verify.reasons import reason_codes, registrar_categories
 from recall_pipeline.verify.report import load_determination
 from recall_pipeline.warehouse import Warehouse
 from recall_pipeline_tests.conftest import fresh_warehouse_url
+from recall_pipeline_tests.datadir import SAMPLE
 
 PROJECT = Path(__file__).resolve().parents[1]
-SAMPLE = PROJECT / "data"
 PETITION = "la-2022-da-recall"
 
 

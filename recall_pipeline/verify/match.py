@@ -76,6 +76,9 @@ class BlockingPass:
     history: bool
     # A key more registrations share than this pairs nobody (see MAX_BLOCK).
     max_block: int = 60
+    # A full name more registrations hold than this pairs nobody: counted on the names as
+    # text, so a hash two names share never decides it.
+    max_holders: int | None = None
 
     @property
     def bit(self) -> int:
@@ -97,7 +100,7 @@ PASSES = (
     BlockingPass("name_house", 3, ("last_sound", "house"), False, max_block=20),
     # A name held by more than a few registrations cannot single one out: its pairs would
     # only be weighed to be left out.
-    BlockingPass("full_name", 3, ("first_token", "last_flat"), False, max_block=3),
+    BlockingPass("full_name", 3, ("first_token", "last_flat"), False, max_holders=3),
 )
 ADDRESS_PASSES = [p for p in PASSES if p.history]
 KEY_COLUMNS = [h for p in PASSES for h in p.hash_columns]
@@ -261,8 +264,12 @@ def _last_word(text: pa.Array) -> pa.Array:
 # --- blocking -------------------------------------------------------------------------------
 
 
-def probe_keys(lines: pd.DataFrame, blocking: BlockingPass) -> tuple[np.ndarray, np.ndarray]:
-    """(line_index, hash) of every key a line probes with: name keys in both name orders."""
+def probe_keys(
+    lines: pd.DataFrame, blocking: BlockingPass, held: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(line_index, hash) of every key a line probes with: name keys in every reading. With
+    `held` (`holders_by_reading` of all the lines), a pass with `max_holders` leaves out the
+    readings whose full name more registrations hold."""
     if blocking is PASSES[0]:
         hashes = lines["dwelling_hash"].to_numpy()
         keep = hashes != 0
@@ -273,21 +280,28 @@ def probe_keys(lines: pd.DataFrame, blocking: BlockingPass) -> tuple[np.ndarray,
         readings = [None]
     else:
         readings = probe_readings(lines["name_first"], lines["name_middle"], lines["name_last"])
-    for reading in readings:
+    for r, reading in enumerate(readings):
         sounds = "last_sound" in blocking.key
         parts = base if reading is None else {**base, **_name_parts(*reading, sounds=sounds)}
         hashed = _key_hash(parts, blocking.key)
         keep = hashed != 0
+        if held is not None and blocking.max_holders is not None:
+            keep &= held[r][lines["line_index"].to_numpy()] <= blocking.max_holders
         index.append(lines["line_index"].to_numpy()[keep])
         hashes.append(hashed[keep])
     return np.concatenate(index), np.concatenate(hashes)
 
 
 def block(
-    lines: pd.DataFrame, frame: pd.DataFrame, blocking: BlockingPass, source: str
+    lines: pd.DataFrame,
+    frame: pd.DataFrame,
+    blocking: BlockingPass,
+    source: str,
+    held: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """(line_index, row) pairs sharing the pass's key, with the pass's bit."""
-    line_index, probes = probe_keys(lines, blocking)
+    """(line_index, row) pairs sharing the pass's key, with the pass's bit (`held` as for
+    `probe_keys`)."""
+    line_index, probes = probe_keys(lines, blocking, held)
     rows, hashes = [], []
     for column in blocking.hash_columns:
         if len(probes) == 0 or column not in frame:
@@ -320,12 +334,20 @@ def _no_pairs() -> pd.DataFrame:
 
 
 def name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> np.ndarray:
-    """How many registrations carry each line's full name (first and last, in any reading),
-    counted on the names themselves over the jurisdiction's roll (or any part of it holding
-    every registration with the lines' names). The key's hash picks out the registrations
-    worth counting; their names are then compared as text."""
+    """How many registrations carry each line's full name (first and last) in the reading
+    most of them hold it in."""
+    return holders_by_reading(lines, roll).max(axis=0, initial=0)
+
+
+def holders_by_reading(lines: pd.DataFrame, roll: pd.DataFrame) -> np.ndarray:
+    """How many registrations carry each line's full name (first and last) in each reading of
+    `probe_readings` (one row per reading, one column per line), counted on the names
+    themselves over the jurisdiction's roll (or any part of it holding every registration
+    with the lines' names). The key's hash picks out the registrations worth counting; their
+    names are then compared as text."""
+    readings = probe_readings(lines["name_first"], lines["name_middle"], lines["name_last"])
     if len(roll) == 0 or len(lines) == 0:
-        return np.zeros(len(lines), dtype=np.int64)
+        return np.zeros((len(readings), len(lines)), dtype=np.int64)
     full_name = PASSES[-1]
     _, probes = probe_keys(lines, full_name)
     column = full_name.hash_columns[0]
@@ -336,17 +358,15 @@ def name_holders(lines: pd.DataFrame, roll: pd.DataFrame) -> np.ndarray:
     roll_keys = _joined(held, key).filter(pa.array(_usable(held, key)))
     counted = pc.value_counts(roll_keys)
     names, counts = counted.field("values"), counted.field("counts").to_numpy()
-    best = np.zeros(len(lines), dtype=np.int64)
-    for first, last in probe_readings(
-        lines["name_first"], lines["name_middle"], lines["name_last"]
-    ):
+    held = np.zeros((len(readings), len(lines)), dtype=np.int64)
+    for r, (first, last) in enumerate(readings):
         parts = _name_parts(first, last)
         at = pc.index_in(_joined(parts, key), value_set=names)
         found = pc.is_valid(at).to_numpy(zero_copy_only=False)
         positions = pc.fill_null(at, 0).to_numpy()
         held_here = np.where(found, counts[positions] if len(counts) else 0, 0)
-        best = np.maximum(best, np.where(_usable(parts, key), held_here, 0))
-    return best
+        held[r] = np.where(_usable(parts, key), held_here, 0)
+    return held
 
 
 # --- comparing and weighing -----------------------------------------------------------------
@@ -766,13 +786,14 @@ def match_lines(
     compared_parts = []
     seen = None
     cascade = fitted.cascade if fitted else None
+    held = holders_by_reading(lines, roll)
     for stage in STAGES:
         found = []
         for blocking in (p for p in PASSES if p.stage == stage):
             sources = [(METHOD_CURRENT, roll)]
             if blocking.history:
                 sources.append((METHOD_HISTORY, history))
-            found += [block(open_lines, frame, blocking, name) for name, frame in sources]
+            found += [block(open_lines, frame, blocking, name, held) for name, frame in sources]
         pairs = pd.concat(found, ignore_index=True)
         if len(pairs):
             key = ["line_index", "row", "source"]
@@ -814,8 +835,7 @@ def match_lines(
             break
     final = fitted.final if fitted else fit_on_candidates(compared, model, stats, sample)
     weighed = weigh(compared, final, stats, n)
-    holders = name_holders(lines, roll)
-    result, candidates = decide(lines, weighed, holders, final)
+    result, candidates = decide(lines, weighed, held.max(axis=0, initial=0), final)
     return result, candidates, Fitted(cascade=cascade, final=final)
 
 

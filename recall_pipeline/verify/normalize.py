@@ -595,7 +595,10 @@ def _parse_free_text(texts: pd.Series) -> pd.DataFrame:
                 parts.setdefault(_USADDRESS_PARTS[label], []).append(value)
         rows.append({k: " ".join(v) for k, v in parts.items()})
     found = pd.DataFrame(
-        rows, index=texts.index, columns=list(dict.fromkeys(_USADDRESS_PARTS.values()))
+        rows,
+        index=texts.index,
+        columns=list(dict.fromkeys(_USADDRESS_PARTS.values())),
+        dtype="object",
     )
     found = found.fillna("").astype("str")
     street = street_parts(

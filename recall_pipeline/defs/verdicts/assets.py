@@ -41,6 +41,7 @@ from recall_pipeline.verify.reasons import reason_codes
 from recall_pipeline.verify.schemas import (
     INVALID_TABLES,
     LINE_VERDICTS,
+    NORMALIZED_ADDRESS_COLUMNS,
     REASON_SUMMARY,
     REGISTRAR_SUMMARY,
     VERDICT_MATCH_COLUMNS,
@@ -104,8 +105,8 @@ _MATCH_COLUMNS = list(
             *_KEY,
             "source_file",
             "voter_id",
-            "has_address",
-            "zip5",
+            # The written address too: an examiner's link is weighed against it.
+            *NORMALIZED_ADDRESS_COLUMNS,
             "history_valid_from",
             "history_valid_to",
             *VERDICT_MATCH_COLUMNS,
