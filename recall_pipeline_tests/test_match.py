@@ -128,6 +128,29 @@ def test_a_relative_who_is_not_registered_is_not_matched_to_the_household() -> N
     assert result["match_status"].tolist() == [m.UNMATCHED]
 
 
+def test_a_relative_at_the_dwelling_written_with_a_slip_is_not_matched_either() -> None:
+    # The dwelling but for a wrong ZIP digit or house digit: the people who might have signed
+    # are still the household's, and a surname rare in the county (one in 20,000 here) is no
+    # evidence among them.
+    roll = [*ROLL, ("V9", "SOFIA", "", "BRADARO", "7470", "", "RESEDA", "BLVD", "91335", "LA")]
+    filler = [
+        (f"F{i:05d}", f"GIVEN{i % 700:03d}", "", f"FAMILY{i // 2:05d}", str(5000 + i), "",
+         "ASH", "ST", "90099", "LOS ANGELES")
+        for i in range(20_000)
+    ]  # fmt: skip
+    result, _ = match(
+        [
+            ("BRENA BRADARO", "7470 RESEDA BLVD", "", "91336"),
+            ("BRENA BRADARO", "7471 RESEDA BLVD", "", "91335"),
+            ("SOFIA BRADARO", "7470 RESEDA BLVD", "", "91336"),
+        ],
+        roll,
+        filler=filler,
+    )
+    assert voters(result) == [None, None, "V9"]
+    assert result["match_status"].tolist() == [m.UNMATCHED, m.UNMATCHED, m.MATCHED]
+
+
 def test_an_uncertain_signer_is_routed_to_an_examiner_never_rejected() -> None:
     # Two slips in a short first name and none in the rest: maybe JANE, maybe a relative.
     result, candidates = match([("JUNA DOE", "100 N MAIN ST", "", "90001")])
@@ -275,6 +298,8 @@ def _address_variants() -> list[tuple[str, str, str]]:
         ("12 6TH ST.,", "PASADENA", "90003"),
         ("21 6TH ST", "PASADENA", "90003"),  # digits swapped
         ("12 6TH ST", "PASADENA", "90008"),  # one digit of the ZIP wrong
+        ("12 SIXHT ST", "PASADENA", "90003"),  # an ordinal word with a slip
+        ("12 6TH STREET PASADENA CALIF", "", ""),  # the place keyed into the address
     ]
 
 
@@ -296,6 +321,7 @@ def _name_variants() -> list[str]:
         "DOMINGUEZ-RAMIREZ MARIA",  # first and last swapped, no comma
         "MARIA ELENA DOMINGUEZ-RAMIREZ JR",
         "mary dominguez-ramirez",  # a nickname beyond Spanish
+        "DOMINGUEZ RAMIREZ MARIA ELENA",  # a two-word surname first, no comma
     ]
 
 

@@ -42,6 +42,20 @@ def test_zip_plus_4_and_post_directional() -> None:
     assert parse("501 Elm Ave N Apt 2", "911011234") == ("501", "", "ELM", "AVE", "N", "91101")
 
 
+@pytest.mark.parametrize(
+    ("written", "street"),
+    [
+        ("4006 L01st Street", "101ST"),  # digits read as letters in an ordinal
+        ("2191 I02 St", "102ND"),
+        ("5141 10G DRIVE", "106TH"),
+        ("1200 L0S FELIZ BLVD", "LOS FELIZ"),  # a word with a digit in it stays a word
+        ("4974 5o Creek", "5O"),  # as likely SO (south) as 50: left as written
+    ],
+)
+def test_numbered_streets_misread_by_a_scan(written: str, street: str) -> None:
+    assert parse(written)[2] == street
+
+
 def test_two_word_and_numbered_streets() -> None:
     assert parse("88 W La Brea Blvd") == ("88", "W", "LA BREA", "BLVD", "", "90012")
     assert parse("3644 1/2 110TH AVE.") == ("3644", "", "110TH", "AVE", "", "90012")
@@ -149,6 +163,15 @@ def test_distances_over_columns_agree_with_the_textbook_pair_by_pair() -> None:
         ("JUNA", "JANE", "", "close"),
         ("CARLOS", "MARIA", "", "none"),
         ("", "MARIA", "", "missing"),
+        # Short forms no table lists: a diminutive's ending and doubled letter, a name taken
+        # from inside the given one, another ending of a listed nickname.
+        ("TIMMIE", "TIMOTHY", "", "nickname"),
+        ("FREDDY", "ALFREDO", "", "nickname"),
+        ("TOMMIE", "THOMAS", "", "nickname"),
+        ("JACKIE", "JOHN", "", "nickname"),
+        # The roll holds only the middle initial; the line's first name begins with it.
+        ("LUENE", "EDWARD", "L", "middle_initial"),
+        ("LUENE", "EDWARD", "", "none"),
     ],
 )
 def test_first_name_levels(line: str, voter: str, middle: str, level: str) -> None:
@@ -265,3 +288,53 @@ def test_printed_name_agrees_with_the_regex_reference() -> None:
     expected = _printed_name_by_regex(texts)
     for column in ("first", "middle", "last"):
         assert got[column].tolist() == expected[column].tolist(), column
+
+
+def _address_level(written: str, roll_street: str, roll_type: str) -> str:
+    line = nz.written_address(pd.Series([written]), pd.Series([""]), pd.Series(["90012"]))
+    roll = nz.roll_address(
+        pd.DataFrame(
+            {
+                "house_number": [written.split(" ")[0]],
+                "street_predir": [""],
+                "street_name": [roll_street],
+                "street_type": [roll_type],
+                "street_postdir": [""],
+                "city": ["LOS ANGELES"],
+                "zip": ["90012"],
+            }
+        )
+    )
+    for side in (line, roll):
+        side["street_key"] = nz.street_key(side["street"])
+    columns = ["house", "predir", "street_key", "stype", "postdir", "zip5", "city"]
+    found = compare.address_levels({k: line[k] for k in columns}, {k: roll[k] for k in columns})
+    return compare.ADDRESS_LEVELS[found[0]]
+
+
+@pytest.mark.parametrize(
+    ("written", "roll_street", "roll_type", "level"),
+    [
+        ("3729 Fieteenth Pl", "15TH", "PL", "close"),  # an ordinal word keyed with a slip
+        ("1410 SFVENTY-SIXTH ST", "76TH", "ST", "close"),
+        ("515 FORTY-EIGHTH ST TEMPLE CTY CALIF", "48TH", "ST", "close"),  # place in the street
+        ("3729 Fifteenth Pl", "15TH", "PL", "exact"),
+        ("3729 Seventh Pl", "15TH", "PL", "house_zip"),  # another numbered street
+        ("3729 MAPLE AVE", "OAK", "AVE", "house_zip"),  # another street at the number
+    ],
+)
+def test_address_levels_read_numbered_streets_and_trailing_places(
+    written: str, roll_street: str, roll_type: str, level: str
+) -> None:
+    assert _address_level(written, roll_street, roll_type) == level
+
+
+def test_spelled_ordinals_cover_every_numbered_street_below_a_hundred() -> None:
+    import pyarrow as pa
+
+    keys = pa.array([nz._ordinal_text(n) for n in range(1, 100)])
+    spelled = nz.spelled_ordinals(keys).to_pylist()
+    assert spelled[:3] == ["FIRST", "SECOND", "THIRD"]
+    assert spelled[19] == "TWENTIETH" and spelled[75] == "SEVENTYSIXTH"
+    assert not any(ch.isdigit() for word in spelled for ch in word)
+    assert len(set(spelled)) == 99

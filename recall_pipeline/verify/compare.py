@@ -39,6 +39,7 @@ FIRST_LEVELS = (
     "close",
     "none",
     "missing",
+    "middle_initial",
 )
 LAST_LEVELS = ("exact", "part", "typo", "close", "none", "missing")
 MIDDLE_LEVELS = ("agree", "initial", "disagree", "missing")
@@ -178,20 +179,44 @@ def _slip(a: pa.Array, b: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 _DIMINUTIVE = r"(?:IE|EY|Y|I|ITO|ITA|CITO|CITA|ILLO|ILLA)$"
 
 
+def diminutive_stem(names) -> pa.Array:
+    """Each name without its diminutive ending and the doubled letter before it (TOMMIE,
+    TOMMY → TOM; EDDIE → ED)."""
+    stem = pc.replace_substring_regex(_text(names), _DIMINUTIVE, "")
+    doubled = pc.and_(
+        pc.equal(pc.utf8_slice_codeunits(stem, -1), pc.utf8_slice_codeunits(stem, -2, -1)),
+        pc.match_substring_regex(stem, r"[B-DF-HJ-NP-TV-Z]$"),
+    )
+    return pc.if_else(doubled, pc.utf8_slice_codeunits(stem, 0, -1), stem)
+
+
 def cut_short(a, b) -> np.ndarray:
-    """Whether one name is the other cut short (DAN, CHRIS, FRAN), or cut short with a
-    diminutive ending (DOUGIE, JAVY), three letters of the name at least."""
+    """Whether one name is a short form of the other: cut short (DAN, CHRIS, FRAN), cut short
+    with a diminutive ending and its doubled letter (DOUGIE, JAVY, TIMMIE), or taken from
+    inside the name (FREDDY for ALFREDO). Three letters of the name at least, four taken from
+    inside it."""
     a, b = _text(a), _text(b)
     la, lb = _length(a), _length(b)
     shorter_is_a = la < lb
     short = pc.if_else(pa.array(shorter_is_a), a, b)
     long = pc.if_else(pa.array(shorter_is_a), b, a)
     stem = pc.replace_substring_regex(short, _DIMINUTIVE, "")
+    single = diminutive_stem(short)
     out = np.zeros(len(a), dtype=bool)
-    for candidate in (short, stem):
+    for candidate in (short, stem, single):
         size = _length(candidate)
         out |= (size >= 3) & (common_prefix(candidate, long) == size)
+        out |= (size >= 4) & _contains(long, candidate)
     return out & (la != lb) & (la > 0) & (lb > 0)
+
+
+def _contains(long: pa.Array, part: pa.Array) -> np.ndarray:
+    """Whether each `long` text holds its `part` (Arrow has no element-wise substring test)."""
+    return np.fromiter(
+        (p in w if p else False for w, p in zip(_python(long), _python(part), strict=True)),
+        dtype=bool,
+        count=len(long),
+    )
 
 
 def nickname_slipped(a, b) -> np.ndarray:
@@ -211,7 +236,12 @@ def nickname_slipped(a, b) -> np.ndarray:
     out = np.zeros(len(a), dtype=bool)
     if joined.empty:
         return out
-    near = osa(joined["written"].to_numpy(), joined["other"].to_numpy()) == 1
+    written, other = joined["written"].to_numpy(), joined["other"].to_numpy()
+    # One slip away, or another ending of the same diminutive (TOMMIE for TOMMY, of THOMAS).
+    stems = diminutive_stem(written), diminutive_stem(other)
+    near = (osa(written, other) == 1) | (
+        _equal(*stems) & (_length(stems[0]) >= 2) & ~_equal(_text(written), _text(other))
+    )
     out[joined.loc[near, "row"].to_numpy()] = True
     return out
 
@@ -233,10 +263,13 @@ def first_name_levels(line_first, voter_first, voter_middle) -> np.ndarray:
         nickname[rest] = cut_short(a_rest, b_rest) | nickname_slipped(a_rest, b_rest)
         typo[rest], close[rest] = _slip(a_rest, b_rest)
     initial = ((la == 1) | (lb == 1)) & _equal(_initial(a), _initial(b_token))
+    # The roll holds only the middle initial, and the line's first name begins with it: a
+    # voter who goes by the middle name, or a relative whose name shares a letter.
+    middle_initial = (la >= 2) & (_length(mid) == 1) & _equal(_initial(a), mid)
     missing = (la == 0) | (lb == 0)
     return np.select(
-        [missing, exact, nickname, middle, typo, initial, close],
-        [7, 0, 1, 2, 3, 4, 5],
+        [missing, exact, nickname, middle, typo, initial, close, middle_initial],
+        [7, 0, 1, 2, 3, 4, 5, 8],
         default=6,
     )
 
@@ -301,15 +334,33 @@ def address_levels(line: dict, voter: dict) -> np.ndarray:
     line = {k: _text(v) for k, v in line.items()}
     voter = {k: _text(v) for k, v in voter.items()}
     house_eq = _equal(line["house"], voter["house"])
-    house_typo = ~house_eq & (osa(line["house"], voter["house"]) <= 1)
 
     street_eq = _equal(line["street_key"], voter["street_key"])
     # A type the keyer left inside the name, or a name whose last word was read as a type.
     street_eq |= _equal(_with_type(line), voter["street_key"])
     street_eq |= _equal(line["street_key"], _with_type(voter))
     street_typo, street_close = _slip(line["street_key"], voter["street_key"])
+    house_near = house_eq | (osa(line["house"], voter["house"]) <= 1)
+    # A numbered street keyed as a word with a slip (FIETEENTH for 15TH), compared spelt out,
+    # at the house number only (the costlier test where it can decide).
+    numbered = flags(
+        pc.or_(
+            pc.match_substring_regex(line["street_key"], "[0-9]"),
+            pc.match_substring_regex(voter["street_key"], "[0-9]"),
+        )
+    )
+    spell = np.flatnonzero(numbered & house_near & ~street_eq & ~street_typo)
+    if len(spell):
+        rows = pa.array(spell)
+        typo, close = _slip(
+            nz.spelled_ordinals(line["street_key"].take(rows)),
+            nz.spelled_ordinals(voter["street_key"].take(rows)),
+        )
+        street_typo[spell] |= typo
+        street_close[spell] |= close
     street_typo &= ~street_eq
     street_close &= ~street_eq
+    house_typo = ~house_eq & house_near
 
     no_zip = _length(line["zip5"]) == 0
     zip_eq = _equal(line["zip5"], voter["zip5"])
@@ -335,10 +386,24 @@ def address_levels(line: dict, voter: dict) -> np.ndarray:
     # a street misspelt more than once at the right house number and ZIP.
     close |= house_eq & street_eq & ~zip_eq & (city_eq | no_zip)
     close |= house_eq & zip_eq & street_close
+    # The registered street with more keyed after it (the city, state and ZIP written into
+    # the street: "48TH STREET TEMPLE CITY CALIF") at the right house number and ZIP.
+    close |= house_eq & zip_fits & _starts_with(line["street_key"], voter["street_key"])
     street = street_eq & (zip_eq | no_zip) & ~house_eq
     house_zip = house_eq & zip_eq & ~street_eq
     house_street = house_eq & street_eq & ~zip_eq
     return np.select([exact, close, street, house_zip, house_street], [0, 1, 2, 3, 4], default=5)
+
+
+def _starts_with(text: pa.Array, start: pa.Array) -> np.ndarray:
+    """Whether each text begins with its `start` (three letters at least) and goes on."""
+    found = np.zeros(len(text), dtype=bool)
+    rows = np.flatnonzero((_length(start) >= 3) & (_length(text) > _length(start)))
+    if len(rows):
+        texts, starts = _python(text.take(pa.array(rows))), _python(start.take(pa.array(rows)))
+        pairs = zip(texts, starts, strict=True)
+        found[rows] = [t.startswith(s) for t, s in pairs]
+    return found
 
 
 def _with_type(side: dict) -> pa.Array:

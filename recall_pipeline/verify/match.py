@@ -373,8 +373,13 @@ def holders_by_reading(lines: pd.DataFrame, roll: pd.DataFrame) -> np.ndarray:
 
 # The readings of a line's names: as written ("FIRST MIDDLE LAST"), reversed ("LAST1 LAST2
 # FIRST", the surname in front without its comma), and surname first ("LAST FIRST MIDDLE").
-READINGS = ("_written", "_reversed", "_surname_first")
-NAME_ORDERS = {"_written": "as_written", "_reversed": "reversed", "_surname_first": "surname_first"}
+READINGS = ("_written", "_reversed", "_surname_first", "_compound_first")
+NAME_ORDERS = {
+    "_written": "as_written",
+    "_reversed": "reversed",
+    "_surname_first": "surname_first",
+    "_compound_first": "compound_first",
+}
 
 
 def probe_readings(first, middle, last) -> list[tuple[pd.Series, pd.Series]]:
@@ -398,10 +403,18 @@ def name_readings(first, middle, last) -> dict[str, tuple[pd.Series, pd.Series, 
     several = (middle.str.contains(" ", regex=False)).to_numpy()
     given = middle_first.where(several, middle).where(middle != "", last)
     rest = nz.squeeze(middle_rest.where(several, "") + " " + last).where(middle != "", "")
+    # A two-word surname written first, without its comma ("GARCIA MEJIA DOLORES L"): the
+    # first two words, then the given name and what follows it.
+    compound = nz.squeeze(first + " " + middle_first).where(several, "")
+    after_first, after_rest, _ = nz._split_once(middle_rest, reverse=False)
+    after_several = middle_rest.str.contains(" ", regex=False).to_numpy()
+    compound_given = after_first.where(after_several, middle_rest).where(several, "")
+    compound_rest = nz.squeeze(after_rest.where(after_several, "") + " " + last).where(several, "")
     return {
         "_written": (first, middle, last),
         "_reversed": (last, blank, before),
         "_surname_first": (given, rest, first),
+        "_compound_first": (compound_given, compound_rest, compound),
     }
 
 
@@ -573,11 +586,12 @@ def with_name_weights(
                 compared[f"middle_level{suffix}"].to_numpy(),
                 compared[f"first_share{suffix}"].to_numpy(),
                 compared[f"last_share{suffix}"].to_numpy(),
-                compared["address_level"].to_numpy() != 0,
+                compared["address_level"].to_numpy() >= len(c.DWELLING_LEVELS),
             )
         )
     # Another order of the names is a keyer's habit with a rate of its own.
-    order = np.log2([1 - model.swapped_share] + [model.swapped_share / 2] * 2)
+    shares = [model.order_shares[NAME_ORDERS[s]] for s in READINGS[1:]]
+    order = np.log2([1 - sum(shares), *shares])
     totals = np.column_stack([sum(r.values()) + order[i] for i, r in enumerate(readings)])
     chosen = np.argmax(totals, axis=1)
     rows = np.arange(len(compared))
@@ -972,15 +986,21 @@ def fit_on_candidates(
                     0.999,
                 )
             )
-        swapped = expected[(weighed["name_order"] != "as_written").to_numpy()].sum()
-        swapped_share = (swapped + PRIOR_PAIRS * model.swapped_share) / (matches + PRIOR_PAIRS)
+        read = weighed["name_order"].to_numpy()
+        order_shares = {
+            k: float(
+                (expected[read == k].sum() + PRIOR_PAIRS * model.order_shares[k])
+                / (matches + PRIOR_PAIRS)
+            )
+            for k in model.order_shares
+        }
         moved = max(np.abs(m[n] - fitted.m[n]).max() for n in m)
         fitted = replace(
             model,
             m=m,
             registrant_share=rho,
             address_prior=address,
-            swapped_share=float(swapped_share),
+            order_shares=order_shares,
         )
         if moved < 1e-6:
             break

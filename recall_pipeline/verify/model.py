@@ -42,6 +42,9 @@ NAME_COMPARISONS = {
     "middle_name": c.MIDDLE_LEVELS,
 }
 MODEL_FILE = "match_model.yaml"
+# The readings of a line's names other than as written (`match.name_readings`), each with its
+# own share of registrants' lines.
+OTHER_ORDERS = ("reversed", "surname_first", "compound_first")
 # Co-resident pairs measured for u: enough for shares of a tenth of a percent.
 U_SAMPLE_PAIRS = 400_000
 # Pairs within a dwelling are taken up to this many registrations apart in dwelling order.
@@ -59,7 +62,7 @@ class MatchModel:
     u_prior_pairs: int
     registrant_share: dict[str, float]
     address_prior: dict[str, float]
-    swapped_share: float
+    order_shares: dict[str, float]
     accept: float
     review: float
     u_floor: float
@@ -102,7 +105,7 @@ class MatchModel:
                 u_prior_pairs=int(spec["u_prior_pairs"]),
                 registrant_share={k: float(v) for k, v in spec["registrant_share"].items()},
                 address_prior={k: float(v) for k, v in spec["address_prior"].items()},
-                swapped_share=float(spec["swapped_share"]),
+                order_shares={k: float(v) for k, v in spec["order_shares"].items()},
                 accept=float(spec["thresholds"]["accept"]),
                 review=float(spec["thresholds"]["review"]),
                 u_floor=float(spec["u_floor"]),
@@ -120,6 +123,13 @@ class MatchModel:
             raise ModelError(f"{path}: registrant_share must give {list(c.ADDRESS_CLASSES)}")
         if set(model.address_prior) != set(c.ADDRESS_CLASSES):
             raise ModelError(f"{path}: address_prior must give {list(c.ADDRESS_CLASSES)}")
+        orders = model.order_shares
+        if set(orders) != set(OTHER_ORDERS) or not (
+            all(v > 0 for v in orders.values()) and sum(orders.values()) < 1
+        ):
+            raise ModelError(
+                f"{path}: order_shares must give {list(OTHER_ORDERS)}, positive, summing below 1"
+            )
         return model
 
 
@@ -270,10 +280,11 @@ def name_weights(
 ) -> dict[str, np.ndarray]:
     """log2(m/u) of each comparison's level.
 
-    u is what the roll's co-residents show: at a line's own dwelling, the person it might
-    otherwise be lives there. Where the candidate lives elsewhere (`strangers`: a dwelling the
-    line names but for a slip), an exact first or last name is weighed by its share of the
-    roll instead (term frequency): MARIA GARCIA says less there than ZENOBIA KWIATKOWSKI."""
+    u is what the roll's co-residents show: at the dwelling a line names, exactly or but for a
+    slip, the person it might otherwise be lives there (a relative shares the surname). Where
+    the candidate lives farther off (`strangers`: another house on the street, another street
+    at the number), an exact first or last name is weighed by its share of the roll instead
+    (term frequency): MARIA GARCIA says less there than ZENOBIA KWIATKOWSKI."""
     weights = {
         name: np.log2(model.m[name][levels] / stats.u[name][levels])
         for name, levels in (
@@ -309,7 +320,7 @@ def rounded(model: MatchModel, pairs: int) -> MatchModel:
         model,
         m={n: np.array([keep(v) for v in values]) for n, values in model.m.items()},
         registrant_share={k: keep(v) for k, v in model.registrant_share.items()},
-        swapped_share=keep(model.swapped_share),
+        order_shares={k: keep(v) for k, v in model.order_shares.items()},
         address_prior={k: keep(v) for k, v in model.address_prior.items()},
         fitted_pairs=pairs,
     )

@@ -413,6 +413,34 @@ def _numbered(name: str, ordinal: dict[str, int], tens: dict[str, int]) -> str:
     return " ".join(_ordinal_text(tens[w]) if w in tens and len(out) == 1 else w for w in out)
 
 
+@lru_cache(maxsize=1)
+def _spoken_ordinals() -> dict[int, str]:
+    """1 → FIRST ... 99 → NINETYNINTH, as street keys spell them (no spaces)."""
+    ordinal, tens = _ordinals()
+    spoken = {n: w for w, n in ordinal.items()}
+    for word, ten in tens.items():
+        spoken.setdefault(ten, word[:-1] + "IETH")
+        for unit in range(1, 10):
+            if unit in spoken:
+                spoken.setdefault(ten + unit, word + spoken[unit])
+    return spoken
+
+
+def spelled_ordinals(keys: pa.Array) -> pa.Array:
+    """Street keys with their numbered ordinals spelt out (15TH → FIFTEENTH, SEVENTY6TH →
+    SEVENTYSIXTH), so that an ordinal word keyed with a slip (FIETEENTH) is one slip from the
+    registered number. Numbers past 99 are left as they are."""
+    spoken = _spoken_ordinals()
+    pattern = re.compile(r"(?<![0-9])([0-9]{1,2})(?:ST|ND|RD|TH)")
+
+    def spell(key: str) -> str:
+        return pattern.sub(lambda found: spoken.get(int(found[1]), found[0]), key)
+
+    encoded = pc.fill_null(keys, "").dictionary_encode()
+    words = [spell(k) for k in encoded.dictionary.to_pylist()]
+    return pa.array(words, pa.string()).take(encoded.indices)
+
+
 def _ordinal_text(n: int) -> str:
     suffix = "TH" if 10 <= n % 100 <= 20 else {1: "ST", 2: "ND", 3: "RD"}.get(n % 10, "TH")
     return f"{n}{suffix}"
@@ -483,11 +511,18 @@ _NUMBER_WITH_LETTER = r"^[0-9OILSBGZ]*[OILSBGZ]"
 _MISREAD_WORD = r"(?:^|\s)[A-Z]+[0158][A-Z0158]*[A-Z](?:\s|$)|(?:^|\s)[0158][A-Z]{3,}(?:\s|$)"
 
 
+# A later word of digits and confusable letters, a digit among them, maybe an ordinal's end.
+_NUMBERED_MISREAD = (
+    r"\s[0-9OILSBGZ]*(?:[0-9][0-9OILSBGZ]*[OILSBGZ]|[OILSBGZ][0-9OILSBGZ]*[0-9])[0-9OILSBGZ]*"
+    r"(?:ST|ND|RD|TH)?(?:\s|$)"
+)
+
+
 def _read_digits_and_letters(s: pd.Series) -> pd.Series:
     """Letters read into the house number become digits again, digits read into a word
     letters again, value by value on the few addresses that have them."""
     number = _matches(s, _NUMBER_WITH_DIGIT) & _matches(s, _NUMBER_WITH_LETTER)
-    hit = number | _matches(s, _MISREAD_WORD)
+    hit = number | _matches(s, _MISREAD_WORD) | _matches(s, _NUMBERED_MISREAD)
     if not hit.any():
         return s
     s = s.copy()
@@ -504,9 +539,29 @@ def _reread(address: str) -> str:
         word = words[i]
         letters = sum(ch.isalpha() for ch in word)
         ordinal = re.fullmatch(r"\d+(?:ST|ND|RD|TH)", word)
-        if letters >= 2 and not ordinal and any(ch in "0158" for ch in word):
+        # A numbered street with a digit misread as a letter (L01ST, I02, 1G): three
+        # characters at least, a digit among them, and a number once read as digits.
+        as_number = _as_numbered_street(word)
+        if as_number:
+            words[i] = as_number
+        elif letters >= 2 and not ordinal and any(ch in "0158" for ch in word):
             words[i] = word.translate(_AS_LETTER)
     return " ".join(words)
+
+
+def _as_numbered_street(word: str) -> str | None:
+    """The word read as a number or a numbered ordinal (L01ST → 101ST), when it has a digit
+    and a letter a scan confuses with one, and is no ordinal or plain number already."""
+    found = re.fullmatch(r"([0-9OILSBGZ]+?)(ST|ND|RD|TH)?", word)
+    if not found or len(found[1]) < 2:
+        return None
+    number = found[1]
+    digits = sum(ch.isdigit() for ch in number)
+    # A bare number needs more digits than letters in it: 5O is as likely SO (south) as 50.
+    if digits == 0 or digits == len(number) or (not found[2] and digits * 2 <= len(number)):
+        return None
+    read = number.translate(_AS_DIGIT)
+    return None if read.startswith("0") else read + (found[2] or "")
 
 
 def written_address(text: pd.Series, city_text: pd.Series, zip_text: pd.Series) -> pd.DataFrame:
@@ -679,17 +734,13 @@ def roll_name(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-# A nickname the `nicknames` package gives to more given names than this is left to the
-# project's own tables: BILL for BILLY, FRED, ROBERT, WILLIAM and WILLIE says little.
-PACKAGE_NICKNAME_MEANINGS = 3
-
-
 @lru_cache(maxsize=1)
 def nickname_pairs() -> pd.DataFrame:
     """(nickname, given_name) pairs: the project's curated tables (`nicknames.csv`, shared with
     the scenario generator, and `nicknames_more.csv`, Spanish hypocorisms the matcher alone
-    reads), and the `nicknames` package's English list, but for its nicknames of more than
-    PACKAGE_NICKNAME_MEANINGS given names."""
+    reads), and the `nicknames` package's English list. A nickname of many given names (CHRIS)
+    is kept: it is compared with the names of the people at one dwelling, where it is rarely
+    ambiguous, and where it is (a CHRISTINE and a CHRISTOPHER) the line goes to an examiner."""
     from importlib.resources import files
 
     own = pd.concat(
@@ -704,8 +755,7 @@ def nickname_pairs() -> pd.DataFrame:
     package = pd.DataFrame(
         {"nickname": listed["name2"].str.upper(), "given_name": listed["name1"].str.upper()}
     )
-    meanings = package.groupby("nickname")["given_name"].transform("nunique")
-    package = package[meanings.to_numpy() <= PACKAGE_NICKNAME_MEANINGS].assign(source="package")
+    package = package.assign(source="package")
     both = pd.concat([own.assign(source="project"), package], ignore_index=True)
     both = both[(both["nickname"] != both["given_name"]) & (both["nickname"] != "")]
     return both.drop_duplicates(["nickname", "given_name"]).reset_index(drop=True)

@@ -21,6 +21,7 @@ from recall_pipeline.verify.frames import in_step, key_hashes
 from recall_pipeline.verify.match_reviews import ADDRESS_COLUMNS, apply_match_reviews
 from recall_pipeline.verify.model import (
     NAME_COMPARISONS,
+    OTHER_ORDERS,
     MatchModel,
     RollStatistics,
     default_model,
@@ -202,7 +203,7 @@ def same_models(a: m.Fitted, b: m.Fitted | None) -> bool:
             return False
         if any(not np.array_equal(one.m[k], other.m[k]) for k in one.m):
             return False
-        for name in ("registrant_share", "address_prior", "swapped_share"):
+        for name in ("registrant_share", "address_prior", "order_shares"):
             if getattr(one, name) != getattr(other, name):
                 return False
     return True
@@ -223,7 +224,7 @@ def model_from_rows(rows: pd.DataFrame, settings: MatchModel) -> MatchModel:
         settings,
         m=m_values,
         registrant_share={k: float(prior[f"registrant_share_{k}"]) for k in c.ADDRESS_CLASSES},
-        swapped_share=float(prior["swapped_share"]),
+        order_shares={k: float(prior[f"order_share_{k}"]) for k in OTHER_ORDERS},
         address_prior={k: float(prior[f"address_{k}"]) for k in c.ADDRESS_CLASSES},
         fitted_pairs=int(rows["fitted_pairs"].iloc[0]),
     )
@@ -275,7 +276,10 @@ def model_rows(
             (f"registrant_share_{k}", used.registrant_share[k], settings.registrant_share[k])
             for k in c.ADDRESS_CLASSES
         ],
-        ("swapped_share", used.swapped_share, settings.swapped_share),
+        *[
+            (f"order_share_{k}", used.order_shares[k], settings.order_shares[k])
+            for k in OTHER_ORDERS
+        ],
         *[
             (f"address_{k}", used.address_prior[k], settings.address_prior[k])
             for k in c.ADDRESS_CLASSES

@@ -50,7 +50,8 @@ _MATCH_EVIDENCE = (
         "name_order",
         "string",
         False,
-        "the reading of the names: as_written, reversed (LAST FIRST) or surname_first",
+        "the reading of the names: as_written, reversed (LAST FIRST), surname_first or "
+        "compound_first (a two-word surname first)",
     ),
     Column("blocking_passes", "string", True, "the blocking passes that found the chosen voter"),
     Column(
@@ -119,12 +120,12 @@ _CANDIDATE_LEVELS = (
     *(
         Column(f"{part}_level_{reading}", "integer", False)
         for part in ("first", "last", "middle")
-        for reading in ("written", "reversed", "surname_first")
+        for reading in ("written", "reversed", "surname_first", "compound_first")
     ),
     *(
         Column(f"{part}_share_{reading}", "float", True)
         for part in ("first", "last")
-        for reading in ("written", "reversed", "surname_first")
+        for reading in ("written", "reversed", "surname_first", "compound_first")
     ),
     Column("pass_bits", "integer", False),
 )
