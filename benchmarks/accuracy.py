@@ -214,6 +214,28 @@ def pass_figures(candidates: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     return result.astype({"pairs": "int64", "true_links": "int64"})
 
 
+def examiner_figures(
+    matches: pd.DataFrame, candidates: pd.DataFrame, truth: pd.DataFrame
+) -> dict[str, int]:
+    """The lines the matcher routed to an examiner (`match_status` REVIEW): how many; how many
+    a registrant signed (truth); for how many of those the signer is the examiner's first
+    candidate (`rank` 1 in `match_candidates`), and among the candidates at all."""
+    review = _typed_key(matches.loc[matches["match_status"] == "REVIEW", KEY])
+    signed = review.merge(truth[[*KEY, "true_voter_id"]], on=KEY, how="left")
+    signed = signed[signed["true_voter_id"].fillna("") != ""]
+    listed = _typed_key(candidates[[*KEY, "voter_id", "rank"]]).astype({"voter_id": str})
+    found = signed.merge(
+        listed, left_on=[*KEY, "true_voter_id"], right_on=[*KEY, "voter_id"], how="left"
+    )
+    best = found.groupby(KEY, sort=False)["rank"].min()
+    return {
+        "lines": len(review),
+        "signed_by_registrant": len(signed),
+        "signer_first": int((best == 1).sum()),
+        "signer_listed": int(best.notna().sum()),
+    }
+
+
 # --- reading a warehouse ----------------------------------------------------------------------
 
 
@@ -248,7 +270,8 @@ def score_warehouse(url: str, truth_dir: Path, show: int = 0) -> dict:
         links = _read(store, "line_matches", [*KEY, "voter_id"])
         candidates = None
         if store.table_exists("match_candidates"):
-            candidates = _read(store, "match_candidates", [*KEY, "voter_id", "passes"])
+            candidates = _read(store, "match_candidates", [*KEY, "voter_id", "passes", "rank"])
+        statuses = _read(store, "line_matches", [*KEY, "match_status"])
         determination = None
         if expected and store.table_exists("sufficiency_determination"):
             determination = store.read_frame("sufficiency_determination")
@@ -263,6 +286,13 @@ def score_warehouse(url: str, truth_dir: Path, show: int = 0) -> dict:
     }
     if candidates is not None and {"voter_id", "passes"} <= set(candidates):
         result["passes"] = pass_figures(candidates, truth).to_dict("records")
+    if (
+        candidates is not None
+        and "rank" in candidates
+        and statuses is not None
+        and "match_status" in statuses
+    ):
+        result["examiner"] = examiner_figures(statuses, candidates, truth)
     if expected:
         result["determination"] = _determination(joined, expected, determination)
     if show:
@@ -525,6 +555,13 @@ def render(name: str, result: dict) -> str:
             out.append(f"  (lines whose truth is a voter: {linked:,})")
     else:
         out.append("per-pass figures: the warehouse has no match_candidates table")
+    if "examiner" in result:
+        e = result["examiner"]
+        out.append(
+            f"routed to an examiner: {e['lines']:,} lines; of the {e['signed_by_registrant']:,} "
+            f"a registrant signed, the signer is the first candidate shown for "
+            f"{e['signer_first']:,} and among the candidates for {e['signer_listed']:,}"
+        )
     if "determination" in result:
         d = result["determination"]
         out += ["", f"{'figure':<32}{'expected':>14}{'published':>14}"]

@@ -7,6 +7,7 @@ import pytest
 
 from benchmarks.accuracy import (
     confusion,
+    examiner_figures,
     has_verdict_truth,
     join_verdicts,
     pass_figures,
@@ -174,3 +175,18 @@ def test_a_data_directory_needs_its_truth_beside_it(tmp_path):
     (tmp_path / "mine.truth" / "line_truth.csv").write_text(",".join([*KEY, "true_voter_id"]))
     found = resolve(str(data), 0.1, 1, tmp_path)
     assert found.data == data and found.truth == tmp_path / "mine.truth"
+
+
+def test_examiner_figures_say_whether_the_signer_is_the_first_candidate_shown():
+    truth = _lines(4, true_voter_id=["V1", "V2", "", "V4"])
+    matches = _lines(4, match_status=["REVIEW", "REVIEW", "REVIEW", "MATCHED"])
+    candidates = _lines(4, voter_id=["V1", "V9", "V7", "V4"], rank=[1, 1, 1, 1])
+    # Line 2's signer is shown second; line 3 was signed by no registrant.
+    candidates = pd.concat([candidates, _lines(2).iloc[[1]].assign(voter_id="V2", rank=2)])
+    got = examiner_figures(matches, candidates, truth)
+    assert got == {
+        "lines": 3,
+        "signed_by_registrant": 2,
+        "signer_first": 1,
+        "signer_listed": 2,
+    }
