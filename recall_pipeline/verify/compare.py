@@ -182,7 +182,12 @@ _DIMINUTIVE = r"(?:IE|EY|Y|I|ITO|ITA|CITO|CITA|ILLO|ILLA)$"
 def diminutive_stem(names) -> pa.Array:
     """Each name without its diminutive ending and the doubled letter before it (TOMMIE,
     TOMMY → TOM; EDDIE → ED)."""
-    stem = pc.replace_substring_regex(_text(names), _DIMINUTIVE, "")
+    encoded = _text(names).dictionary_encode()
+    return _stems(encoded.dictionary).take(encoded.indices)
+
+
+def _stems(names: pa.Array) -> pa.Array:
+    stem = pc.replace_substring_regex(names, _DIMINUTIVE, "")
     doubled = pc.and_(
         pc.equal(pc.utf8_slice_codeunits(stem, -1), pc.utf8_slice_codeunits(stem, -2, -1)),
         pc.match_substring_regex(stem, r"[B-DF-HJ-NP-TV-Z]$"),
@@ -206,23 +211,33 @@ def cut_short(a, b) -> np.ndarray:
     for candidate in (short, stem, single):
         size = _length(candidate)
         out |= (size >= 3) & (common_prefix(candidate, long) == size)
-        out |= (size >= 4) & _contains(long, candidate)
+    # Each candidate begins the one before it, so the shortest of four letters or more is
+    # inside the name whenever a longer one is.
+    inner = pc.if_else(
+        pa.array(_length(single) >= 4),
+        single,
+        pc.if_else(pa.array(_length(stem) >= 4), stem, short),
+    )
+    useful = (la != lb) & (la > 0) & (lb > 0) & ~out & (_length(inner) >= 4)
+    out |= _contains(long, inner, useful)
     return out & (la != lb) & (la > 0) & (lb > 0)
 
 
-def _contains(long: pa.Array, part: pa.Array) -> np.ndarray:
-    """Whether each `long` text holds its `part` (Arrow has no element-wise substring test)."""
-    return np.fromiter(
-        (p in w if p else False for w, p in zip(_python(long), _python(part), strict=True)),
-        dtype=bool,
-        count=len(long),
-    )
+def _contains(long: pa.Array, part: pa.Array, where: np.ndarray) -> np.ndarray:
+    """Whether each `long` text holds its `part`, tested `where` it can decide something
+    (Arrow has no element-wise substring test)."""
+    found = np.zeros(len(long), dtype=bool)
+    rows = np.flatnonzero(where)
+    if len(rows):
+        texts, parts = _python(long.take(pa.array(rows))), _python(part.take(pa.array(rows)))
+        found[rows] = [p in t for t, p in zip(texts, parts, strict=True)]
+    return found
 
 
-def nickname_slipped(a, b) -> np.ndarray:
-    """Whether the line's first name is one slip from a nickname of the registered one (ZAK
-    for ZACK, of ZACHARY)."""
-    a, b = _text(a), _text(b)
+@lru_cache(maxsize=1)
+def _related_names() -> pd.DataFrame:
+    """(name, other, other_stem): each given name or nickname, a name related to it in the
+    nickname lists (both ways), and that name's diminutive stem."""
     pairs = nz.nickname_pairs()
     related = pd.concat(
         [
@@ -230,19 +245,44 @@ def nickname_slipped(a, b) -> np.ndarray:
             pairs.rename(columns={"nickname": "name", "given_name": "other"}),
         ]
     )[["name", "other"]].drop_duplicates()
-    probe = pd.DataFrame({"row": np.arange(len(a)), "name": _python(b), "written": _python(a)})
-    probe = probe[(_length(a) >= 3)]
-    joined = probe.merge(related, on="name")
+    stems = diminutive_stem(pa.array(related["other"].to_numpy(), pa.string()))
+    return related.assign(other_stem=_python(stems)).reset_index(drop=True)
+
+
+def nickname_slipped(a, b) -> np.ndarray:
+    """Whether the line's first name is one slip from a nickname of the registered one (ZAK
+    for ZACK, of ZACHARY), or another ending of the same diminutive (TOMMIE for TOMMY, of
+    THOMAS). Each distinct pair of names is tested once."""
+    a, b = _text(a), _text(b)
     out = np.zeros(len(a), dtype=bool)
+    rows = np.flatnonzero(_length(a) >= 3)
+    if not len(rows):
+        return out
+    name = b.take(pa.array(rows)).dictionary_encode()
+    written = a.take(pa.array(rows)).dictionary_encode()
+    # Distinct (name, written) pairs on integer codes.
+    combined = name.indices.to_numpy().astype(np.int64) * len(written.dictionary)
+    combined += written.indices.to_numpy()
+    distinct, codes = np.unique(combined, return_inverse=True)
+    names = pd.DataFrame(
+        {
+            "name": _python(name.dictionary)[distinct // len(written.dictionary)],
+            "written": _python(written.dictionary)[distinct % len(written.dictionary)],
+            "pair": np.arange(len(distinct)),
+        }
+    )
+    joined = names.merge(_related_names(), on="name")
     if joined.empty:
         return out
     written, other = joined["written"].to_numpy(), joined["other"].to_numpy()
-    # One slip away, or another ending of the same diminutive (TOMMIE for TOMMY, of THOMAS).
-    stems = diminutive_stem(written), diminutive_stem(other)
-    near = (osa(written, other) == 1) | (
-        _equal(*stems) & (_length(stems[0]) >= 2) & ~_equal(_text(written), _text(other))
-    )
-    out[joined.loc[near, "row"].to_numpy()] = True
+    stem = diminutive_stem(pa.array(written, pa.string())).dictionary_encode()
+    written_stem = np.asarray(stem.dictionary.to_pylist(), dtype=object)[stem.indices.to_numpy()]
+    same_stem = (written_stem == joined["other_stem"].to_numpy()) & (written != other)
+    same_stem &= np.fromiter((len(x) >= 2 for x in written_stem), dtype=bool, count=len(joined))
+    near = same_stem | (osa(written, other) == 1)
+    hit = np.zeros(len(distinct), dtype=bool)
+    hit[joined.loc[near, "pair"].to_numpy()] = True
+    out[rows] = hit[codes]
     return out
 
 
@@ -388,17 +428,19 @@ def address_levels(line: dict, voter: dict) -> np.ndarray:
     close |= house_eq & zip_eq & street_close
     # The registered street with more keyed after it (the city, state and ZIP written into
     # the street: "48TH STREET TEMPLE CITY CALIF") at the right house number and ZIP.
-    close |= house_eq & zip_fits & _starts_with(line["street_key"], voter["street_key"])
+    undecided = house_eq & zip_fits & ~street_eq & ~close
+    close |= undecided & _starts_with(line["street_key"], voter["street_key"], undecided)
     street = street_eq & (zip_eq | no_zip) & ~house_eq
     house_zip = house_eq & zip_eq & ~street_eq
     house_street = house_eq & street_eq & ~zip_eq
     return np.select([exact, close, street, house_zip, house_street], [0, 1, 2, 3, 4], default=5)
 
 
-def _starts_with(text: pa.Array, start: pa.Array) -> np.ndarray:
-    """Whether each text begins with its `start` (three letters at least) and goes on."""
+def _starts_with(text: pa.Array, start: pa.Array, where: np.ndarray) -> np.ndarray:
+    """Whether each text begins with its `start` (three letters at least) and goes on, tested
+    `where` it can still decide something."""
     found = np.zeros(len(text), dtype=bool)
-    rows = np.flatnonzero((_length(start) >= 3) & (_length(text) > _length(start)))
+    rows = np.flatnonzero(where & (_length(start) >= 3) & (_length(text) > _length(start)))
     if len(rows):
         texts, starts = _python(text.take(pa.array(rows))), _python(start.take(pa.array(rows)))
         pairs = zip(texts, starts, strict=True)
