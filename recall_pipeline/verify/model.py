@@ -31,10 +31,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from recall_pipeline.reference import reference_path
 from recall_pipeline.verify import compare as c
+from recall_pipeline.verify.frames import strings
 
 NAME_COMPARISONS = {
     "first_name": c.FIRST_LEVELS,
@@ -196,9 +199,10 @@ class RollStatistics:
 
 def roll_statistics(roll: pd.DataFrame, model: MatchModel) -> RollStatistics:
     """u values and first-name shares of a prepared roll (`match.prepare_roll`)."""
-    first = roll["first"].fillna("").str.split(" ", n=1).str[0]
-    share = (first.value_counts() / max(len(roll), 1)).rename("share")
-    last_share = (roll["last"].fillna("").value_counts() / max(len(roll), 1)).rename("share")
+    first_names = pc.fill_null(_combined(strings(roll["first"])), "")
+    first = pc.list_element(pc.split_pattern(first_names, " ", max_splits=1), 0)
+    share = _shares(first, len(roll))
+    last_share = _shares(pc.fill_null(_combined(strings(roll["last"])), ""), len(roll))
     a, b = _coresident_pairs(roll)
     levels = {
         "first_name": c.first_name_levels(
@@ -230,23 +234,32 @@ def roll_statistics(roll: pd.DataFrame, model: MatchModel) -> RollStatistics:
 
 def _coresident_pairs(roll: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Row positions of pairs of different registrations at one dwelling, an evenly spread
-    sample of at most U_SAMPLE_PAIRS (the same for the same roll)."""
+    sample of at most U_SAMPLE_PAIRS (the same for the same roll). Sorting and comparing run
+    in Arrow kernels: the roll's millions of texts never become Python objects."""
     dwelling = roll["dwelling_hash"].to_numpy()
-    order = np.lexsort((roll["voter_id"].to_numpy().astype(str), dwelling))
-    parts = [roll[part].to_numpy().astype(str) for part in ("zip5", "house", "street_key")]
+    keys = pa.table({"dwelling": dwelling, "voter": strings(roll["voter_id"])})
+    order = np.array(
+        pc.sort_indices(keys, sort_keys=[("dwelling", "ascending"), ("voter", "ascending")])
+    )
+    parts = [_combined(strings(roll[part])) for part in ("zip5", "house", "street_key")]
     # Dwellings whose hashes are equal are put in order of their text, so that co-residents
     # sit side by side whatever the hash (none share one in practice; a test makes them).
     hashed = dwelling[order]
     same_hash = hashed[1:] == hashed[:-1]
     other_text = np.zeros(len(same_hash), dtype=bool)
+    taken = pa.array(order)
     for values in parts:
-        other_text |= values[order][1:] != values[order][:-1]
+        sorted_values = values.take(taken)
+        other_text |= _differ(sorted_values.slice(1), sorted_values.slice(0, len(order) - 1))
     crowded = np.unique(hashed[1:][same_hash & other_text])
     if len(crowded):
         mixed = np.flatnonzero(np.isin(hashed, crowded))
         rows = order[mixed]
         by_text = pd.DataFrame(
-            {"h": hashed[mixed], **{str(i): p[rows] for i, p in enumerate(parts)}}
+            {
+                "h": hashed[mixed],
+                **{str(i): p.take(pa.array(rows)).to_pandas() for i, p in enumerate(parts)},
+            }
         )
         order[mixed] = rows[by_text.sort_values(["h", "0", "1", "2"], kind="stable").index]
     ordered = dwelling[order]
@@ -258,14 +271,36 @@ def _coresident_pairs(roll: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.concatenate(firsts), np.concatenate(seconds)
     # Equal hashes of unequal dwellings are no co-residents.
     same = np.ones(len(a), dtype=bool)
-    for part in ("house", "street_key", "zip5"):
-        values = roll[part].to_numpy()
-        same &= values[a] == values[b]
+    for values in parts:
+        same &= ~_differ(values.take(pa.array(a)), values.take(pa.array(b)))
     a, b = a[same], b[same]
     if len(a) > U_SAMPLE_PAIRS:
         keep = np.linspace(0, len(a) - 1, U_SAMPLE_PAIRS).astype(np.int64)
         a, b = a[keep], b[keep]
     return a, b
+
+
+def _shares(names: pa.Array, registrations: int) -> pd.Series:
+    """Each name's share of the registrations, indexed by the name."""
+    counted = pc.value_counts(names)
+    counts = counted.field("counts").to_numpy().astype(np.float64)
+    # Most frequent first, ties in the order of first appearance (as pandas counts).
+    order = np.argsort(-counts, kind="stable")
+    values = np.asarray(counted.field("values").to_pylist(), dtype=object)
+    return pd.Series(
+        counts[order] / max(registrations, 1), index=pd.Index(values[order]), name="share"
+    )
+
+
+def _combined(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _differ(left: pa.Array, right: pa.Array) -> np.ndarray:
+    """Whether each pair of texts differs, a missing value equal only to a missing one."""
+    unequal = pc.fill_null(pc.not_equal(left, right), False)
+    one_missing = pc.xor(pc.is_null(left), pc.is_null(right))
+    return pc.or_(unequal, one_missing).to_numpy(zero_copy_only=False)
 
 
 def name_weights(
