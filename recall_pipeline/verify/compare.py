@@ -219,18 +219,19 @@ def cut_short(a, b) -> np.ndarray:
         pc.if_else(pa.array(_length(stem) >= 4), stem, short),
     )
     useful = (la != lb) & (la > 0) & (lb > 0) & ~out & (_length(inner) >= 4)
-    out |= _contains(long, inner, useful)
+    out |= _pairwise(lambda name, part: part in name, long, inner, useful)
     return out & (la != lb) & (la > 0) & (lb > 0)
 
 
-def _contains(long: pa.Array, part: pa.Array, where: np.ndarray) -> np.ndarray:
-    """Whether each `long` text holds its `part`, tested `where` it can decide something
-    (Arrow has no element-wise substring test)."""
-    found = np.zeros(len(long), dtype=bool)
+def _pairwise(test, left: pa.Array, right: pa.Array, where: np.ndarray) -> np.ndarray:
+    """`test(left, right)` of each pair of texts, run only `where` it can decide something:
+    Arrow has no element-wise substring or prefix test, so this one is a Python loop."""
+    found = np.zeros(len(left), dtype=bool)
     rows = np.flatnonzero(where)
     if len(rows):
-        texts, parts = _python(long.take(pa.array(rows))), _python(part.take(pa.array(rows)))
-        found[rows] = [p in t for t, p in zip(texts, parts, strict=True)]
+        taken = pa.array(rows)
+        pairs = zip(_python(left.take(taken)), _python(right.take(taken)), strict=True)
+        found[rows] = [test(x, y) for x, y in pairs]
     return found
 
 
@@ -428,24 +429,14 @@ def address_levels(line: dict, voter: dict) -> np.ndarray:
     close |= house_eq & zip_eq & street_close
     # The registered street with more keyed after it (the city, state and ZIP written into
     # the street: "48TH STREET TEMPLE CITY CALIF") at the right house number and ZIP.
+    written, registered = line["street_key"], voter["street_key"]
     undecided = house_eq & zip_fits & ~street_eq & ~close
-    close |= undecided & _starts_with(line["street_key"], voter["street_key"], undecided)
+    undecided &= (_length(registered) >= 3) & (_length(written) > _length(registered))
+    close |= _pairwise(str.startswith, written, registered, undecided)
     street = street_eq & (zip_eq | no_zip) & ~house_eq
     house_zip = house_eq & zip_eq & ~street_eq
     house_street = house_eq & street_eq & ~zip_eq
     return np.select([exact, close, street, house_zip, house_street], [0, 1, 2, 3, 4], default=5)
-
-
-def _starts_with(text: pa.Array, start: pa.Array, where: np.ndarray) -> np.ndarray:
-    """Whether each text begins with its `start` (three letters at least) and goes on, tested
-    `where` it can still decide something."""
-    found = np.zeros(len(text), dtype=bool)
-    rows = np.flatnonzero(where & (_length(start) >= 3) & (_length(text) > _length(start)))
-    if len(rows):
-        texts, starts = _python(text.take(pa.array(rows))), _python(start.take(pa.array(rows)))
-        pairs = zip(texts, starts, strict=True)
-        found[rows] = [t.startswith(s) for t, s in pairs]
-    return found
 
 
 def _with_type(side: dict) -> pa.Array:
