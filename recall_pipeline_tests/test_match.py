@@ -122,6 +122,22 @@ def test_a_name_held_by_several_is_not_a_registration_elsewhere() -> None:
     assert result["roll_records_with_name"].tolist() == [2]
 
 
+def test_a_written_middle_name_that_contradicts_is_not_the_registration_elsewhere() -> None:
+    # One JOHN DOE on the roll, registered as JOHN PAUL: a JOHN Q DOE signing from another
+    # street is another man of that name; JOHN DOE or JOHN P DOE may be him.
+    result, _ = match(
+        [
+            ("JOHN Q DOE", "900 CEDAR ST", "", "90002"),
+            ("JOHN QUINCY DOE", "900 CEDAR ST", "", "90002"),
+            ("JOHN DOE", "900 CEDAR ST", "", "90002"),
+            ("JOHN P DOE", "900 CEDAR ST", "", "90002"),
+            ("JOHN PAUL DOE", "900 CEDAR ST", "", "90002"),
+        ]
+    )
+    assert voters(result) == [None, None, "V2", "V2", "V2"]
+    assert result["match_method"].tolist() == [m.METHOD_NONE] * 2 + [m.METHOD_NAME] * 3
+
+
 def test_a_relative_who_is_not_registered_is_not_matched_to_the_household() -> None:
     result, _ = match([("CARLOS DOE", "100 N MAIN ST", "", "90001")])
     assert voters(result) == [None]

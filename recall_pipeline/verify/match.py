@@ -419,6 +419,7 @@ def name_readings(first, middle, last) -> dict[str, tuple[pd.Series, pd.Series, 
 
 
 MIDDLE_MISSING = c.MIDDLE_LEVELS.index("missing")
+MIDDLE_DISAGREE = c.MIDDLE_LEVELS.index("disagree")
 HISTORY_EXTRA = ["history_source_file", "history_source_row"]
 
 
@@ -1053,8 +1054,14 @@ def decide(
     status[matched] = MATCHED
     status[review] = REVIEW
 
-    # Below review: the exact full name, held by one registration alone in the jurisdiction.
-    exact_name = ((ranked["first_level"] == 0) & (ranked["last_level"] == 0)).to_numpy()
+    # Below review: the exact full name, held by one registration alone in the jurisdiction,
+    # and no middle name written that contradicts the registration's (JOHN Q SMITH is not
+    # the one JOHN ANDREW SMITH registered: another person of that name signed).
+    exact_name = (
+        (ranked["first_level"] == 0)
+        & (ranked["last_level"] == 0)
+        & (ranked["middle_level"] != MIDDLE_DISAGREE)
+    ).to_numpy()
     sole = ranked[exact_name & (ranked["source"] == METHOD_CURRENT).to_numpy()]
     sole = sole.drop_duplicates("line_index").set_index("line_index")
     by_name = (
