@@ -86,12 +86,12 @@ CASES = {
     "empty-file": Structural(
         "voter_roll", _rewrite(ROLL_FILE, b""), f"{ROLL_FILE}: the file is empty"
     ),
-    "not-utf8": Structural("voter_roll", _not_utf8, f"{ROLL_FILE}, row 4: not valid UTF-8"),
+    "not-utf8": Structural("voter_roll", _not_utf8, f"{ROLL_FILE}, row 5: not valid UTF-8"),
     "duplicate-voter-id": Structural(
         "voter_roll",
         _append(ROLL_FILE, GOOD_ROLL_ROW),
         "voter_id must be unique in voter_roll, but 1 value(s) repeat: voter_id=V0001 at "
-        f"{ROLL_FILE} row 1 and {ROLL_FILE} row 4",
+        f"{ROLL_FILE} row 2 and {ROLL_FILE} row 5",
     ),
     "duplicate-line-key": Structural(
         "petition_lines",
@@ -104,28 +104,28 @@ CASES = {
             ROLL_FILE, GOOD_ROLL_ROW.replace("V0001", "V0100").replace("1970-04-02", "04/02/1970")
         ),
         ROLL_FILE,
-        4,
+        5,
         "birth_date: not an ISO date (YYYY-MM-DD)",
     ),
     "malformed-zip": Quarantined(
         "voter_roll",
         _append(ROLL_FILE, GOOD_ROLL_ROW.replace("V0001", "V0100").replace("90012", "9O012")),
         ROLL_FILE,
-        4,
+        5,
         "zip: malformed ZIP (5 digits or ZIP+4)",
     ),
     "unknown-status": Quarantined(
         "voter_roll",
         _append(ROLL_FILE, GOOD_ROLL_ROW.replace("V0001", "V0100").replace("ACTIVE", "PURGED")),
         ROLL_FILE,
-        4,
+        5,
         "status: unknown value (allowed: ACTIVE, INACTIVE, CANCELLED)",
     ),
     "truncated-row": Quarantined(
         "petition_lines",
         _append(SCAN_FILE, "S001,1,4,Someone"),
         SCAN_FILE,
-        4,
+        5,
         "row has 4 field(s), the header has 10",
     ),
 }

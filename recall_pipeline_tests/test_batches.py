@@ -672,8 +672,8 @@ def test_a_batch_repeating_another_batchs_line_keys_is_refused(
     outcome = materialize_all(selection=assets, batches=[f"{PETITION}/batch_0009"])
     assert not outcome.success
     (error,) = outcome.errors
-    assert f"{SCANS.as_posix()}/batch_0009.csv, row 1:" in error
-    assert f"also {SCANS.as_posix()}/batch_0002.csv row 1" in error
+    assert f"{SCANS.as_posix()}/batch_0009.csv, row 2:" in error
+    assert f"also {SCANS.as_posix()}/batch_0002.csv row 2" in error
     with Warehouse(url) as store:
         assert store.row_count("petition_lines") == before
 

@@ -109,7 +109,7 @@ def test_a_failed_warning_check_names_rows_without_personal_data(
     assert "WARN  voter_roll.expectations: The contract's expectation suite" in report
     assert "rows_quarantined: 1" in report
     assert (
-        "voter_roll/roll_part_02.csv row 3 (voter_id=V0009): zip: malformed ZIP (5 digits or"
+        "voter_roll/roll_part_02.csv row 4 (voter_id=V0009): zip: malformed ZIP (5 digits or"
         " ZIP+4)" in report
     )
     for personal in ("QUIGLEYSON", "WINIFRED", "MAIN"):

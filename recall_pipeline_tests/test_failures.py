@@ -241,7 +241,7 @@ def test_sensor_records_a_failed_step(
     assert row["job_name"] == "__ASSET_JOB"
     assert row["failed_steps"] == "voter_roll"
     assert row["failed_checks"] is None
-    assert row["error"].startswith("voter_roll: voter_roll/roll_part_01.csv, row 1: voter_id")
+    assert row["error"].startswith("voter_roll: voter_roll/roll_part_01.csv, row 2: voter_id")
     assert "voter_id=V0001" in row["error"]
     assert row["recorded_by"] == "run_failure_sensor"
     assert row["failed_at"].tzinfo is not None and row["failed_at"] <= row["recorded_at"]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recall_pipeline.contract import (
     ADDRESS_HISTORY,
@@ -23,6 +27,7 @@ from recall_pipeline.contract import (
     WITHDRAWALS,
 )
 from recall_pipeline.ingest.errors import StructuralError
+from recall_pipeline.ingest.files import read_input_file
 from recall_pipeline.ingest.pipeline import ingest_input
 from recall_pipeline_tests import datadir
 from recall_pipeline_tests.datadir import (
@@ -50,8 +55,9 @@ def roll_file(root: Path) -> Path:
     return root / "voter_roll" / "roll_part_01.csv"
 
 
-def assert_conserved(result) -> None:
-    """Every row read sits in exactly one place, per file."""
+def assert_conserved(result, root: Path | None = None) -> None:
+    """Every row read sits in exactly one place, per file; with the data directory `root`, the
+    rows are the file's data lines as its bytes hold them."""
     for ledger in result.files.to_pylist():
         file = ledger["source_file"]
         accepted = [r for r in result.accepted.column("source_file").to_pylist() if r == file]
@@ -67,7 +73,18 @@ def assert_conserved(result) -> None:
             )
             if f == file
         ]
-        assert sorted(rows) == list(range(1, ledger["rows_read"] + 1))
+        assert sorted(rows) == data_lines(root / file) if root else len(set(rows)) == len(rows)
+
+
+def data_lines(path: Path) -> list[int]:
+    """The physical line numbers of a file's records, read from its bytes by hand: a CSV's
+    lines but the header and blank ones, a Parquet file's records from 1."""
+    if path.suffix == ".parquet":
+        return list(range(1, pq.read_metadata(path).num_rows + 1))
+    lines = path.read_bytes().replace(b"\r\n", b"\n").split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [i + 1 for i, line in enumerate(lines) if i > 0 and line.strip(b" \t")]
 
 
 @pytest.mark.parametrize("spec", INPUTS, ids=lambda s: s.name)
@@ -76,7 +93,7 @@ def test_clean_inputs_are_accepted_whole(spec, clean_dir: Path) -> None:
     assert result.quarantined.num_rows == 0
     assert all(o.success for o in result.outcomes)
     assert result.accepted.num_rows == result.rows_read > 0
-    assert_conserved(result)
+    assert_conserved(result, clean_dir)
 
 
 def test_provenance_names_file_row_and_hash(clean_dir: Path) -> None:
@@ -84,8 +101,9 @@ def test_provenance_names_file_row_and_hash(clean_dir: Path) -> None:
     rows = {r["voter_id"]: r for r in result.accepted.to_pylist()}
     part_2 = clean_dir / "voter_roll" / "roll_part_02.csv"
     assert rows["V0004"]["source_file"] == "voter_roll/roll_part_02.csv"
-    assert rows["V0004"]["source_row"] == 1
-    assert rows["V0005"]["source_row"] == 2
+    # The file's second and third lines: the header is line 1.
+    assert rows["V0004"]["source_row"] == 2
+    assert rows["V0005"]["source_row"] == 3
     assert rows["V0004"]["source_sha256"] == hashlib.sha256(part_2.read_bytes()).hexdigest()
     assert rows["V0004"]["last_name"] == "MUÑOZ"
 
@@ -153,7 +171,7 @@ def test_bad_rows_are_quarantined_with_file_row_and_reason(
     data_dir: Path, broken_row: str, reason: str
 ) -> None:
     lines = roll_file(data_dir).read_text(encoding="utf-8").splitlines()
-    lines.insert(2, broken_row)  # becomes data row 2 of the file
+    lines.insert(2, broken_row)  # becomes line 3 of the file
     write_lines(roll_file(data_dir), lines)
 
     result = ingest_input(VOTER_ROLL, data_dir)
@@ -163,13 +181,13 @@ def test_bad_rows_are_quarantined_with_file_row_and_reason(
     row = quarantined[0]
     assert (row["source_file"], row["source_row"], row["reason"]) == (
         "voter_roll/roll_part_01.csv",
-        2,
+        3,
         reason,
     )
     assert row["input_name"] == "voter_roll"
     assert "V0101" not in result.accepted.column("voter_id").to_pylist()
     assert result.accepted.num_rows == datadir.ROLL_ROWS
-    assert_conserved(result)
+    assert_conserved(result, data_dir)
 
 
 def test_a_row_breaking_several_rules_lists_every_reason(data_dir: Path) -> None:
@@ -197,7 +215,7 @@ def test_quarantined_line_keeps_its_key_and_raw_cells(data_dir: Path) -> None:
     assert row["record_key"] == "section_id=S001, page=1, line=3"
     assert row["reason"] == "signature_present: not one of Y/N"
     assert '"signature_present": "maybe"' in row["raw_record"]
-    assert_conserved(result)
+    assert_conserved(result, data_dir)
 
 
 def test_expectation_results_count_each_rule_per_file(data_dir: Path) -> None:
@@ -244,27 +262,27 @@ def test_match_reviews_with_a_bad_key_time_or_voter_are_quarantined(data_dir: Pa
     result = ingest_input(MATCH_REVIEWS, data_dir, lookup=roll_lookup)
 
     assert [(r["source_row"], r["voter_id"]) for r in result.accepted.to_pylist()] == [
-        (1, "V0001"),
-        (2, None),
+        (2, "V0001"),
+        (3, None),
     ]
     not_a_time = "reviewed_at: not an ISO date and time (YYYY-MM-DDTHH:MM[:SS])"
     unknown_voter = "voter_id: no such voter_id in voter_roll"
     assert {r["source_row"]: r["reason"] for r in result.quarantined.to_pylist()} == {
-        3: "page: not a whole number",
-        4: "section_id: missing required value",
-        5: not_a_time,
-        6: "reviewed_at: not a real calendar date",
-        7: not_a_time,
-        8: "reviewed_at: missing required value",
-        9: unknown_voter,
-        10: f"line: not a whole number; {unknown_voter}; {not_a_time}",
+        4: "page: not a whole number",
+        5: "section_id: missing required value",
+        6: not_a_time,
+        7: "reviewed_at: not a real calendar date",
+        8: not_a_time,
+        9: "reviewed_at: missing required value",
+        10: unknown_voter,
+        11: f"line: not a whole number; {unknown_voter}; {not_a_time}",
     }
-    (row,) = [r for r in result.quarantined.to_pylist() if r["source_row"] == 9]
+    (row,) = [r for r in result.quarantined.to_pylist() if r["source_row"] == 10]
     assert row["record_key"] == "section_id=S001, page=1, line=3, voter_id=V9999"
     rules = {o.rule.rule_id: o for o in result.outcomes}
     assert rules["voter_id.known"].rule.engine == "warehouse"
     assert rules["voter_id.known"].failing_count == 2
-    assert_conserved(result)
+    assert_conserved(result, data_dir)
 
 
 def test_a_reference_rule_needs_a_lookup(data_dir: Path) -> None:
@@ -311,7 +329,7 @@ def test_non_utf8_file_names_the_row(data_dir: Path) -> None:
     with pytest.raises(StructuralError) as caught:
         ingest_input(VOTER_ROLL, data_dir)
     assert caught.value.file == "voter_roll/roll_part_01.csv"
-    assert caught.value.row == 3
+    assert caught.value.row == 4
     assert "not valid UTF-8" in str(caught.value)
 
 
@@ -324,8 +342,8 @@ def test_duplicate_voter_id_across_files_names_both_rows(data_dir: Path) -> None
         ingest_input(VOTER_ROLL, data_dir)
     message = str(caught.value)
     assert "voter_id must be unique in voter_roll" in message
-    assert "voter_id=V0002 at voter_roll/roll_part_01.csv row 2 and " in message
-    assert "voter_roll/roll_part_02.csv row 2" in message
+    assert "voter_id=V0002 at voter_roll/roll_part_01.csv row 3 and " in message
+    assert "voter_roll/roll_part_02.csv row 3" in message
     assert "SMITH" not in message and "O'BRIEN" not in message
 
 
@@ -339,7 +357,7 @@ def test_duplicate_line_key_fails(data_dir: Path) -> None:
     message = str(caught.value)
     assert "must be unique in petition_lines" in message
     assert "section_id=S001, page=1, line=2" in message
-    assert "batch_0001.csv row 2" in message and "batch_0002.csv row 1" in message
+    assert "batch_0001.csv row 3" in message and "batch_0002.csv row 2" in message
 
 
 def test_missing_required_input_fails(data_dir: Path) -> None:
@@ -397,19 +415,137 @@ def test_parquet_roll_file_is_read_like_csv(data_dir: Path) -> None:
     assert rows["V0004"]["source_file"] == "voter_roll/roll_part_02.parquet"
     assert rows["V0004"]["registration_date"].isoformat() == "2001-03-03"
     assert result.quarantined.num_rows == 0
-    assert_conserved(result)
+    assert_conserved(result, data_dir)
 
 
-def test_quoted_newline_in_a_value_keeps_row_numbers(data_dir: Path) -> None:
+def test_a_value_spanning_lines_is_quarantined_line_by_line(data_dir: Path) -> None:
+    # Records are lines: a line break inside quotes leaves two lines whose quotes do not
+    # close, each quarantined; the lines after them keep their numbers.
     scans = petition_dir(data_dir) / "scans" / "batch_0001.csv"
     lines = scans.read_text(encoding="utf-8").splitlines()
     lines[1] = lines[1].replace("1234 N Main St Apt 5", '"1234 N Main St\nApt 5"')
     lines[2] = "S001,1,2,truncated"
     write_lines(scans, lines)
     result = ingest_input(PETITION_LINES, data_dir)
+    quarantined = {r["source_row"]: r["reason"] for r in result.quarantined.to_pylist()}
+    unclosed = "the line opens a quoted value it does not close (a value may not span lines)"
+    assert quarantined == {2: unclosed, 3: unclosed, 4: "row has 4 field(s), the header has 10"}
+    accepted = [r for r in result.accepted.to_pylist() if r["source_file"].endswith("0001.csv")]
+    assert accepted[0]["source_row"] == 5
+    assert_conserved(result, data_dir)
+
+
+# --- the strict line pass: what a file holds is counted from its bytes ------------------------
+
+HEADER3 = b"a,b,c\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "accepted", "quarantined", "blank"),
+    [
+        # A stray quote stays on its line; the lines after it are read as usual.
+        (b'1,"Bob Smith,3\n4,5,6\n7,8,9\n', [3, 4], {2: "opens a quoted value"}, 0),
+        # Blank lines are counted and hold no record; the lines after keep their numbers.
+        (b"1,2,3\n\n   \n4,5,6\n\t\n", [2, 5], {}, 3),
+        (b"1,2\x003\n4,5,6\n", [3], {2: "control character (byte 0x00 at column 4)"}, 0),
+        (b"1,2\r3,4\n4,5,6\n", [3], {2: "control character (byte 0x0D at column 4)"}, 0),
+        (b"1,2\x1b,3\n4,5,6\n", [3], {2: "control character (byte 0x1B"}, 0),
+        (b"1,2\n4,5,6\n7,8,9,10\n", [3], {2: "2 field(s)", 4: "4 field(s)"}, 0),
+        # Quotes that pair up but do not make CSV: read line by line, the line quarantined.
+        (b'1,x"y,"z\n4,5,6\n', [3], {2: "not valid CSV"}, 0),
+        (b'"1","2 ""two""","3"\n4,5,6', [2, 3], {}, 0),  # no LF after the last line
+        (b"1,2,3\r\n\r\n4,5,6\r\n", [2, 4], {}, 1),
+    ],
+    ids=[
+        "stray-quote", "blank-lines", "nul", "lone-cr", "escape", "field-counts",
+        "bad-quoting", "doubled-quotes", "crlf",
+    ],
+)  # fmt: skip
+def test_each_physical_line_is_accepted_quarantined_or_blank(
+    tmp_path: Path, body: bytes, accepted: list[int], quarantined: dict[int, str], blank: int
+) -> None:
+    path = tmp_path / "lines.csv"
+    path.write_bytes(HEADER3 + body)
+    raw = read_input_file(path, tmp_path, ["a", "b", "c"], ["a"])
+    assert raw.table.column("source_row").to_pylist() == accepted
+    assert {r.source_row: r.problem for r in raw.invalid_rows}.keys() == quarantined.keys()
+    for row in raw.invalid_rows:
+        assert quarantined[row.source_row] in row.problem
+        assert "\x00" not in row.raw_text and "\r" not in row.raw_text
+    assert raw.blank_lines == blank
+    assert raw.rows_read == len(accepted) + len(quarantined)
+    assert sorted([*accepted, *quarantined]) == data_lines(path)
+
+
+def test_a_stray_quote_in_a_long_file_loses_no_line(data_dir: Path) -> None:
+    """The probe's case: one unclosed quote in a file quoted only where needed used to swallow
+    the lines after it into one quarantined record."""
+    scans = petition_dir(data_dir) / "scans" / "batch_0001.csv"
+    lines = scans.read_text(encoding="utf-8").splitlines()
+    template = lines[1].split(",")
+    rows = [lines[0]]
+    for n in range(1, 505):
+        fields = [*template]
+        fields[:3] = ["S001", str(1 + (n - 1) // 10), str(1 + (n - 1) % 10)]
+        rows.append(",".join(fields))
+    rows[7] = rows[7].replace("1234 N Main St Apt 5", '"Bob Smith')
+    write_lines(scans, rows)
+    result = ingest_input(PETITION_LINES, data_dir)
+    (ledger,) = [f for f in result.files.to_pylist() if f["source_file"].endswith("0001.csv")]
+    assert ledger["rows_read"] == 504
+    assert (ledger["rows_accepted"], ledger["rows_quarantined"]) == (503, 1)
     (row,) = result.quarantined.to_pylist()
-    assert (row["source_file"], row["source_row"]) == (
-        "petitions/test-recall/scans/batch_0001.csv",
-        2,
-    )
-    assert_conserved(result)
+    assert row["source_row"] == 8 and "opens a quoted value" in row["reason"]
+    assert_conserved(result, data_dir)
+
+
+def test_lines_ended_by_cr_alone_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "old_mac.csv"
+    path.write_bytes(b"a,b,c\r1,2,3\r4,5,6\r")
+    raw = read_input_file(path, tmp_path, ["a", "b", "c"], ["a"])
+    assert raw.table.column("a").to_pylist() == ["1", "4"]
+    assert raw.table.column("source_row").to_pylist() == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("a,b,c\n1,2,3\n".encode("utf-16"), "encoded as UTF-16 (little-endian)"),
+        ("a,b,c\n1,2,3\n".encode("utf-16-be"), "encoded as UTF-16 or UTF-32"),
+        (
+            "a,b,c\n1,José Muñoz Peña,García\n".encode("latin-1"),
+            "not valid UTF-8 (byte offset 11, it looks like",
+        ),
+    ],
+    ids=["utf16-bom", "utf16-no-bom", "latin-1"],
+)
+def test_a_file_not_in_utf8_is_named_with_its_encoding(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    path = tmp_path / "encoded.csv"
+    path.write_bytes(content)
+    with pytest.raises(StructuralError) as caught:
+        read_input_file(path, tmp_path, ["a", "b", "c"], ["a"])
+    assert caught.value.file == "encoded.csv"
+    assert problem in caught.value.problem
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(list('ab,"\x00\r\t \u00e9')), max_size=12),
+        max_size=12,
+    ),
+    st.sampled_from([b"\n", b"\r\n"]),
+)
+def test_fuzz_every_line_ends_in_one_place(lines: list[str], end: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.csv"
+        path.write_bytes(b"a,b,c" + end + end.join(t.encode() for t in lines) + end)
+        raw = read_input_file(path, Path(folder), ["a", "b", "c"], ["a"])
+        rows = [
+            *raw.table.column("source_row").to_pylist(),
+            *(r.source_row for r in raw.invalid_rows),
+        ]
+        assert sorted(rows) == data_lines(path)
+        assert raw.rows_read == len(rows)

@@ -75,10 +75,10 @@ def test_bad_rows_land_in_quarantined_rows(data_dir: Path, store: Warehouse) -> 
         (
             "petition_lines",
             "petitions/test-recall/scans/batch_0002.csv",
-            3,
+            4,
             "row has 4 field(s), the header has 10",
         ),
-        ("voter_roll", "voter_roll/roll_part_02.csv", 3, "zip: malformed ZIP (5 digits or ZIP+4)"),
+        ("voter_roll", "voter_roll/roll_part_02.csv", 4, "zip: malformed ZIP (5 digits or ZIP+4)"),
     ]
     checks = {(c.asset, c.name): c for c in outcome.checks}
     assert not checks[("voter_roll", "expectations")].passed
@@ -106,7 +106,7 @@ def test_structural_failure_stops_the_run_and_keeps_previous_tables(
 
     assert not outcome.success
     (error,) = [e for e in outcome.errors if e.startswith("voter_roll")]
-    assert "voter_roll/roll_part_01.csv" in error and "row 1" in error
+    assert "voter_roll/roll_part_01.csv" in error and "row 2" in error
     assert "voter_id must be unique" in error
     assert rows(store, "voter_roll", "voter_id") == before
 
@@ -141,7 +141,27 @@ def test_conservation_check_fails_when_a_row_goes_missing(data_dir: Path, store:
     report = conservation_report(store, VOTER_ROLL)
     assert not report.passed
     assert report.metadata["problems"] == [
-        "voter_roll/roll_part_02.csv: read 2, landed 1 (1 distinct rows)"
+        "voter_roll/roll_part_02.csv: 3 line(s), 1 header, 0 blank: 2 data line(s); "
+        "read 2, landed 1 (1 distinct rows)"
+    ]
+
+
+def test_conservation_is_proved_against_the_lines_of_the_file(
+    data_dir: Path, store: Warehouse
+) -> None:
+    # A reader that dropped a row and counted only what it returned would agree with itself;
+    # the file's own line count does not.
+    assert materialize_all().success
+    store.execute("DELETE FROM voter_roll WHERE voter_id = 'V0004'")
+    store.execute(
+        "UPDATE ingested_files SET rows_read = rows_read - 1, rows_accepted = rows_accepted - 1"
+        " WHERE source_file = 'voter_roll/roll_part_02.csv'"
+    )
+    report = conservation_report(store, VOTER_ROLL)
+    assert not report.passed
+    assert report.metadata["problems"] == [
+        "voter_roll/roll_part_02.csv: 3 line(s), 1 header, 0 blank: 2 data line(s); "
+        "read 1, landed 1 (1 distinct rows)"
     ]
 
 
@@ -245,13 +265,13 @@ def test_match_reviews_naming_no_voter_on_the_roll_are_quarantined(
     assert quarantined == [
         {
             "source_file": file,
-            "source_row": 3,
+            "source_row": 4,
             "reason": "voter_id: no such voter_id in voter_roll",
             "record_key": "section_id=S001, page=1, line=3, voter_id=V0404",
         },
         {
             "source_file": file,
-            "source_row": 4,
+            "source_row": 5,
             "reason": "reviewed_at: not an ISO date and time (YYYY-MM-DDTHH:MM[:SS])",
             "record_key": "section_id=S001, page=1, line=3, voter_id=V0001",
         },

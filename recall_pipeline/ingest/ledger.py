@@ -42,6 +42,7 @@ def expectation_report(result: IngestResult) -> CheckOutcome:
             "rules": rules,
             "rules_failed": sum(1 for o in result.outcomes if not o.success),
             "rows_validated": result.rows_read,
+            "blank_lines": int(pc.sum(result.files.column("blank_lines")).as_py() or 0),
             "rows_quarantined": quarantined.num_rows,
             "parse_failures": result.parse_failures,
             "failing_rows": failing_rows,
@@ -62,14 +63,14 @@ def conservation_report(store, spec: InputSpec) -> CheckOutcome:
             UNION ALL
             SELECT source_file, source_row FROM {quarantine} WHERE input_name = :input
         )
-        SELECT l.source_file, l.rows_read,
+        SELECT l.source_file, l.rows_read, l.physical_lines, l.header_lines, l.blank_lines,
                count(r.source_row) AS rows_landed,
                count(DISTINCT r.source_row) AS distinct_rows,
                min(r.source_row) AS first_row,
                max(r.source_row) AS last_row
         FROM {ledger} l LEFT JOIN landed r ON r.source_file = l.source_file
         WHERE l.input_name = :input
-        GROUP BY l.source_file, l.rows_read
+        GROUP BY l.source_file, l.rows_read, l.physical_lines, l.header_lines, l.blank_lines
         ORDER BY l.source_file
         """,
         {"input": spec.name},
@@ -89,10 +90,15 @@ def conservation_report(store, spec: InputSpec) -> CheckOutcome:
     problems = []
     for row in per_file.itertuples(index=False):
         read, landed, distinct = int(row.rows_read), int(row.rows_landed), int(row.distinct_rows)
-        complete = read == 0 or (int(row.first_row) == 1 and int(row.last_row) == read)
-        if landed != read or distinct != read or not complete:
+        lines, header, blank = int(row.physical_lines), int(row.header_lines), int(row.blank_lines)
+        # Every data line of the file (its lines but the header and the blank ones) landed once,
+        # at a line number the file has.
+        inside = read == 0 or (int(row.first_row) > header and int(row.last_row) <= lines)
+        if read != lines - header - blank or landed != read or distinct != read or not inside:
             problems.append(
-                f"{row.source_file}: read {read}, landed {landed} ({distinct} distinct rows)"
+                f"{row.source_file}: {lines} line(s), {header} header, {blank} blank: "
+                f"{lines - header - blank} data line(s); read {read}, landed {landed} "
+                f"({distinct} distinct rows)"
             )
     if orphan_rows:
         problems.append(f"{orphan_rows} row(s) landed from files missing from the ledger")

@@ -43,7 +43,12 @@ QUARANTINED_ROWS = TableSchema(
         Column("input_name", "string", False, "contract input the row belongs to"),
         Column("petition_id", "string", True, "petition folder, for per-petition inputs"),
         Column("source_file", "string", False, "input file, relative to the data directory"),
-        Column("source_row", "integer", False, "1-based data row in the file"),
+        Column(
+            "source_row",
+            "integer",
+            False,
+            "the row's physical line in the file, the header being line 1 (Parquet: record)",
+        ),
         Column("source_sha256", "string", False, "SHA-256 of the whole input file"),
         Column("reason", "string", False, "every rule the row broke, '; '-separated"),
         Column("record_key", "string", True, "the row's identifying columns (never PII)"),
@@ -60,7 +65,15 @@ INGESTED_FILES = TableSchema(
         Column("source_file", "string", False),
         Column("source_sha256", "string", False),
         Column("size_bytes", "integer", False),
-        Column("rows_read", "integer", False),
+        Column(
+            "physical_lines",
+            "integer",
+            False,
+            "lines in the file as its bytes hold them, the header's included (Parquet: records)",
+        ),
+        Column("header_lines", "integer", False, "1 for CSV, 0 for Parquet"),
+        Column("blank_lines", "integer", False, "empty lines (or only spaces): no record"),
+        Column("rows_read", "integer", False, "physical_lines - header_lines - blank_lines"),
         Column("rows_accepted", "integer", False),
         Column("rows_quarantined", "integer", False),
         Column("extra_columns", "string", True, "columns outside the contract, ignored"),
@@ -217,7 +230,9 @@ def ingest_input(
     parse_failures: dict[str, int] = {}
     for _, raw in raw_files:
         for row in raw.invalid_rows:
-            parse_failures[row.problem] = parse_failures.get(row.problem, 0) + 1
+            # Counted by kind: the details (a byte, a column, field counts) stay in quarantine.
+            kind = row.problem.split(" (")[0]
+            parse_failures[kind] = parse_failures.get(kind, 0) + 1
     return IngestResult(
         spec=spec,
         accepted=accepted,
@@ -425,6 +440,9 @@ def _ledger(
             "source_file": raw.relative_path,
             "source_sha256": raw.sha256,
             "size_bytes": raw.size_bytes,
+            "physical_lines": raw.physical_lines,
+            "header_lines": raw.header_lines,
+            "blank_lines": raw.blank_lines,
             "rows_read": raw.rows_read,
             "rows_accepted": accepted_by_file.get(raw.relative_path, 0),
             "rows_quarantined": quarantined_by_file.get(raw.relative_path, 0),
