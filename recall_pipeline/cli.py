@@ -9,6 +9,16 @@
 
 Heavy libraries (Dagster, Great Expectations) are imported only by the subcommand that needs
 them, so `--help` and `generate` start quickly.
+
+An error is one line on stderr, `recall-audit COMMAND: problem`, and an exit code (`--debug`
+shows the traceback instead):
+
+    0  done                      3  the warehouse cannot be opened or read
+    1  the run failed            4  a blocking check failed
+    2  usage: a bad argument, an unknown petition, reason or line, an unwritable output file
+
+The read commands (determination, trace, explain, tables) open the warehouse read-only: a
+DuckDB file must exist, and a read-only copy of one (what an auditor is given) serves.
 """
 
 from __future__ import annotations
@@ -25,11 +35,28 @@ from recall_pipeline import settings
 # The profile names, without importing the scenario package (keeps `--help` quick).
 PROFILE_NAMES = ("standard", "hard", "hardest")
 
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAREHOUSE, EXIT_CHECK = 0, 1, 2, 3, 4
+
+
+class UsageError(Exception):
+    """An argument the command cannot use (exit 2)."""
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count (0 or more)")
+    return value
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="recall-audit", description="Verify a recall petition against the voter roll."
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="write a synthetic scenario and its truth")
@@ -80,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     trace.add_argument(
         "--reason", required=True, help="a reason code, a registrar category, or VALID"
     )
-    trace.add_argument("--limit", type=int, default=20, help="lines to print (default 20)")
+    trace.add_argument("--limit", type=_count, default=20, help="lines to print (default 20)")
     trace.add_argument("--csv", type=Path, help="write every line to this CSV file")
     _add_location_arguments(trace, data_dir=False)
     trace.set_defaults(handler=_trace)
@@ -98,8 +125,45 @@ def main(argv: list[str] | None = None) -> int:
     _add_location_arguments(tables, data_dir=False)
     tables.set_defaults(handler=_tables)
 
+    for command in commands.choices.values():
+        # Also after the subcommand; given there only, so the top level's default stands.
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except Exception as exc:
+        if args.debug:
+            raise
+        code, problem = _error(exc)
+        print(f"recall-audit {args.command}: {problem}", file=sys.stderr)
+        return code
+
+
+def _error(exc: Exception) -> tuple[int, str]:
+    """The exit code of an error and its one line."""
+    from sqlalchemy import exc as sa_exc
+
+    from recall_pipeline.audit.trace import TraceError
+    from recall_pipeline.verify.report import UnknownPetition
+    from recall_pipeline.warehouse import WarehouseUnavailable
+
+    if isinstance(exc, UsageError | TraceError | UnknownPetition):
+        return EXIT_USAGE, _one_line(str(exc))
+    if isinstance(exc, WarehouseUnavailable):
+        return EXIT_WAREHOUSE, _one_line(str(exc))
+    if isinstance(exc, sa_exc.DBAPIError):
+        return EXIT_WAREHOUSE, "cannot open or read the warehouse: " + _one_line(str(exc.orig))
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - duckdb is a dependency
+        duckdb = None
+    if duckdb is not None and isinstance(exc, duckdb.Error):
+        return EXIT_WAREHOUSE, "cannot open or read the warehouse: " + _one_line(str(exc))
+    return EXIT_FAILED, f"{type(exc).__name__}: {_one_line(str(exc))} (--debug shows where)"
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(part.strip() for part in text.strip().splitlines() if part.strip())
 
 
 def _add_location_arguments(parser: argparse.ArgumentParser, data_dir: bool) -> None:
@@ -119,9 +183,41 @@ def _apply_locations(args: argparse.Namespace) -> None:
     # The Dagster definitions read the same variables, so the command line and `dagster dev`
     # configure a run the same way.
     if getattr(args, "data_dir", None):
+        if not args.data_dir.is_dir():
+            raise UsageError(f"--data-dir: {args.data_dir} is not a folder")
         os.environ[settings.DATA_DIR_ENV] = str(args.data_dir.resolve())
     if args.warehouse:
+        _check_url(args.warehouse)
         os.environ[settings.WAREHOUSE_URL_ENV] = args.warehouse
+
+
+def _check_url(url: str) -> None:
+    from sqlalchemy import exc as sa_exc
+
+    from recall_pipeline.warehouse import Warehouse
+
+    try:
+        Warehouse(url)
+    except (sa_exc.ArgumentError, ValueError) as exc:
+        raise UsageError(
+            f"--warehouse: {_masked_text(url)!r} is not a warehouse URL "
+            "(duckdb:///PATH/FILE.duckdb or postgresql://USER@HOST/DATABASE)"
+        ) from exc
+
+
+def _reader(args: argparse.Namespace):
+    """The warehouse a read command reads: opened read-only, holding a published run."""
+    from recall_pipeline.warehouse import Warehouse, WarehouseUnavailable
+
+    _apply_locations(args)
+    store = Warehouse(settings.warehouse_url(), read_only=True)
+    if not store.table_exists("sufficiency_determination"):
+        store.dispose()
+        raise WarehouseUnavailable(
+            f"{_masked(settings.warehouse_url())} holds no published run "
+            "(recall-audit run writes one)"
+        )
+    return store
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -155,6 +251,8 @@ def _run(args: argparse.Namespace) -> int:
     from recall_pipeline.runner import materialize_all
 
     data_dir = settings.data_dir()
+    if not data_dir.is_dir():
+        raise UsageError(f"the data directory {data_dir} is not a folder (--data-dir)")
     url = settings.warehouse_url()
     print(f"data directory: {data_dir}")
     print(f"warehouse:      {_masked(url)}")
@@ -181,6 +279,7 @@ def _run(args: argparse.Namespace) -> int:
         outcome = materialize_all(progress=print)
     print()
     failed_checks = [c for c in outcome.checks if not c.passed]
+    blocking = any(c.severity == "ERROR" for c in failed_checks)
     if not outcome.success:
         print("run FAILED:", file=sys.stderr)
         for message in outcome.errors:
@@ -188,14 +287,14 @@ def _run(args: argparse.Namespace) -> int:
         if failed_checks:
             print("failed checks:", file=sys.stderr)
             _print_checks(failed_checks, sys.stderr)
-        return 1
+        return EXIT_CHECK if blocking else EXIT_FAILED
     _print_tables(url)
     _print_determinations(url)
     print(
         f"\nchecks: {len(outcome.checks) - len(failed_checks)} passed, {len(failed_checks)} failed"
     )
     _print_checks(failed_checks, sys.stdout)
-    return 0 if not any(c.severity == "ERROR" for c in failed_checks) else 1
+    return EXIT_CHECK if blocking else EXIT_OK
 
 
 # A check's metadata is written for Dagster's event log (counts, files, rows, identifying keys;
@@ -231,34 +330,32 @@ def _print_checks(checks, file) -> None:
 
 
 def _determination(args: argparse.Namespace) -> int:
-    from recall_pipeline.verify.report import UnknownPetition, load_determination, render
-    from recall_pipeline.warehouse import Warehouse
+    from recall_pipeline.verify.report import load_determination, render
 
-    _apply_locations(args)
-    with Warehouse(settings.warehouse_url()) as store:
-        try:
-            report = load_determination(store, args.petition_id)
-        except UnknownPetition as exc:
-            print(exc, file=sys.stderr)
-            return 2
+    with _reader(args) as store:
+        report = load_determination(store, args.petition_id)
     print(json.dumps(report, indent=2, default=str) if args.json else render(report))
-    return 0
+    return EXIT_OK
 
 
 def _trace(args: argparse.Namespace) -> int:
-    from recall_pipeline.audit.trace import TraceError, trace
-    from recall_pipeline.warehouse import Warehouse
+    from recall_pipeline.audit.trace import trace
 
-    _apply_locations(args)
-    with Warehouse(settings.warehouse_url()) as store:
+    out = None
+    if args.csv:
         try:
+            out = args.csv.open("w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise UsageError(f"--csv {args.csv}: cannot write ({exc.strerror})") from exc
+    try:
+        with _reader(args) as store:
             count, lines = trace(store, args.petition_id, args.reason, limit=args.limit)
-            if args.csv:
+            if out is not None:
                 _, every_line = trace(store, args.petition_id, args.reason)
-                every_line.to_csv(args.csv, index=False)
-        except TraceError as exc:
-            print(exc, file=sys.stderr)
-            return 2
+                every_line.to_csv(out, index=False)
+    finally:
+        if out is not None:
+            out.close()
     print(f"{args.reason}: {count:,} line(s) in {args.petition_id}")
     if len(lines):
         shown = lines[["section_id", "page", "line", "source_file", "source_row", "voter_id",
@@ -268,22 +365,16 @@ def _trace(args: argparse.Namespace) -> int:
             print(f"... {count - len(lines):,} more (use --limit or --csv)")
     if args.csv:
         print(f"wrote {count:,} line(s) to {args.csv}")
-    return 0
+    return EXIT_OK
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from recall_pipeline.audit.trace import TraceError, explain, render_explanation
-    from recall_pipeline.warehouse import Warehouse
+    from recall_pipeline.audit.trace import explain, render_explanation
 
-    _apply_locations(args)
-    with Warehouse(settings.warehouse_url()) as store:
-        try:
-            story = explain(store, args.petition_id, args.section_id, args.page, args.line)
-        except TraceError as exc:
-            print(exc, file=sys.stderr)
-            return 2
+    with _reader(args) as store:
+        story = explain(store, args.petition_id, args.section_id, args.page, args.line)
     print(json.dumps(story, indent=2, default=str) if args.json else render_explanation(story))
-    return 0
+    return EXIT_OK
 
 
 def _print_determinations(url: str) -> None:
@@ -298,24 +389,39 @@ def _print_determinations(url: str) -> None:
 
 
 def _tables(args: argparse.Namespace) -> int:
+    from recall_pipeline.warehouse import Warehouse
+
     _apply_locations(args)
-    _print_tables(settings.warehouse_url())
-    return 0
+    with Warehouse(settings.warehouse_url(), read_only=True) as store:
+        _print_table_counts(store)
+    return EXIT_OK
 
 
 def _print_tables(url: str) -> None:
     from recall_pipeline.warehouse import Warehouse
 
     with Warehouse(url).hold() as store:
-        print(f"{'table':<28} {'rows':>12}")
-        for name in store.table_names():
-            print(f"{name:<28} {store.row_count(name):>12,}")
+        _print_table_counts(store)
+
+
+def _print_table_counts(store) -> None:
+    print(f"{'table':<28} {'rows':>12}")
+    for name in store.table_names():
+        print(f"{name:<28} {store.row_count(name):>12,}")
 
 
 def _masked(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def _masked_text(url: str) -> str:
+    """A URL as given, its password hidden if it parses at all."""
+    try:
+        return _masked(url)
+    except Exception:
+        return url
 
 
 if __name__ == "__main__":

@@ -197,10 +197,18 @@ def _normalize_arrow(table: pa.Table, *, large_strings: bool = False) -> pa.Tabl
     return table if target.equals(table.schema) else table.cast(target)
 
 
+class WarehouseUnavailable(Exception):
+    """The warehouse cannot be opened as asked (e.g. no file to read)."""
+
+
 class Warehouse:
     """A SQL warehouse (DuckDB file or PostgreSQL database) addressed by one URL."""
 
-    def __init__(self, url: str | URL, *, lock_timeout: float = 60.0) -> None:
+    def __init__(
+        self, url: str | URL, *, lock_timeout: float = 60.0, read_only: bool = False
+    ) -> None:
+        """`read_only`: open an existing warehouse for reading only (a DuckDB file must exist,
+        and may be a read-only copy; a PostgreSQL session refuses writes)."""
         parsed = sa.make_url(url)
         backend = parsed.get_backend_name()
         if backend in ("postgresql", "postgres"):
@@ -216,6 +224,7 @@ class Warehouse:
                 f"unsupported warehouse URL {parsed!s}: use duckdb:// or postgresql://"
             )
         self._url = parsed
+        self.read_only = read_only
         self.lock_timeout = lock_timeout
         self._engine: Engine | None = None
         self._anchor: Any = None
@@ -239,10 +248,14 @@ class Warehouse:
     __str__ = __repr__
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"url": self._url, "lock_timeout": self.lock_timeout}
+        return {"url": self._url, "lock_timeout": self.lock_timeout, "read_only": self.read_only}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["url"], lock_timeout=state["lock_timeout"])
+        self.__init__(
+            state["url"],
+            lock_timeout=state["lock_timeout"],
+            read_only=state.get("read_only", False),
+        )
 
     def __enter__(self) -> Warehouse:
         return self
@@ -305,17 +318,23 @@ class Warehouse:
                 cur.execute(
                     "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; "
                     "SET client_encoding = 'UTF8'; SET extra_float_digits = 1"
+                    + ("; SET default_transaction_read_only = on" if read_only else "")
                 )
             dbapi_conn.commit()
 
-        self._ensure_pg_database(engine)
+        read_only = self.read_only
+        if not read_only:
+            self._ensure_pg_database(engine)
         return engine
 
     def _create_duckdb_engine(self) -> Engine:
         database = self._url.database
         if not database or database == ":memory:":
             return sa.create_engine(self._url, poolclass=StaticPool)
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if self.read_only and not Path(database).expanduser().is_file():
+            raise WarehouseUnavailable(f"no warehouse file at {database}")
+        if not self.read_only:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         # A file DuckDB creates is otherwise written in the v0.10.2 format, whose string
         # compression analyzes every segment for dictionary and FSST separately; the v1.3 format
         # (DICT_FSST, readable by every supported DuckDB) loads the roll with ~25% less CPU
@@ -323,7 +342,10 @@ class Warehouse:
         engine = sa.create_engine(
             self._url,
             poolclass=NullPool,
-            connect_args={"config": {"storage_compatibility_version": DUCKDB_STORAGE_VERSION}},
+            connect_args={
+                "config": {"storage_compatibility_version": DUCKDB_STORAGE_VERSION},
+                **({"read_only": True} if self.read_only else {}),
+            },
         )
         timeout = self.lock_timeout
         # DuckDB attaches a file once per process and detaches it when its last connection

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from recall_pipeline import settings
@@ -70,7 +71,7 @@ def test_a_failed_blocking_check_is_printed_with_what_it_found(
         ),
     )
 
-    assert main(["run", "--data-dir", str(data_dir), "--warehouse", warehouse_url]) == 1
+    assert main(["run", "--data-dir", str(data_dir), "--warehouse", warehouse_url]) == 4
 
     err = capsys.readouterr().err
     assert "sufficiency_determination: 1 blocking asset check failed with ERROR severity:" in err
@@ -114,3 +115,99 @@ def test_a_failed_warning_check_names_rows_without_personal_data(
     )
     for personal in ("QUIGLEYSON", "WINIFRED", "MAIN"):
         assert personal not in out
+
+
+# --- errors are one line and an exit code ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB warehouse the sample data directory was run into."""
+    root = tmp_path_factory.mktemp("published")
+    data_dir = build_data_dir(root / "data")
+    path = root / "w.duckdb"
+    with pytest.MonkeyPatch.context() as patch:
+        for name in (settings.DATA_DIR_ENV, settings.WAREHOUSE_URL_ENV, "DAGSTER_HOME"):
+            patch.delenv(name, raising=False)
+        assert main(["run", "--data-dir", str(data_dir), "--warehouse", f"duckdb:///{path}"]) == 0
+    return path
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str], command: str) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"recall-audit {command}: ")
+    assert "Traceback" not in err[0]
+    return err[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "problem"),
+    [
+        (["trace", "nope", "--reason", "VALID"], 2, "no petition 'nope' in the warehouse"),
+        (["explain", "test-recall", "S999", "1", "1"], 2, "no line S999/1/1"),
+        (["determination", "nope"], 2, "no determination for 'nope'"),
+        (["trace", "test-recall", "--reason", "VALID", "--csv", "/nonexistent/dir/out.csv"], 2,
+         "--csv /nonexistent/dir/out.csv: cannot write (No such file or directory)"),
+    ],
+    ids=["trace-unknown-petition", "explain-unknown-line", "unknown-petition", "unwritable-csv"],
+)  # fmt: skip
+def test_a_usage_error_is_one_line_and_exit_2(
+    published: Path, capsys: pytest.CaptureFixture[str], argv, code: int, problem: str
+) -> None:
+    capsys.readouterr()
+    assert main([*argv, "--warehouse", f"duckdb:///{published}"]) == code
+    assert problem in one_error_line(capsys, argv[0])
+
+
+def test_a_bad_warehouse_url_or_data_dir_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tables", "--warehouse", "not a url"]) == 2
+    assert "--warehouse: 'not a url' is not a warehouse URL" in one_error_line(capsys, "tables")
+    assert main(["run", "--data-dir", str(tmp_path / "missing")]) == 2
+    assert "--data-dir: " in one_error_line(capsys, "run")
+    with pytest.raises(SystemExit) as caught:
+        main(["trace", "test-recall", "--reason", "VALID", "--limit", "-5"])
+    assert caught.value.code == 2
+    assert "'-5' is not a count" in capsys.readouterr().err
+
+
+def test_a_warehouse_that_cannot_be_opened_exits_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "none.duckdb"
+    assert main(["determination", "x", "--warehouse", f"duckdb:///{missing}"]) == 3
+    assert f"no warehouse file at {missing}" in one_error_line(capsys, "determination")
+    assert not missing.exists()
+    unreachable = "postgresql://postgres@127.0.0.1:1/recall"
+    assert main(["trace", "x", "--reason", "VALID", "--warehouse", unreachable]) == 3
+    assert "cannot open or read the warehouse" in one_error_line(capsys, "trace")
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    assert main(["determination", "x", "--warehouse", f"duckdb:///{empty}"]) == 3
+    assert "holds no published run" in one_error_line(capsys, "determination")
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    from recall_pipeline.warehouse import WarehouseUnavailable
+
+    with pytest.raises(WarehouseUnavailable):
+        main(["--debug", "tables", "--warehouse", f"duckdb:///{tmp_path / 'none.duckdb'}"])
+    with pytest.raises(WarehouseUnavailable):
+        main(["tables", "--warehouse", f"duckdb:///{tmp_path / 'none.duckdb'}", "--debug"])
+
+
+def test_read_commands_read_a_copy_without_writing_it(
+    published: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "auditor.duckdb"
+    copy.write_bytes(published.read_bytes())
+    before = copy.read_bytes()
+    url = f"duckdb:///{copy}"
+    assert main(["determination", "test-recall", "--warehouse", url]) == 0
+    assert main(["trace", "test-recall", "--reason", "INVALID", "--warehouse", url]) == 0
+    assert main(["explain", "test-recall", "S001", "1", "1", "--warehouse", url]) == 0
+    assert main(["tables", "--warehouse", url]) == 0
+    assert copy.read_bytes() == before
+    assert "test-recall" in capsys.readouterr().out

@@ -549,3 +549,51 @@ def test_fuzz_every_line_ends_in_one_place(lines: list[str], end: bytes) -> None
         ]
         assert sorted(rows) == data_lines(path)
         assert raw.rows_read == len(rows)
+
+
+# --- every entry of an input's folder is accounted for ----------------------------------------
+
+
+def _scans(root: Path) -> Path:
+    return petition_dir(root) / "scans"
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda d: (d / "batch_0009.csv").symlink_to("/etc/passwd"), "a link to a file outside"),
+        (lambda d: (d / "batch_0009.csv").symlink_to(d / "gone.csv"), "a link to nothing"),
+        (lambda d: (d / "batch_0009.csv").mkdir(), "a folder"),
+        (lambda d: os.mkfifo(d / "batch_0009.csv"), "a named pipe (FIFO)"),
+    ],
+    ids=["link-out", "dangling-link", "folder", "fifo"],
+)
+def test_an_entry_that_is_not_a_regular_file_fails_the_run_by_name(
+    data_dir: Path, make, problem: str
+) -> None:
+    make(_scans(data_dir))
+    with pytest.raises(StructuralError) as caught:
+        ingest_input(PETITION_LINES, data_dir)
+    assert caught.value.file == "petitions/test-recall/scans/batch_0009.csv"
+    assert caught.value.problem.startswith(problem)
+
+
+def test_a_file_of_another_kind_is_listed_as_ignored(data_dir: Path) -> None:
+    (_scans(data_dir) / "notes.txt").write_text("keyed by the night shift\n", encoding="utf-8")
+    result = ingest_input(PETITION_LINES, data_dir)
+    ledger = {f["source_file"]: f for f in result.files.to_pylist()}
+    note = ledger["petitions/test-recall/scans/notes.txt"]
+    assert note["ignored"] == "not a CSV or PARQUET file"
+    assert (note["rows_read"], note["physical_lines"], note["size_bytes"]) == (0, 0, 25)
+    assert all(f["ignored"] is None for k, f in ledger.items() if k.endswith(".csv"))
+    assert_conserved(result, data_dir)
+
+
+def test_a_link_inside_the_data_directory_is_read_under_its_own_name(data_dir: Path) -> None:
+    scans = _scans(data_dir)
+    (scans / "batch_0002.csv").rename(data_dir / "delivered.csv")
+    (scans / "batch_0002.csv").symlink_to(data_dir / "delivered.csv")
+    result = ingest_input(PETITION_LINES, data_dir)
+    files = set(result.accepted.column("source_file").to_pylist())
+    assert "petitions/test-recall/scans/batch_0002.csv" in files
+    assert "delivered.csv" not in files

@@ -59,12 +59,12 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         .replace('jurisdiction_code: "19"\n', "")
     )
     assert problems(tmp_path, text) == [
-        "kind: 'referendum' is not one of local_recall, state_recall, initiative",
+        "kind: 'referendum' is not one of local_recall, state_recall, initiative (line 2)",
         "jurisdiction_code: missing",
-        "filed_date: '2022-13-06' is not a date (YYYY-MM-DD)",
-        "registered_voters_basis: 'lots' is not a whole number",
-        "threshold_percent: 250 is not a percent in (0, 100] or null",
-        "verification.method: 'guess' is not one of full_count, random_sample, auto",
+        "filed_date: '2022-13-06' is not a date (YYYY-MM-DD) (line 5)",
+        "registered_voters_basis: 'lots' is not a whole number (line 6)",
+        "threshold_percent: 250 is not a percent in (0, 100] or null (line 8)",
+        "verification.method: 'guess' is not one of full_count, random_sample, auto (line 10)",
     ]
 
 
@@ -73,9 +73,9 @@ def test_dates_out_of_order_are_reported(tmp_path: Path) -> None:
         "basis_report_date: 2021-12-31", "basis_report_date: 2022-02-01"
     )
     assert problems(tmp_path, text) == [
-        "filed_date: 2021-07-06 is before approved_for_circulation 2022-01-27",
+        "filed_date: 2021-07-06 is before approved_for_circulation 2022-01-27 (line 6)",
         "basis_report_date: 2022-02-01 is after approved_for_circulation 2022-01-27 "
-        "(the basis is the last report before approval)",
+        "(the basis is the last report before approval) (line 8)",
     ]
 
 
@@ -87,6 +87,10 @@ def test_petition_id_must_match_its_folder(tmp_path: Path) -> None:
 def test_missing_verification_block(tmp_path: Path) -> None:
     text = PETITION_YAML.split("verification:")[0] + "registration_cutoff: filed_date\n"
     assert problems(tmp_path, text) == [
+        "verification: missing (a mapping: method, sample_seed, sufficient_when)"
+    ]
+    text = PETITION_YAML.replace("  method: auto\n", "").replace("  sample_seed: 20220709\n", "")
+    assert problems(tmp_path, text) == [
         "verification.method: missing (one of full_count, random_sample, auto)",
         "verification.sample_seed: missing (a whole number)",
     ]
@@ -95,3 +99,67 @@ def test_missing_verification_block(tmp_path: Path) -> None:
 def test_not_yaml(tmp_path: Path) -> None:
     assert problems(tmp_path, "petition_id: [unclosed\n") == ["not valid YAML at line 2"]
     assert problems(tmp_path, "- a list\n") == ["expected a mapping of settings"]
+
+
+def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    # YAML loaders keep the last value: threshold 10 then 1 would turn INSUFFICIENT into
+    # SUFFICIENT without a word.
+    text = PETITION_YAML.replace(
+        "threshold_percent: null", "threshold_percent: 10\nthreshold_percent: 1"
+    )
+    assert problems(tmp_path, text) == ["threshold_percent: given twice (lines 9 and 10)"]
+    text = PETITION_YAML.replace("  method: auto", "  method: auto\n  method: full_count")
+    assert problems(tmp_path, text) == ["verification.method: given twice (lines 11 and 12)"]
+
+
+def test_a_key_the_schema_does_not_know_is_refused(tmp_path: Path) -> None:
+    text = PETITION_YAML.replace("verification:", "verification_typo:")
+    assert problems(tmp_path, text) == [
+        "verification: missing (a mapping: method, sample_seed, sufficient_when)",
+        "verification_typo: not a setting petition.yaml has (misspelt, or in the wrong block?)"
+        " (line 10)",
+    ]
+    text = PETITION_YAML.replace("  sufficient_when:", "  sufficent_when:")
+    assert problems(tmp_path, text) == [
+        "verification.sufficent_when: not a setting petition.yaml has (misspelt, or in the wrong"
+        " block?) (line 13)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ("filed_date: 20220706", "filed_date: 20220706 is not a date (YYYY-MM-DD) (line 6)"),
+        ("threshold_percent: true", "threshold_percent: True is not a percent"),
+        ("registered_voters_basis: '5668569'", "registered_voters_basis: '5668569' is not a whole"),
+        ("registered_voters_basis: 0", "registered_voters_basis: 0 is below 1 (line 7)"),
+        ("registered_voters_basis: 5.5", "registered_voters_basis: 5.5 is not a whole number"),
+        ("target: ''", "target: missing"),
+    ],
+    ids=["date-as-number", "bool-percent", "quoted-number", "zero-basis", "fraction", "blank"],
+)
+def test_a_value_of_the_wrong_kind_is_refused(tmp_path: Path, setting: str, problem: str) -> None:
+    key = setting.split(":")[0]
+    lines = [setting if line.startswith(f"{key}:") else line for line in PETITION_YAML.split("\n")]
+    (found,) = problems(tmp_path, "\n".join(lines))
+    assert found.startswith(problem)
+
+
+def test_the_contracts_optional_blocks_are_validated(tmp_path: Path) -> None:
+    extra = (
+        "alternative_bases:\n"
+        "  - name: active voters\n"
+        "    registered_voters: 5438400\n"
+        "    as_of: 2021-12-31\n"
+        "    source: county public-records response, 2022-10\n"
+        "examination:\n"
+        "  started: 2022-09-06\n"
+    )
+    assert load(tmp_path, PETITION_YAML + extra).petition_id == "test-recall"
+    broken = extra.replace("5438400", "many").replace("started:", "begun:")
+    assert problems(tmp_path, PETITION_YAML + broken) == [
+        "alternative_bases.0.registered_voters: 'many' is not a whole number (line 19)",
+        "examination.started: missing (a date, YYYY-MM-DD)",
+        "examination.begun: not a setting petition.yaml has (misspelt, or in the wrong block?)"
+        " (line 23)",
+    ]

@@ -779,3 +779,14 @@ def test_threads_of_one_process_open_and_close_a_duckdb_file_concurrently(
         thread.join()
     store.dispose()
     assert not errors, errors[:2]
+
+
+def test_a_read_only_warehouse_reads_and_refuses_writes(warehouse_url: str) -> None:
+    with Warehouse(warehouse_url) as store:
+        store.publish(TableSchema("t", (Column("a", "integer", False),)), pa.table({"a": [1, 2]}))
+    with Warehouse(warehouse_url, read_only=True) as reader:
+        assert reader.row_count("t") == 2
+        with pytest.raises(sa.exc.DBAPIError):
+            reader.execute("CREATE TABLE u (a INTEGER)")
+    with Warehouse(warehouse_url) as store:
+        assert "u" not in store.table_names()

@@ -76,6 +76,11 @@ def trace(
     store: Warehouse, petition_id: str, reason: str, limit: int | None = None
 ) -> tuple[int, pd.DataFrame]:
     chosen = selector(reason)
+    known = store.query("SELECT DISTINCT petition_id FROM line_verdicts")["petition_id"].tolist()
+    if petition_id not in known:
+        raise TraceError(
+            f"no petition {petition_id!r} in the warehouse; known: {', '.join(sorted(known))}"
+        )
     where = f"petition_id = :pid AND {chosen.column} = :value"
     if chosen.column != "status":
         where += " AND status = 'INVALID'"

@@ -31,7 +31,7 @@ def batch_key(petition_id: str, path: Path) -> str:
 def _files(spec: InputSpec, data_dir: Path, keyed, hashed: bool) -> dict[str, InputFile]:
     found: dict[str, InputFile] = {}
     for folder in petition_folders(data_dir):
-        for path in list_input_files(folder, spec.pattern):
+        for path in list_input_files(folder, spec.pattern, data_dir).files:
             relative = relative_to(path, data_dir)
             key = keyed(folder.name, path, relative)
             if key in found:

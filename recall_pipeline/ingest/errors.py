@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from recall_pipeline.yaml_settings import SettingsFileError
+
 
 class StructuralError(Exception):
     """An input file cannot be ingested as a whole (wrong shape, encoding, duplicate keys).
@@ -18,11 +20,8 @@ class StructuralError(Exception):
         super().__init__(f"{where}: {problem}")
 
 
-class PetitionConfigError(Exception):
+class PetitionConfigError(SettingsFileError):
     """petition.yaml is missing fields or holds wrong values; lists every problem at once."""
 
     def __init__(self, file: str, problems: list[str]):
-        self.file = file
-        self.problems = problems
-        listing = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{file}: {len(problems)} problem(s) in the petition settings:\n{listing}")
+        super().__init__(file, problems, "petition settings")

@@ -23,6 +23,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
+import stat
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +68,8 @@ class RawFile:
     physical_lines: int = 0
     blank_lines: int = 0
     header_lines: int = 0
+    # Why the file was listed but not read (another extension); None for a file read.
+    ignored: str | None = None
 
     @property
     def rows_read(self) -> int:
@@ -73,15 +78,59 @@ class RawFile:
         return self.physical_lines - self.header_lines - self.blank_lines
 
 
-def list_input_files(directory: Path, pattern: str) -> list[Path]:
-    return sorted(
-        p for p in directory.glob(pattern) if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-    )
+@dataclass(frozen=True)
+class Listing:
+    """An input's entries in a folder: the files to read, and the regular files of another
+    kind (a note, a spreadsheet) that are listed as ignored."""
+
+    files: list[Path]
+    ignored: list[Path]
+
+
+def list_input_files(
+    directory: Path, pattern: str, data_dir: Path, folders: Collection[str] = ()
+) -> Listing:
+    """The entries of `directory` that `pattern` names. Each must be a regular file inside the
+    data directory, or a folder of another input (`folders`, relative to `directory`): a link
+    to nothing or out of the data directory, any other folder, a named pipe, a socket or a
+    device stops the run, by name. A file of another extension is ignored (and listed)."""
+    files, ignored = [], []
+    root = data_dir.resolve()
+    for path in sorted(directory.glob(pattern)):
+        relative = relative_to(path, data_dir)
+        problem = _not_a_file(path, root)
+        if problem == "a folder" and path.relative_to(directory).as_posix() in folders:
+            continue
+        if problem:
+            raise StructuralError(relative, f"{problem}, not a regular file; remove it or fix it")
+        (files if path.suffix.lower() in SUPPORTED_SUFFIXES else ignored).append(path)
+    return Listing(files, ignored)
+
+
+def _not_a_file(path: Path, root: Path) -> str | None:
+    """What `path` is if it is not a regular file inside `root` (None if it is)."""
+    target = path.resolve()
+    if path.is_symlink() and not path.exists():
+        return f"a link to nothing ({os.readlink(path)})"
+    if not target.is_relative_to(root):
+        return "a link to a file outside the data directory"
+    mode = target.stat().st_mode
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+    ):
+        if test(mode):
+            return name
+    return None if stat.S_ISREG(mode) else "not a file"
 
 
 def relative_to(path: Path, root: Path) -> str:
+    """`path` relative to `root`, as the path names it: a link keeps its own name."""
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return (path.parent.resolve() / path.name).relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -143,6 +192,20 @@ class Lines:
 _CONTROL = np.zeros(256, dtype=bool)
 _CONTROL[[*range(0, 9), 11, 12, *range(14, 32), 127]] = True
 _QUOTE, _LF, _CR = 34, 10, 13
+
+
+def ignored_file(path: Path, data_dir: Path, expected_columns: list[str]) -> RawFile:
+    """A file in an input's folder that is not CSV or Parquet: hashed and listed, not read."""
+    content = path.read_bytes()
+    empty = {name: pa.array([], pa.string()) for name in expected_columns}
+    return RawFile(
+        path=path,
+        relative_path=relative_to(path, data_dir),
+        sha256=hashlib.sha256(content).hexdigest(),
+        size_bytes=len(content),
+        table=pa.table({**empty, SOURCE_ROW: pa.array([], pa.int64())}),
+        ignored=f"not a {' or '.join(s.lstrip('.').upper() for s in SUPPORTED_SUFFIXES)} file",
+    )
 
 
 def _read_csv(content: bytes, relative: str) -> tuple[pa.Table, list[InvalidRow], Lines]:

@@ -1,6 +1,10 @@
 """petition.yaml: the petition and the settings its verification follows.
 
-Every field is checked and every problem reported at once, so a clerk fixes the file in one pass.
+The file is read by a declared schema (`PetitionSettings`, pydantic): a key the schema does not
+know, a key given twice, a value of the wrong kind are each a problem, reported with the key's
+dotted path and its line in the file, every problem at once, so a clerk fixes the file in one
+pass. Nothing falls back to a default that the file tried to set.
+
 The settings are part of what makes a determination reproducible, so their canonical form is
 hashed.
 """
@@ -12,28 +16,111 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-import yaml
+from pydantic import BeforeValidator, Field, StrictInt, model_validator
 
 from recall_pipeline.ingest.errors import PetitionConfigError
+from recall_pipeline.yaml_settings import StrictSettings, at_line, read_yaml, validate
 
-PETITION_KINDS = ("local_recall", "state_recall", "initiative")
-VERIFICATION_METHODS = ("full_count", "random_sample", "auto")
-SUFFICIENT_WHEN = ("greater_than", "at_least")
-REGISTRATION_CUTOFFS = ("filed_date", "signing_date")
-DUPLICATES_KEEP = ("earliest", "latest")
-UNREVIEWED_SIGNATURES = ("presume_valid", "pending")
+Kind = Literal["local_recall", "state_recall", "initiative"]
+Method = Literal["full_count", "random_sample", "auto"]
+SufficientWhen = Literal["greater_than", "at_least"]
+Cutoff = Literal["filed_date", "signing_date"]
+Keep = Literal["earliest", "latest"]
+Unreviewed = Literal["presume_valid", "pending"]
+
+PETITION_KINDS = get_args(Kind)
+VERIFICATION_METHODS = get_args(Method)
+SUFFICIENT_WHEN = get_args(SufficientWhen)
+REGISTRATION_CUTOFFS = get_args(Cutoff)
+DUPLICATES_KEEP = get_args(Keep)
+UNREVIEWED_SIGNATURES = get_args(Unreviewed)
 
 
-class _TextDatesLoader(yaml.SafeLoader):
-    """Leaves dates as text so that a bad one is reported like any other wrong value."""
+def _iso_date(value: Any) -> dt.date:
+    # Only YYYY-MM-DD: pydantic would also take a number as a Unix time.
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
 
 
-_TextDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+def _text(value: Any) -> Any:
+    # A code written unquoted (jurisdiction_code: 19) is still its text.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _percent(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 100:
+        return float(value)
+    raise ValueError(f"{value!r} is not a percent in (0, 100] or null")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+Percent = Annotated[float | None, BeforeValidator(_percent)]
+Text = Annotated[str, BeforeValidator(_text), Field(min_length=1)]
+
+
+class Verification(StrictSettings):
+    method: Method
+    sample_seed: StrictInt = Field(ge=0)
+    sufficient_when: SufficientWhen = "greater_than"
+
+
+class AlternativeBasis(StrictSettings):
+    """Another denominator the requirement may be compared against (`../shared` contract)."""
+
+    name: Text
+    registered_voters: StrictInt = Field(ge=1)
+    as_of: IsoDate
+    source: Text
+
+
+class Examination(StrictSettings):
+    started: IsoDate
+
+
+class PetitionSettings(StrictSettings):
+    """The schema of petition.yaml."""
+
+    petition_id: Text
+    kind: Kind
+    jurisdiction_code: Text
+    target: Text
+    approved_for_circulation: IsoDate
+    filed_date: IsoDate
+    registered_voters_basis: StrictInt = Field(ge=1)
+    basis_report_date: IsoDate
+    threshold_percent: Percent = None
+    verification: Verification
+    registration_cutoff: Cutoff = "filed_date"
+    duplicates_keep: Keep = "earliest"
+    unreviewed_signatures: Unreviewed = "presume_valid"
+    alternative_bases: tuple[AlternativeBasis, ...] = ()
+    examination: Examination | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> PetitionSettings:
+        approved, problems = self.approved_for_circulation, []
+        if self.filed_date < approved:
+            problems.append(
+                f"filed_date: {self.filed_date} is before approved_for_circulation {approved}"
+            )
+        if self.basis_report_date > approved:
+            problems.append(
+                f"basis_report_date: {self.basis_report_date} is after approved_for_circulation "
+                f"{approved} (the basis is the last report before approval)"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
 
 
 @dataclass(frozen=True)
@@ -62,126 +149,67 @@ class PetitionConfig:
 def load_petition_config(path: Path, relative: str, folder_name: str) -> PetitionConfig:
     """Parse and validate one petition.yaml; `folder_name` must equal its petition_id."""
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDatesLoader)
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise PetitionConfigError(relative, [f"not valid UTF-8 (byte offset {exc.start})"]) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise PetitionConfigError(relative, [f"not valid YAML{where}"]) from exc
+    raw, lines = read_yaml(text, relative, PetitionConfigError)
     if not isinstance(raw, dict):
         raise PetitionConfigError(relative, ["expected a mapping of settings"])
-    return _validate(raw, relative, folder_name)
-
-
-def _validate(raw: dict[str, Any], relative: str, folder_name: str) -> PetitionConfig:
-    problems: list[str] = []
-    verification = raw.get("verification")
-    if verification is None:
-        verification = {}
-    elif not isinstance(verification, dict):
-        problems.append("verification: expected a mapping (method, sample_seed, sufficient_when)")
-        verification = {}
-
-    def text(name: str, source: dict[str, Any] = raw, prefix: str = "") -> str:
-        value = source.get(name)
-        if value is None or str(value).strip() == "":
-            problems.append(f"{prefix}{name}: missing")
-            return ""
-        return str(value).strip()
-
-    def choice(name: str, allowed: tuple[str, ...], source=raw, prefix="", default=None) -> str:
-        value = source.get(name, default)
-        if value is None:
-            problems.append(f"{prefix}{name}: missing (one of {', '.join(allowed)})")
-            return ""
-        if str(value) not in allowed:
-            problems.append(f"{prefix}{name}: {value!r} is not one of {', '.join(allowed)}")
-            return ""
-        return str(value)
-
-    def date(name: str) -> dt.date:
-        value = raw.get(name)
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if value is None:
-            problems.append(f"{name}: missing (a date, YYYY-MM-DD)")
-        else:
-            try:
-                return dt.date.fromisoformat(str(value))
-            except ValueError:
-                problems.append(f"{name}: {value!r} is not a date (YYYY-MM-DD)")
-        return dt.date.min
-
-    def integer(name: str, source=raw, prefix="", minimum: int = 0) -> int:
-        value = source.get(name)
-        if value is None:
-            problems.append(f"{prefix}{name}: missing (a whole number)")
-            return 0
-        if isinstance(value, bool) or not isinstance(value, int):
-            problems.append(f"{prefix}{name}: {value!r} is not a whole number")
-            return 0
-        if value < minimum:
-            problems.append(f"{prefix}{name}: {value} is below {minimum}")
-        return value
-
-    petition_id = text("petition_id")
-    if petition_id and petition_id != folder_name:
+    settings, problems = validate(PetitionSettings, raw, lines, _describe)
+    petition_id = _text(raw.get("petition_id"))
+    if isinstance(petition_id, str) and petition_id.strip() and petition_id.strip() != folder_name:
         problems.append(
-            f"petition_id: {petition_id!r} does not match its folder name {folder_name!r}"
+            f"petition_id: {petition_id.strip()!r} does not match its folder name "
+            f"{folder_name!r}{at_line(lines, ('petition_id',))}"
         )
-    kind = choice("kind", PETITION_KINDS)
-    jurisdiction_code = text("jurisdiction_code")
-    target = text("target")
-    approved = date("approved_for_circulation")
-    filed = date("filed_date")
-    if approved != dt.date.min and filed != dt.date.min and filed < approved:
-        problems.append(f"filed_date: {filed} is before approved_for_circulation {approved}")
-    basis = integer("registered_voters_basis", minimum=1)
-    basis_report_date = date("basis_report_date")
-    if (
-        basis_report_date != dt.date.min
-        and approved != dt.date.min
-        and basis_report_date > approved
-    ):
-        problems.append(
-            f"basis_report_date: {basis_report_date} is after approved_for_circulation {approved}"
-            " (the basis is the last report before approval)"
-        )
-    threshold = raw.get("threshold_percent")
-    if threshold is not None and (
-        isinstance(threshold, bool)
-        or not isinstance(threshold, int | float)
-        or not 0 < threshold <= 100
-    ):
-        problems.append(f"threshold_percent: {threshold!r} is not a percent in (0, 100] or null")
-        threshold = None
-    method = choice("method", VERIFICATION_METHODS, verification, "verification.")
-    seed = integer("sample_seed", verification, "verification.")
-    sufficient_when = choice(
-        "sufficient_when", SUFFICIENT_WHEN, verification, "verification.", "greater_than"
-    )
-    cutoff = choice("registration_cutoff", REGISTRATION_CUTOFFS, default="filed_date")
-    keep = choice("duplicates_keep", DUPLICATES_KEEP, default="earliest")
-    unreviewed = choice("unreviewed_signatures", UNREVIEWED_SIGNATURES, default="presume_valid")
-    if problems:
+    if problems or not isinstance(settings, PetitionSettings):
         raise PetitionConfigError(relative, problems)
     return PetitionConfig(
-        petition_id=petition_id,
-        kind=kind,
-        jurisdiction_code=jurisdiction_code,
-        target=target,
-        approved_for_circulation=approved,
-        filed_date=filed,
-        registered_voters_basis=basis,
-        basis_report_date=basis_report_date,
-        threshold_percent=None if threshold is None else float(threshold),
-        verification_method=method,
-        sample_seed=seed,
-        sufficient_when=sufficient_when,
-        registration_cutoff=cutoff,
-        duplicates_keep=keep,
-        unreviewed_signatures=unreviewed,
+        petition_id=settings.petition_id,
+        kind=settings.kind,
+        jurisdiction_code=settings.jurisdiction_code,
+        target=settings.target,
+        approved_for_circulation=settings.approved_for_circulation,
+        filed_date=settings.filed_date,
+        registered_voters_basis=settings.registered_voters_basis,
+        basis_report_date=settings.basis_report_date,
+        threshold_percent=settings.threshold_percent,
+        verification_method=settings.verification.method,
+        sample_seed=settings.verification.sample_seed,
+        sufficient_when=settings.verification.sufficient_when,
+        registration_cutoff=settings.registration_cutoff,
+        duplicates_keep=settings.duplicates_keep,
+        unreviewed_signatures=settings.unreviewed_signatures,
     )
+
+
+_ALLOWED = {
+    ("kind",): PETITION_KINDS,
+    ("verification", "method"): VERIFICATION_METHODS,
+    ("verification", "sufficient_when"): SUFFICIENT_WHEN,
+    ("registration_cutoff",): REGISTRATION_CUTOFFS,
+    ("duplicates_keep",): DUPLICATES_KEEP,
+    ("unreviewed_signatures",): UNREVIEWED_SIGNATURES,
+}
+_DATES = ("approved_for_circulation", "filed_date", "basis_report_date", "as_of", "started")
+_NUMBERS = ("registered_voters_basis", "sample_seed", "registered_voters")
+
+
+def _describe(path: tuple, error: dict) -> str | None:
+    """The petition's own wording: what a missing value should be, the choices of an enum."""
+    kind, allowed, name = error["type"], _ALLOWED.get(path), path[-1]
+    if kind in ("missing", "string_too_short", "too_short"):
+        if allowed:
+            return f"missing (one of {', '.join(allowed)})"
+        if name in _DATES:
+            return "missing (a date, YYYY-MM-DD)"
+        if name in _NUMBERS:
+            return "missing (a whole number)"
+        if name == "verification":
+            return "missing (a mapping: method, sample_seed, sufficient_when)"
+        return None
+    if allowed and kind == "literal_error":
+        return f"{error.get('input')!r} is not one of {', '.join(allowed)}"
+    if kind == "extra_forbidden":
+        return "not a setting petition.yaml has (misspelt, or in the wrong block?)"
+    return None

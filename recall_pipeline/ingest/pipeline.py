@@ -12,13 +12,14 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.contract import (
+    INPUTS,
     PETITION_FILE,
     PETITIONS_DIR,
     InputSpec,
@@ -27,6 +28,7 @@ from recall_pipeline.ingest.errors import StructuralError
 from recall_pipeline.ingest.files import (
     SOURCE_ROW,
     RawFile,
+    ignored_file,
     list_input_files,
     read_input_file,
     relative_to,
@@ -77,6 +79,12 @@ INGESTED_FILES = TableSchema(
         Column("rows_accepted", "integer", False),
         Column("rows_quarantined", "integer", False),
         Column("extra_columns", "string", True, "columns outside the contract, ignored"),
+        Column(
+            "ignored",
+            "string",
+            True,
+            "why a file in an input's folder was not read (not CSV or Parquet); empty if read",
+        ),
     ),
 )
 
@@ -272,9 +280,22 @@ def _read_all(
         folders = [(folder.name, folder) for folder in petition_folders(data_dir)]
     else:
         folders = [(None, data_dir)]
-    wanted = []
+    # A folder another input reads (voter_roll/address_history under voter_roll/*) is no
+    # stray entry.
+    own_folders = {
+        PurePosixPath(s.pattern).parent.as_posix()
+        for s in INPUTS
+        if s.per_petition == spec.per_petition
+    }
+    wanted, ignored = [], []
     for petition_id, folder in folders:
-        paths = list_input_files(folder, spec.pattern)
+        listing = list_input_files(folder, spec.pattern, data_dir, own_folders)
+        paths = listing.files
+        ignored += [
+            (petition_id, path)
+            for path in listing.ignored
+            if only is None or relative_to(path, data_dir) in only
+        ]
         if not paths and not spec.optional:
             where = relative_to(folder, data_dir) if petition_id else "the data directory"
             raise StructuralError(
@@ -293,7 +314,10 @@ def _read_all(
     # the one reported.
     with ThreadPoolExecutor(max_workers=2) as pool:
         raws = list(pool.map(read, [path for _, path in wanted]))
-    return [(petition_id, raw) for (petition_id, _), raw in zip(wanted, raws, strict=True)]
+    skipped = [(pid, ignored_file(path, data_dir, spec.field_names)) for pid, path in ignored]
+    return [
+        (petition_id, raw) for (petition_id, _), raw in zip(wanted, raws, strict=True)
+    ] + skipped
 
 
 def _combine(spec: InputSpec, raw_files: list[tuple[str | None, RawFile]]) -> pa.Table:
@@ -447,6 +471,7 @@ def _ledger(
             "rows_accepted": accepted_by_file.get(raw.relative_path, 0),
             "rows_quarantined": quarantined_by_file.get(raw.relative_path, 0),
             "extra_columns": ", ".join(raw.extra_columns) or None,
+            "ignored": raw.ignored,
         }
         for petition_id, raw in raw_files
     ]

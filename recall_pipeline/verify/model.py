@@ -33,11 +33,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
+from pydantic import Field, StrictInt
 
 from recall_pipeline.reference import reference_path
 from recall_pipeline.verify import compare as c
 from recall_pipeline.verify.frames import strings
+from recall_pipeline.yaml_settings import SettingsFileError, StrictSettings, read_yaml, validate
 
 NAME_COMPARISONS = {
     "first_name": c.FIRST_LEVELS,
@@ -56,6 +57,42 @@ _MAX_GAP = 8
 
 class ModelError(ValueError):
     """A matching model file that cannot be used, with what is wrong in it."""
+
+
+class _ModelFileError(SettingsFileError):
+    def __init__(self, file: str, problems: list[str]):
+        super().__init__(file, problems, "matching model")
+
+
+class _Comparison(StrictSettings):
+    levels: tuple[str, ...]
+    m: tuple[float, ...]
+    u: tuple[float, ...]
+
+
+class _Comparisons(StrictSettings):
+    first_name: _Comparison
+    last_name: _Comparison
+    middle_name: _Comparison
+
+
+class _Thresholds(StrictSettings):
+    accept: float
+    review: float
+
+
+class ModelSettings(StrictSettings):
+    """The schema of match_model.yaml (its values are checked against each other by
+    `MatchModel.load`)."""
+
+    version: StrictInt
+    comparisons: _Comparisons
+    u_prior_pairs: StrictInt = Field(ge=0)
+    registrant_share: dict[str, float]
+    address_prior: dict[str, float]
+    order_shares: dict[str, float]
+    thresholds: _Thresholds
+    u_floor: float = Field(gt=0)
 
 
 @dataclass(frozen=True)
@@ -91,32 +128,35 @@ class MatchModel:
         path = Path(path) if path else reference_path(MODEL_FILE)
         raw = path.read_bytes()
         try:
-            spec = yaml.safe_load(raw)
-            m, u = {}, {}
-            for name, levels in NAME_COMPARISONS.items():
-                given = spec["comparisons"][name]
-                if tuple(given["levels"]) != levels:
-                    raise ModelError(f"{path}: {name} levels must be {list(levels)}")
-                for kind, out in (("m", m), ("u", u)):
-                    probabilities = np.asarray(given[kind], dtype=float)
-                    if len(probabilities) != len(levels) or (probabilities <= 0).any():
-                        raise ModelError(f"{path}: {name} needs one positive {kind} per level")
-                    out[name] = probabilities / probabilities.sum()
-            model = cls(
-                m=m,
-                u_prior=u,
-                u_prior_pairs=int(spec["u_prior_pairs"]),
-                registrant_share={k: float(v) for k, v in spec["registrant_share"].items()},
-                address_prior={k: float(v) for k, v in spec["address_prior"].items()},
-                order_shares={k: float(v) for k, v in spec["order_shares"].items()},
-                accept=float(spec["thresholds"]["accept"]),
-                review=float(spec["thresholds"]["review"]),
-                u_floor=float(spec["u_floor"]),
-                sha256=hashlib.sha256(raw).hexdigest(),
-                source=str(path),
-            )
-        except (KeyError, TypeError) as error:
-            raise ModelError(f"{path}: missing or malformed setting {error}") from error
+            values, lines = read_yaml(raw.decode("utf-8"), str(path), _ModelFileError)
+        except (SettingsFileError, UnicodeDecodeError) as error:
+            raise ModelError(str(error)) from error
+        spec, problems = validate(ModelSettings, values, lines)
+        if problems or not isinstance(spec, ModelSettings):
+            raise ModelError(str(_ModelFileError(str(path), problems)))
+        m, u = {}, {}
+        for name, levels in NAME_COMPARISONS.items():
+            given = getattr(spec.comparisons, name)
+            if given.levels != levels:
+                raise ModelError(f"{path}: {name} levels must be {list(levels)}")
+            for kind, out in (("m", m), ("u", u)):
+                probabilities = np.asarray(getattr(given, kind), dtype=float)
+                if len(probabilities) != len(levels) or (probabilities <= 0).any():
+                    raise ModelError(f"{path}: {name} needs one positive {kind} per level")
+                out[name] = probabilities / probabilities.sum()
+        model = cls(
+            m=m,
+            u_prior=u,
+            u_prior_pairs=spec.u_prior_pairs,
+            registrant_share=dict(spec.registrant_share),
+            address_prior=dict(spec.address_prior),
+            order_shares=dict(spec.order_shares),
+            accept=spec.thresholds.accept,
+            review=spec.thresholds.review,
+            u_floor=spec.u_floor,
+            sha256=hashlib.sha256(raw).hexdigest(),
+            source=str(path),
+        )
         shares = list(model.registrant_share.values())
         if not 0 < model.review < model.accept < 1 or not all(0 < v < 1 for v in shares):
             raise ModelError(
