@@ -37,7 +37,7 @@ from recall_pipeline.verify import roll_cache
 from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines
 from recall_pipeline.warehouse import Warehouse
 from recall_pipeline_tests.conftest import fresh_warehouse_url
-from recall_pipeline_tests.datadir import copy_sample
+from recall_pipeline_tests.datadir import copy_sample, write_lines
 
 PROJECT = Path(__file__).resolve().parents[1]
 PETITION = "la-2022-da-recall"
@@ -262,6 +262,41 @@ def test_adding_a_batch_incrementally_equals_a_full_run(
     batch_voters = set(verdicts.loc[in_batch, "voter_id"].dropna())
     assert set(verdicts.loc[redone & ~in_batch, "voter_id"]) <= batch_voters
     assert (redone & ~in_batch).any()  # the sample has voters who signed in two batches
+
+
+def test_a_corrected_batch_decides_its_quarantined_line_again(
+    data_dir: Path,
+    tmp_path: Path,
+    instance,
+    reference,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    """A line quarantined at ingestion is PENDING (in the raw count) until its scan file is
+    delivered corrected; the batch run for the corrected file ends as a clean full run."""
+    batch = data_dir / SCANS / "batch_0003.csv"
+    clean = batch.read_text(encoding="utf-8")
+    lines = clean.splitlines()
+    fields = lines[5].split(",")
+    fields[2] = "five"  # the line number keyed as a word
+    lines[5] = ",".join(fields)
+    write_lines(batch, lines)
+    monkeypatch.setenv(settings.REPORTS_DIR_ENV, str(tmp_path / "reports"))
+    url = f"duckdb:///{tmp_path / 'corrected.duckdb'}"
+    verify_all(monkeypatch, data_dir, url)
+    with Warehouse(url) as store:
+        pending = store.query(
+            "SELECT source_row, input_problem FROM line_verdicts"
+            " WHERE pending_reason = 'INPUT_NEEDS_CORRECTION'"
+        ).to_dict("records")
+        raw = store.query("SELECT raw_count FROM sufficiency_determination").iloc[0, 0]
+    assert pending == [{"source_row": 6, "input_problem": "line: not a whole number"}]
+    assert raw == len(reference["line_verdicts"])
+
+    batch.write_text(clean, encoding="utf-8")
+    assert cli.main(["run", "--batch", f"{PETITION}/batch_0003"]) == 0
+    capsys.readouterr()
+    same_tables(url, reference)
 
 
 def test_a_batch_that_moves_the_fitted_model_ends_as_a_full_run_would(

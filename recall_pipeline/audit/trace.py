@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from recall_pipeline.values import plain
+from recall_pipeline.verify.corrections import INPUT_NEEDS_CORRECTION
 from recall_pipeline.verify.reasons import reason_codes, registrar_categories
 from recall_pipeline.verify.schemas import (
     MATCH_EVIDENCE_COLUMNS,
@@ -47,6 +48,10 @@ class TraceError(ValueError):
     pass
 
 
+# Why a PENDING line waits: an examiner (who signed; the signature), or a corrected scan file.
+PENDING_REASONS = ("MATCH_REVIEW", "SIGNATURE_REVIEW", INPUT_NEEDS_CORRECTION)
+
+
 @dataclass(frozen=True)
 class Selector:
     column: str
@@ -59,13 +64,15 @@ def selector(text: str) -> Selector:
     wanted = text.strip().upper()
     if wanted in ("VALID", "PENDING", "INVALID"):
         return Selector("status", wanted, wanted)
+    if wanted in PENDING_REASONS:
+        return Selector("pending_reason", wanted, wanted)
     for code in reason_codes():
         if code.code == wanted:
             return Selector("reason_code", code.code, code.code)
     for category in registrar_categories():
         if category.upper() == wanted:
             return Selector("registrar_category", category, category)
-    choices = ["VALID", "PENDING", "INVALID", *(c.code for c in reason_codes())]
+    choices = ["VALID", "PENDING", "INVALID", *PENDING_REASONS, *(c.code for c in reason_codes())]
     raise TraceError(
         f"unknown reason {text!r}: use one of {', '.join(choices)}, or a registrar category "
         f"({'; '.join(registrar_categories())})"
@@ -82,7 +89,7 @@ def trace(
             f"no petition {petition_id!r} in the warehouse; known: {', '.join(sorted(known))}"
         )
     where = f"petition_id = :pid AND {chosen.column} = :value"
-    if chosen.column != "status":
+    if chosen.column not in ("status", "pending_reason"):
         where += " AND status = 'INVALID'"
     params = {"pid": petition_id, "value": chosen.value}
     count = int(
@@ -101,9 +108,12 @@ def explain(store: Warehouse, petition_id: str, section_id: str, page: int, line
     key = {"pid": petition_id, "section": section_id, "page": int(page), "line": int(line)}
     where = "petition_id = :pid AND section_id = :section AND page = :page AND line = :line"
     raw = store.query(f"SELECT * FROM petition_lines WHERE {where}", key)
+    verdicts = store.query(f"SELECT * FROM line_verdicts WHERE {where}", key)
+    if raw.empty and len(verdicts) and verdicts["pending_reason"].iloc[0] == INPUT_NEEDS_CORRECTION:
+        return _to_correct(store, petition_id, verdicts.iloc[0].to_dict())
     if raw.empty:
         raise TraceError(f"no line {section_id}/{page}/{line} in petition {petition_id!r}")
-    verdict = store.query(f"SELECT * FROM line_verdicts WHERE {where}", key).iloc[0].to_dict()
+    verdict = verdicts.iloc[0].to_dict()
     normalized = store.query(f"SELECT * FROM line_matches WHERE {where}", key).iloc[0].to_dict()
     secondary = set((verdict.get("secondary_reasons") or "").split(";")) - {""}
     rules = [
@@ -169,12 +179,55 @@ def _candidates(store: Warehouse, key: dict) -> list[dict]:
     ]
 
 
+def _to_correct(store: Warehouse, petition_id: str, verdict: dict) -> dict:
+    """The story of a line filed but quarantined at ingestion: its raw row and the problem."""
+    found = store.query(
+        "SELECT * FROM quarantined_rows WHERE input_name = 'petition_lines' AND petition_id = :pid"
+        " AND source_file = :file AND source_row = :row",
+        {"pid": petition_id, "file": verdict["source_file"], "row": int(verdict["source_row"])},
+    )
+    quarantined = found.iloc[0].to_dict() if len(found) else {}
+    return {
+        "line": {k: plain(verdict[k]) for k in ("petition_id", "section_id", "page", "line")},
+        "raw_record": {"raw_record": plain(quarantined.get("raw_record"))},
+        "normalized": {},
+        "match": {},
+        "candidates": [],
+        "rules": [],
+        "verdict": {
+            "status": verdict["status"],
+            "pending_reason": verdict["pending_reason"],
+            "input_problem": plain(verdict["input_problem"]),
+            "source_file": verdict["source_file"],
+            "source_row": plain(verdict["source_row"]),
+            "reason_code": None,
+            "registrar_category": None,
+            "review_finding": None,
+            "review_source_file": None,
+            "review_source_row": None,
+            "run_id": plain(verdict["run_id"]),
+            "code_version": plain(verdict["code_version"]),
+        },
+    }
+
+
 def render_explanation(story: dict) -> str:
     out = []
     ln = story["line"]
     out.append(
         f"Line {ln['section_id']} page {ln['page']} line {ln['line']} of {ln['petition_id']}"
     )
+    v = story["verdict"]
+    if v.get("pending_reason") == INPUT_NEEDS_CORRECTION:
+        out.append(
+            f"  filed, but quarantined at ingestion ({v['source_file']} row {v['source_row']}):"
+        )
+        out.append(f"    {v['input_problem']}")
+        out.append(f"  as keyed: {story['raw_record']['raw_record']}")
+        out.append(
+            f"  verdict: PENDING ({INPUT_NEEDS_CORRECTION}) until the scan file is corrected"
+        )
+        return "\n".join(out)
     out.append("  as keyed:")
     out += [f"    {k:<20} {v}" for k, v in story["raw_record"].items() if v is not None]
     out.append("  normalized:")

@@ -338,6 +338,7 @@ def verdicts_for_petition(
         verdicts[column] = lines[column].array
     for column in ("match_review_source_file", "match_review_source_row"):
         verdicts[column] = matches[column].to_numpy()
+    verdicts["input_problem"] = None
     return verdicts
 
 

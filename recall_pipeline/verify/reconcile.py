@@ -28,8 +28,20 @@ def _of(store: Warehouse, petitions: list[str] | None) -> str:
 
 
 def one_verdict_per_line(store: Warehouse, petitions: list[str] | None = None) -> CheckOutcome:
+    """Every line filed has one verdict: the lines ingested, and those quarantined at
+    ingestion (PENDING until corrected), one each."""
     of = _of(store, petitions)
-    lines = _count(store, f"SELECT count(*) FROM petition_lines WHERE {of}")
+    accepted = _count(store, f"SELECT count(*) FROM petition_lines WHERE {of}")
+    quarantined = _count(
+        store,
+        f"SELECT count(*) FROM quarantined_rows WHERE input_name = 'petition_lines' AND {of}",
+    )
+    to_correct = _count(
+        store,
+        "SELECT count(*) FROM line_verdicts WHERE pending_reason = 'INPUT_NEEDS_CORRECTION'"
+        f" AND {of}",
+    )
+    lines = accepted + quarantined
     verdicts = _count(store, f"SELECT count(*) FROM line_verdicts WHERE {of}")
     distinct = _count(
         store, f"SELECT count(*) FROM (SELECT DISTINCT {KEY} FROM line_verdicts WHERE {of}) k"
@@ -40,9 +52,11 @@ def one_verdict_per_line(store: Warehouse, petitions: list[str] | None = None) -
         f" EXCEPT SELECT {KEY} FROM line_verdicts) k",
     )
     return CheckOutcome(
-        passed=lines == verdicts == distinct and missing == 0,
+        passed=lines == verdicts == distinct and missing == 0 and to_correct == quarantined,
         metadata={
-            "ingested_lines": lines,
+            "ingested_lines": accepted,
+            "quarantined_lines": quarantined,
+            "verdicts_needing_correction": to_correct,
             "verdicts": verdicts,
             "distinct_line_keys": distinct,
             "lines_without_verdict": missing,

@@ -41,6 +41,12 @@ def load_determination(store: Warehouse, petition_id: str) -> dict:
         for r in categories.itertuples()
         if r.category not in ("Invalid total", "Valid", "Raw count")
     }
+    to_correct = store.query(
+        "SELECT count(*) AS n FROM line_verdicts WHERE petition_id = :pid"
+        " AND pending_reason = 'INPUT_NEEDS_CORRECTION'",
+        params,
+    )
+    report["lines_to_correct"] = int(to_correct["n"].iloc[0])
     return report
 
 
@@ -53,6 +59,14 @@ def render(report: dict) -> str:
         f"  valid                   {n(report['valid']):>10}",
         f"  invalid                 {n(report['invalid']):>10}",
         f"  pending                 {n(report['pending']):>10}" + _pending_note(report),
+        *(
+            [
+                f"    filed, to correct     {n(report['lines_to_correct']):>10}"
+                f"   (quarantined at ingestion: trace --reason INPUT_NEEDS_CORRECTION)"
+            ]
+            if report.get("lines_to_correct")
+            else []
+        ),
         f"  registered (basis)      {n(report['registered_voters_basis']):>10}",
         f"  threshold               {report['threshold_percent']:>9g}%",
         f"  required                {n(report['required']):>10}",

@@ -30,6 +30,9 @@ from recall_pipeline.defs.warehouse_io import (
     read_frame,
 )
 from recall_pipeline.verify import incremental, reconcile
+from recall_pipeline.verify.corrections import (
+    verdicts_needing_correction,
+)
 from recall_pipeline.verify.jurisdiction import zips_by_code
 from recall_pipeline.verify.match_reviews import ADDRESS_COLUMNS as REVIEW_ADDRESS_COLUMNS
 from recall_pipeline.verify.pipeline import (
@@ -200,10 +203,27 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             roll = pd.concat([roll, reviewed_roll], ignore_index=True).drop_duplicates("voter_id")
         withdrawals_all = read_frame(store, "withdrawal_requests", where=mine)
         zips = zips_by_code(read_frame(store, "jurisdiction_zips"))
+        # Lines filed but quarantined at ingestion: of the changed files only, in a batch run.
+        quarantined = read_frame(
+            store,
+            "quarantined_rows",
+            where={"input_name": "petition_lines", **mine}
+            | ({} if files is None or affected is None else {"source_file": files}),
+        )
+        taken = (
+            read_frame(store, "petition_lines", incremental.KEY, where=mine)
+            if len(quarantined)
+            else quarantined
+        )
         decided = []
         for config in configs:
             pid = config.petition_id
             lines = lines_all[lines_all["petition_id"] == pid]
+            to_correct = quarantined[quarantined["petition_id"] == pid]
+            if len(to_correct):
+                decided.append(
+                    verdicts_needing_correction(to_correct, taken[taken["petition_id"] == pid])
+                )
             if affected is not None and lines.empty:
                 continue
             inside = zips.get(config.jurisdiction_code, frozenset())

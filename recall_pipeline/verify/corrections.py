@@ -1,0 +1,108 @@
+"""Filed lines the ingestion quarantined: still lines of the petition, PENDING until corrected.
+
+A petition line that breaks a rule of the input contract (a page that is not a number, a
+signature box keyed `maybe`, a quote not closed on its line) cannot be typed, so it is kept out
+of `petition_lines` and sits in `quarantined_rows`. But it was filed: it counts in the raw count
+and gets one verdict, PENDING with `pending_reason` INPUT_NEEDS_CORRECTION and the problem in
+`input_problem`, until the county corrects the scan file. It is never VALID or INVALID on a
+guess at what the keyer meant; the determination says whether such lines could change the
+result.
+
+Its line key is the one written when the cells give a whole key (a section, a page and a line
+that are numbers) that no other line of the petition holds. Otherwise — a line the parser could
+not split, a key missing or taken — the key names where the line is: section
+`(line N of FILE)`, page 0, line N, N the line's physical line in its file.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+INPUT_NEEDS_CORRECTION = "INPUT_NEEDS_CORRECTION"
+KEY = ["petition_id", "section_id", "page", "line"]
+# The evidence of a line nobody could match: what the verdict rows of such lines carry.
+UNMATCHED = {
+    "voter_id": None,
+    "match_method": "NO_MATCH",
+    "match_status": "NONE",
+    "match_score": 0.0,
+    "first_name_agreement": "none",
+    "last_name_agreement": "none",
+    "address_agreement": "none",
+    "candidates_at_address": 0,
+}
+
+
+def verdicts_needing_correction(quarantined: pd.DataFrame, taken: pd.DataFrame) -> pd.DataFrame:
+    """One PENDING verdict row per quarantined petition line (`quarantined_rows` rows of input
+    `petition_lines`). `taken` holds the keys (KEY columns) of the lines the petitions
+    accepted: a written key one of them holds is not the quarantined line's."""
+    if quarantined.empty:
+        return pd.DataFrame(columns=[*KEY, "status", "pending_reason", "input_problem"])
+    rows = quarantined.reset_index(drop=True)
+    written = pd.DataFrame([_written_key(text) for text in rows["raw_record"]])
+    keys = pd.DataFrame(
+        {
+            "petition_id": rows["petition_id"].to_numpy(),
+            "section_id": written["section_id"].to_numpy(),
+            "page": written["page"].to_numpy(),
+            "line": written["line"].to_numpy(),
+        }
+    )
+    usable = keys["section_id"].notna() & keys["page"].notna() & keys["line"].notna()
+    held = _held(keys, taken) | keys.duplicated(KEY, keep=False).to_numpy()
+    own = usable.to_numpy() & ~held
+    where = [
+        f"(line {row} of {file})"
+        for row, file in zip(rows["source_row"], rows["source_file"], strict=True)
+    ]
+    keys["section_id"] = keys["section_id"].where(own, pd.Series(where))
+    keys["page"] = keys["page"].where(own, 0).astype("int64")
+    keys["line"] = keys["line"].where(own, rows["source_row"]).astype("int64")
+    out = keys.assign(
+        status="PENDING",
+        reason_code=None,
+        pending_reason=INPUT_NEEDS_CORRECTION,
+        registrar_category=None,
+        secondary_reasons=None,
+        input_problem=rows["reason"].to_numpy(),
+        **UNMATCHED,
+        source_file=rows["source_file"].to_numpy(),
+        source_row=rows["source_row"].to_numpy(),
+        source_sha256=rows["source_sha256"].to_numpy(),
+    )
+    return out
+
+
+def _written_key(raw_record) -> dict:
+    """The line key the quarantined cells give (None where a part is missing or unusable).
+    A row the parser could not split keeps its raw text, which gives none."""
+    try:
+        cells = json.loads(raw_record) if isinstance(raw_record, str) else None
+    except ValueError:
+        cells = None
+    if not isinstance(cells, dict):
+        return {"section_id": None, "page": None, "line": None}
+    section = cells.get("section_id")
+    section = section.strip() if isinstance(section, str) and section.strip() else None
+    return {
+        "section_id": section,
+        "page": _number(cells.get("page")),
+        "line": _number(cells.get("line")),
+    }
+
+
+def _number(value) -> int | None:
+    text = value.strip() if isinstance(value, str) else ""
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
+
+
+def _held(keys: pd.DataFrame, taken: pd.DataFrame) -> pd.Series:
+    if taken.empty:
+        return pd.Series(False, index=keys.index).to_numpy()
+    probe = keys[KEY].astype({"page": "float64", "line": "float64"})
+    known = taken[KEY].astype({"page": "float64", "line": "float64"}).drop_duplicates()
+    found = probe.merge(known.assign(_held=True), on=KEY, how="left")["_held"]
+    return found.fillna(False).astype(bool).to_numpy()
