@@ -11,7 +11,11 @@ import pytest
 
 from recall_pipeline import settings
 from recall_pipeline.runner import materialize_all
-from recall_pipeline.verify.corrections import INPUT_NEEDS_CORRECTION, verdicts_needing_correction
+from recall_pipeline.verify.corrections import (
+    INPUT_NEEDS_CORRECTION,
+    set_aside,
+    verdicts_needing_correction,
+)
 from recall_pipeline.verify.report import load_determination
 from recall_pipeline.warehouse import Warehouse
 from recall_pipeline_tests.datadir import PETITION_ID, build_data_dir, petition_dir, write_lines
@@ -102,3 +106,79 @@ def test_quarantined_lines_stay_in_the_raw_count(
     ]  # fmt: skip
     assert to_correct[0]["input_problem"] == "signature_present: not one of Y/N"
     assert to_correct[1]["input_problem"].startswith("the line opens a quoted value")
+
+
+def test_a_side_file_row_set_aside_holds_its_lines_pending(
+    tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A section declaration keyed `maybe`, a finding `no_match`, a withdrawal dated 06/30/2022:
+    each row is set aside, and the lines it would have decided wait for the correction instead
+    of turning SECTION_NOT_FILED, valid or counted."""
+    root = build_data_dir(tmp_path / "data")
+    folder = petition_dir(root)
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(root))
+    monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, warehouse_url)
+
+    def verdicts() -> dict[tuple, tuple]:
+        outcome = materialize_all()
+        assert outcome.success, outcome.errors
+        with Warehouse(warehouse_url) as store:
+            rows = store.query("SELECT * FROM line_verdicts").to_dict("records")
+        return {
+            (r["section_id"], r["page"], r["line"]): tuple(
+                None if pd.isna(r[c]) else r[c]
+                for c in ("status", "reason_code", "pending_reason", "input_problem")
+            )
+            for r in rows
+        }
+
+    before = verdicts()
+    assert before[("S001", 1, 1)][0] == "VALID"
+    for name, row, old, new in (
+        ("sections.csv", 1, ",Y,", ",maybe,"),
+        ("withdrawals.csv", 1, "2022-06-30", "06/30/2022"),
+    ):
+        path = folder / name
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert old in lines[row]
+        lines[row] = lines[row].replace(old, new, 1)
+        write_lines(path, lines)
+    after = verdicts()
+
+    section = "petition_sections petitions/test-recall/sections.csv row 2 set aside: "
+    assert after[("S001", 1, 1)] == (
+        "PENDING",
+        None,
+        INPUT_NEEDS_CORRECTION,
+        section + "declaration_signed: not one of Y/N",
+    )
+    # A line another rule makes invalid stays invalid, the doubt on record.
+    assert after[("S001", 1, 2)][:3] == ("INVALID", "NOT_REGISTERED", None)
+    assert after[("S001", 1, 2)][3].startswith(section)
+    assert after[("S001", 1, 3)][:2] == ("INVALID", "NO_SIGNATURE")
+    # S002's declaration is unsigned: its lines are invalid whatever the withdrawal says.
+    assert after[("S002", 1, 1)][:2] == ("INVALID", "CIRCULATOR_DECLARATION_DEFECT")
+    assert after[("S002", 1, 1)][3].startswith("withdrawal_requests petitions/test-recall/")
+    assert after[("S002", 1, 2)] == before[("S002", 1, 2)]
+
+
+def test_set_aside_reads_what_each_row_was_about() -> None:
+    rows = pd.DataFrame(
+        {
+            "input_name": ["petition_sections", "signature_reviews", "withdrawal_requests",
+                           "signature_reviews"],
+            "source_file": "f.csv",
+            "source_row": [2, 3, 4, 5],
+            "reason": "r",
+            "raw_record": [
+                json.dumps({"section_id": "S9", "declaration_signed": "maybe"}),
+                json.dumps({"section_id": "S1", "page": "2", "line": "7", "finding": "no_match"}),
+                json.dumps({"voter_id": "V7", "received_date": "06/30/2022"}),
+                "S1,x,unparsed",
+            ],
+        }
+    )  # fmt: skip
+    found = set_aside(rows)
+    assert found.sections == {"S9": "petition_sections f.csv row 2 set aside: r"}
+    assert found.reviews == {("S1", 2, 7): "signature_reviews f.csv row 3 set aside: r"}
+    assert found.withdrawals == {"V7": "withdrawal_requests f.csv row 4 set aside: r"}

@@ -1,22 +1,27 @@
-"""Filed lines the ingestion quarantined: still lines of the petition, PENDING until corrected.
+"""Input rows set aside at ingestion never decide a line by themselves.
 
 A petition line that breaks a rule of the input contract (a page that is not a number, a
 signature box keyed `maybe`, a quote not closed on its line) cannot be typed, so it is kept out
 of `petition_lines` and sits in `quarantined_rows`. But it was filed: it counts in the raw count
 and gets one verdict, PENDING with `pending_reason` INPUT_NEEDS_CORRECTION and the problem in
-`input_problem`, until the county corrects the scan file. It is never VALID or INVALID on a
-guess at what the keyer meant; the determination says whether such lines could change the
-result.
+`input_problem`, until the county corrects the scan file (`verdicts_needing_correction`).
 
 Its line key is the one written when the cells give a whole key (a section, a page and a line
 that are numbers) that no other line of the petition holds. Otherwise — a line the parser could
 not split, a key missing or taken — the key names where the line is: section
 `(line N of FILE)`, page 0, line N, N the line's physical line in its file.
+
+A side-file row set aside (a section whose declaration flag is `maybe`, an examiner's finding
+`no_match`, a withdrawal dated `04/11/2022`) would have decided some lines' rules. Those rules
+are unknown for those lines (`set_aside`): a line another rule makes invalid stays INVALID; any
+other is PENDING for the correction, the row named in `input_problem` — never VALID or INVALID
+because a row was missing.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -106,3 +111,48 @@ def _held(keys: pd.DataFrame, taken: pd.DataFrame) -> pd.Series:
     known = taken[KEY].astype({"page": "float64", "line": "float64"}).drop_duplicates()
     found = probe.merge(known.assign(_held=True), on=KEY, how="left")["_held"]
     return found.fillna(False).astype(bool).to_numpy()
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """Side-file rows of a petition set aside at ingestion (quarantined for a required value),
+    by what a line's verdict would have read of them: a section by its id, an examiner's
+    signature finding by its line key, a withdrawal by its voter. Each maps to the problem,
+    with the file and row, that a line depending on it is PENDING for."""
+
+    sections: dict[str, str] = field(default_factory=dict)
+    reviews: dict[tuple[str, int, int], str] = field(default_factory=dict)
+    withdrawals: dict[str, str] = field(default_factory=dict)
+
+
+# The inputs whose set-aside rows hold lines PENDING, and the rules each would have decided.
+SIDE_INPUTS = ("petition_sections", "signature_reviews", "withdrawal_requests")
+
+
+def set_aside(quarantined: pd.DataFrame) -> SetAside:
+    """What the quarantined rows of a petition's side files (`quarantined_rows` rows of
+    SIDE_INPUTS) leave in doubt. A row whose cells do not say what it was about (no section
+    id, no line key, no voter) holds no line."""
+    found = SetAside()
+    for row in quarantined.itertuples(index=False):
+        try:
+            cells = json.loads(row.raw_record) if isinstance(row.raw_record, str) else None
+        except ValueError:
+            cells = None
+        if not isinstance(cells, dict):
+            continue
+        problem = f"{row.input_name} {row.source_file} row {row.source_row} set aside: {row.reason}"
+        section = _text(cells.get("section_id"))
+        if row.input_name == "petition_sections" and section:
+            found.sections.setdefault(section, problem)
+        elif row.input_name == "signature_reviews" and section:
+            page, line = _number(cells.get("page")), _number(cells.get("line"))
+            if page is not None and line is not None:
+                found.reviews.setdefault((section, page, line), problem)
+        elif row.input_name == "withdrawal_requests" and _text(cells.get("voter_id")):
+            found.withdrawals.setdefault(_text(cells.get("voter_id")), problem)
+    return found
+
+
+def _text(value) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None

@@ -17,6 +17,7 @@ from recall_pipeline.ingest.petition_config import PetitionConfig
 from recall_pipeline.verify import compare as c
 from recall_pipeline.verify import jurisdiction
 from recall_pipeline.verify import match as m
+from recall_pipeline.verify.corrections import SetAside
 from recall_pipeline.verify.frames import in_step, key_hashes
 from recall_pipeline.verify.match_reviews import ADDRESS_COLUMNS, apply_match_reviews
 from recall_pipeline.verify.model import (
@@ -309,6 +310,7 @@ def verdicts_for_petition(
     jurisdiction_zips: set[str],
     match_reviews: pd.DataFrame | None = None,
     reviewed_history: pd.DataFrame | None = None,
+    doubts: SetAside | None = None,
 ) -> pd.DataFrame:
     """Every line's verdict. `match_reviews` (the petition's examiner decisions on who signed)
     replace the matcher's links; `roll` then holds the reviewed voters' registrations with
@@ -328,7 +330,7 @@ def verdicts_for_petition(
     else:
         matches = matches.assign(match_review_source_file=None, match_review_source_row=None)
     verdicts = decide(
-        config, lines, matches, roll, sections, reviews, withdrawals, jurisdiction_zips
+        config, lines, matches, roll, sections, reviews, withdrawals, jurisdiction_zips, doubts
     )
     category = {c.code: c.registrar_category for c in reason_codes()}
     verdicts["registrar_category"] = verdicts["reason_code"].map(category)
@@ -338,7 +340,6 @@ def verdicts_for_petition(
         verdicts[column] = lines[column].array
     for column in ("match_review_source_file", "match_review_source_row"):
         verdicts[column] = matches[column].to_numpy()
-    verdicts["input_problem"] = None
     return verdicts
 
 

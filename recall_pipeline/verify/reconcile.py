@@ -36,10 +36,14 @@ def one_verdict_per_line(store: Warehouse, petitions: list[str] | None = None) -
         store,
         f"SELECT count(*) FROM quarantined_rows WHERE input_name = 'petition_lines' AND {of}",
     )
+    # The verdicts of lines not ingested must be those PENDING for their correction.
+    not_ingested = (
+        f"SELECT {KEY} FROM line_verdicts WHERE {of} EXCEPT SELECT {KEY} FROM petition_lines"
+    )
     to_correct = _count(
         store,
-        "SELECT count(*) FROM line_verdicts WHERE pending_reason = 'INPUT_NEEDS_CORRECTION'"
-        f" AND {of}",
+        f"SELECT count(*) FROM (SELECT {KEY} FROM ({not_ingested}) a INTERSECT SELECT {KEY}"
+        f" FROM line_verdicts WHERE pending_reason = 'INPUT_NEEDS_CORRECTION' AND {of}) k",
     )
     lines = accepted + quarantined
     verdicts = _count(store, f"SELECT count(*) FROM line_verdicts WHERE {of}")

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
+from recall_pipeline.verify.corrections import INPUT_NEEDS_CORRECTION, SetAside
 from recall_pipeline.verify.frames import codes, isin, labels, strings
 from recall_pipeline.verify.jurisdiction import written_outside
 from recall_pipeline.verify.match import METHOD_ELSEWHERE, METHOD_HISTORY, METHOD_NAME, REVIEW
@@ -27,6 +28,7 @@ LINE_KEY = ["section_id", "page", "line"]
 # examiner (when the petition says unreviewed signatures are not presumed valid).
 MATCH_REVIEW = "MATCH_REVIEW"
 SIGNATURE_REVIEW = "SIGNATURE_REVIEW"
+# (A line awaiting a corrected input file: corrections.INPUT_NEEDS_CORRECTION.)
 
 
 def _dates(values) -> pd.Series:
@@ -42,11 +44,14 @@ def decide(
     reviews: pd.DataFrame,
     withdrawals: pd.DataFrame,
     jurisdiction_zips: Collection[str],
+    doubts: SetAside | None = None,
 ) -> pd.DataFrame:
     """Evaluate every rule for every line of one petition and pick each line's verdict.
 
     `lines` and `matches` (the line's normalized forms and match, as in `line_matches`) are
-    aligned row by row (same length, same order).
+    aligned row by row (same length, same order). `doubts`: the petition's side-file rows set
+    aside at ingestion; the rules they would have decided are unknown for the lines they
+    concern (see `corrections`).
     """
     approved = pd.Timestamp(config.approved_for_circulation)
     filed = pd.Timestamp(config.filed_date)
@@ -121,6 +126,9 @@ def decide(
         ),
         "SIGNATURE_MISMATCH": (finding == "NO_MATCH").to_numpy(),
     }
+    unknown, problem = _unknown(lines, matches, registered, known_section, doubts)
+    for code, rows in unknown.items():
+        conditions[code] = np.asarray(conditions[code], dtype=bool) & ~rows
     order = [c.code for c in reason_codes() if c.code in conditions]
     broken = [np.asarray(conditions[c], dtype=bool) for c in order]
     stacked = np.column_stack(broken)
@@ -129,11 +137,14 @@ def decide(
     reason = labels([*order, None], np.where(any_reason, first, len(order)), lines.index)
 
     unreviewed = (config.unreviewed_signatures == "pending") & finding.isna().to_numpy()
-    pending = ~any_reason & (awaiting_match | unreviewed)
+    to_correct = ~any_reason & pd.notna(problem)
+    pending = ~any_reason & (awaiting_match | unreviewed | to_correct)
     statuses = [INVALID, PENDING, VALID]
     verdict = labels(statuses, np.where(any_reason, 0, np.where(pending, 1, 2)), lines.index)
-    pending_reason = np.where(
-        pending, np.where(awaiting_match, MATCH_REVIEW, SIGNATURE_REVIEW), None
+    pending_reason = np.select(
+        [pending & to_correct, pending & awaiting_match, pending],
+        [INPUT_NEEDS_CORRECTION, MATCH_REVIEW, SIGNATURE_REVIEW],
+        default=None,
     )
     verdicts = pd.DataFrame(
         {
@@ -150,11 +161,50 @@ def decide(
             "review_finding": finding.array,
             "review_source_file": review["source_file"].array,
             "review_source_row": review["source_row"].to_numpy(),
+            "input_problem": problem,
         }
     )
     verdicts = _apply_duplicates(verdicts, config.duplicates_keep)
     verdicts["secondary_reasons"] = _secondary(broken, order)
     return verdicts.drop(columns=["date_signed"])
+
+
+def _unknown(
+    lines: pd.DataFrame,
+    matches: pd.DataFrame,
+    registered: np.ndarray,
+    known_section: np.ndarray,
+    doubts: SetAside | None,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The rules a set-aside side-file row leaves unknown, as line masks per reason code, and
+    each line's problem (the first set-aside row it depends on; None for most lines)."""
+    n = len(lines)
+    problem = np.full(n, None, dtype=object)
+    if doubts is None or not (doubts.sections or doubts.reviews or doubts.withdrawals):
+        return {}, problem
+    sections = lines["section_id"].astype("str").map(doubts.sections).to_numpy()
+    keys = zip(
+        lines["section_id"].astype("str"),
+        lines["page"].astype(int),
+        lines["line"].astype(int),
+        strict=True,
+    )
+    reviews = np.array([doubts.reviews.get(k) for k in keys], dtype=object)
+    withdrawals = matches["voter_id"].map(doubts.withdrawals).to_numpy()
+    # A section set aside is unknown only where no accepted row of it exists.
+    section_doubt = pd.notna(sections) & ~known_section
+    review_doubt = pd.notna(reviews)
+    withdrawal_doubt = pd.notna(withdrawals) & registered
+    for doubt, text in ((withdrawal_doubt, withdrawals), (review_doubt, reviews),
+                        (section_doubt, sections)):  # fmt: skip
+        problem = np.where(doubt, text, problem)
+    unknown = {
+        "SECTION_NOT_FILED": section_doubt,
+        "CIRCULATOR_DECLARATION_DEFECT": section_doubt,
+        "SIGNATURE_MISMATCH": review_doubt,
+        "WITHDRAWN": withdrawal_doubt,
+    }
+    return unknown, problem
 
 
 def _take(values: pd.Series, at: pa.Array | pa.ChunkedArray) -> pd.Series:

@@ -31,6 +31,8 @@ from recall_pipeline.defs.warehouse_io import (
 )
 from recall_pipeline.verify import incremental, reconcile
 from recall_pipeline.verify.corrections import (
+    SIDE_INPUTS,
+    set_aside,
     verdicts_needing_correction,
 )
 from recall_pipeline.verify.jurisdiction import zips_by_code
@@ -210,6 +212,10 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             where={"input_name": "petition_lines", **mine}
             | ({} if files is None or affected is None else {"source_file": files}),
         )
+        # Side-file rows set aside: the rules they would have decided stay unknown.
+        side = read_frame(
+            store, "quarantined_rows", where={"input_name": list(SIDE_INPUTS), **mine}
+        )
         taken = (
             read_frame(store, "petition_lines", incremental.KEY, where=mine)
             if len(quarantined)
@@ -244,6 +250,7 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                     inside,
                     match_reviews_all[match_reviews_all["petition_id"] == pid],
                     reviewed_history,
+                    set_aside(side[side["petition_id"] == pid]),
                 )
             )
         redone = concat_rows(decided, LINE_VERDICTS).assign(
