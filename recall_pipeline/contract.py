@@ -49,6 +49,10 @@ class Field:
     references: tuple[str, str] | None = None
     pii: bool = False
     description: str = ""
+    # No rule of verification reads the value (a registration's birth date): a bad one is
+    # nulled and recorded in `nulled_values`, and the row kept, so that a typo in it never
+    # takes a registration (and its signer's verdict) with it.
+    informational: bool = False
 
     @property
     def column_type(self) -> str:
@@ -175,7 +179,7 @@ VOTER_ROLL = InputSpec(
         Field("middle_name", pii=True),
         Field("name_suffix", pii=True),
         *_ADDRESS,
-        Field("birth_date", "date", pii=True),
+        Field("birth_date", "date", pii=True, informational=True),
         Field("registration_date", "date", required_column=True, required_value=True),
         Field(
             "status",
@@ -184,7 +188,7 @@ VOTER_ROLL = InputSpec(
             required_value=True,
             allowed=VOTER_STATUSES,
         ),
-        Field("status_reason"),
+        Field("status_reason", informational=True),
         Field("status_date", "date", required_when=("status", "CANCELLED")),
     ),
     unique_key=("voter_id",),

@@ -101,11 +101,11 @@ CASES = {
     "unparseable-date": Quarantined(
         "voter_roll",
         _append(
-            ROLL_FILE, GOOD_ROLL_ROW.replace("V0001", "V0100").replace("1970-04-02", "04/02/1970")
+            ROLL_FILE, GOOD_ROLL_ROW.replace("V0001", "V0100").replace("2010-05-01", "05/01/2010")
         ),
         ROLL_FILE,
         5,
-        "birth_date: not an ISO date (YYYY-MM-DD)",
+        "registration_date: not an ISO date (YYYY-MM-DD)",
     ),
     "malformed-zip": Quarantined(
         "voter_roll",

@@ -182,3 +182,27 @@ def test_set_aside_reads_what_each_row_was_about() -> None:
     assert found.sections == {"S9": "petition_sections f.csv row 2 set aside: r"}
     assert found.reviews == {("S1", 2, 7): "signature_reviews f.csv row 3 set aside: r"}
     assert found.withdrawals == {"V7": "withdrawal_requests f.csv row 4 set aside: r"}
+
+
+def test_a_typo_in_a_birth_date_changes_no_verdict(
+    tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = build_data_dir(tmp_path / "data")
+    roll = root / "voter_roll" / "roll_part_01.csv"
+    lines = roll.read_text(encoding="utf-8").splitlines()
+    assert "1970-04-02" in lines[1]
+    lines[1] = lines[1].replace("1970-04-02", "04/02/1970")
+    write_lines(roll, lines)
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(root))
+    monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, warehouse_url)
+    outcome = materialize_all()
+    assert outcome.success, outcome.errors
+    with Warehouse(warehouse_url) as store:
+        verdict = store.query(
+            "SELECT status, voter_id FROM line_verdicts WHERE section_id = 'S001' AND line = 1"
+        ).to_dict("records")
+        nulled = store.query("SELECT source_row, column_name FROM nulled_values").to_dict("records")
+        quarantined = store.query("SELECT count(*) AS n FROM quarantined_rows").iloc[0]["n"]
+    assert verdict == [{"status": "VALID", "voter_id": "V0001"}]
+    assert nulled == [{"source_row": 2, "column_name": "birth_date"}]
+    assert quarantined == 0

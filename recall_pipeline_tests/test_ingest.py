@@ -127,12 +127,12 @@ def test_values_are_typed_by_the_contract(clean_dir: Path) -> None:
     ("broken_row", "reason"),
     [
         (
-            "V0101,19,DOE,JANE,,,1,,MAIN,ST,,,,LA,CA,90012,1980-13-45,2010-01-01,ACTIVE,,",
-            "birth_date: not an ISO date (YYYY-MM-DD)",
+            "V0101,19,DOE,JANE,,,1,,MAIN,ST,,,,LA,CA,90012,,2010-13-45,ACTIVE,,",
+            "registration_date: not an ISO date (YYYY-MM-DD)",
         ),
         (
-            "V0101,19,DOE,JANE,,,1,,MAIN,ST,,,,LA,CA,90012,1980-02-30,2010-01-01,ACTIVE,,",
-            "birth_date: not a real calendar date",
+            "V0101,19,DOE,JANE,,,1,,MAIN,ST,,,,LA,CA,90012,,2010-02-30,ACTIVE,,",
+            "registration_date: not a real calendar date",
         ),
         (
             "V0101,19,DOE,JANE,,,1,,MAIN,ST,,,,LA,CA,9001,,2010-01-01,ACTIVE,,",
@@ -597,3 +597,37 @@ def test_a_link_inside_the_data_directory_is_read_under_its_own_name(data_dir: P
     files = set(result.accepted.column("source_file").to_pylist())
     assert "petitions/test-recall/scans/batch_0002.csv" in files
     assert "delivered.csv" not in files
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "problem"),
+    [("04/11/1983", "not an ISO date (YYYY-MM-DD)"), ("1983-02-30", "not a real calendar date")],
+)
+def test_a_bad_birth_date_costs_the_value_not_the_registration(
+    data_dir: Path, birth_date: str, problem: str
+) -> None:
+    # No rule of verification reads a birth date: setting the registration aside would make
+    # its voter's signature NOT_REGISTERED for a typo in it.
+    lines = roll_file(data_dir).read_text(encoding="utf-8").splitlines()
+    lines.insert(
+        2, f"V0101,19,DOE,JANE,,,1,,MAIN,ST,,,,LA,CA,90012,{birth_date},2010-01-01,ACTIVE,,"
+    )
+    write_lines(roll_file(data_dir), lines)
+    result = ingest_input(VOTER_ROLL, data_dir)
+    assert result.quarantined.num_rows == 0
+    (kept,) = [r for r in result.accepted.to_pylist() if r["voter_id"] == "V0101"]
+    assert kept["birth_date"] is None and kept["last_name"] == "DOE"
+    assert result.nulled.to_pylist() == [
+        {
+            "input_name": "voter_roll",
+            "petition_id": None,
+            "source_file": "voter_roll/roll_part_01.csv",
+            "source_row": 3,
+            "source_sha256": kept["source_sha256"],
+            "column_name": "birth_date",
+            "problem": problem,
+            "record_key": "voter_id=V0101",
+        }
+    ]
+    assert birth_date not in str(result.nulled.to_pylist())
+    assert_conserved(result, data_dir)

@@ -44,6 +44,7 @@ def expectation_report(result: IngestResult) -> CheckOutcome:
             "rows_validated": result.rows_read,
             "blank_lines": int(pc.sum(result.files.column("blank_lines")).as_py() or 0),
             "rows_quarantined": quarantined.num_rows,
+            "values_nulled": result.nulled.num_rows if result.nulled is not None else 0,
             "parse_failures": result.parse_failures,
             "failing_rows": failing_rows,
         },

@@ -58,6 +58,24 @@ QUARANTINED_ROWS = TableSchema(
     ),
 )
 
+NULLED_VALUES = TableSchema(
+    name="nulled_values",
+    description=(
+        "Values set to missing at ingestion, their rows kept: a bad value in a column no rule "
+        "of verification reads (a registration's birth date), with the rule it broke."
+    ),
+    columns=(
+        Column("input_name", "string", False, "contract input the row belongs to"),
+        Column("petition_id", "string", True, "petition folder, for per-petition inputs"),
+        Column("source_file", "string", False, "input file, relative to the data directory"),
+        Column("source_row", "integer", False, "the row's physical line in the file"),
+        Column("source_sha256", "string", False, "SHA-256 of the whole input file"),
+        Column("column_name", "string", False, "the column whose value was set to missing"),
+        Column("problem", "string", False, "the rule the value broke"),
+        Column("record_key", "string", True, "the row's identifying columns (never PII)"),
+    ),
+)
+
 INGESTED_FILES = TableSchema(
     name="ingested_files",
     description="Ledger of every input file ingested: hash, size and row accounting.",
@@ -139,6 +157,8 @@ class IngestResult:
     quarantined: pa.Table
     files: pa.Table
     outcomes: list[RuleOutcome] = field(default_factory=list)
+    # Values set to missing in rows kept (NULLED_VALUES rows).
+    nulled: pa.Table | None = None
     # Problems that are not rule failures (rows the parser could not split), by reason.
     parse_failures: dict[str, int] = field(default_factory=dict)
     # Each validated row's file, as its position in `files`, in the order the rules saw them.
@@ -228,9 +248,14 @@ def ingest_input(
         combined = _combine(spec, raw_files)
         outcomes = validate(spec, combined, rules.result(), lookup)
     _raise_structural(spec, combined, outcomes)
-    reasons = _row_reasons(outcomes)
+    reasons = _row_reasons([o for o in outcomes if not _informational(spec, o)])
     quarantine_mask = np.zeros(combined.num_rows, dtype=bool)
     quarantine_mask[list(reasons)] = True
+    # A bad value no rule of verification reads costs the value, not the row (a quarantined
+    # row lists it among its reasons all the same).
+    all_reasons = _row_reasons(outcomes)
+    reasons = {position: all_reasons[position] for position in reasons}
+    combined, nulled = _null_informational(spec, combined, outcomes, quarantine_mask)
     # Filtering copies every cell; a clean input (the usual case) is accepted as it is.
     kept = combined.filter(pa.array(~quarantine_mask)) if reasons else combined
     accepted = _typed(spec, kept)
@@ -247,6 +272,7 @@ def ingest_input(
         quarantined=quarantined,
         files=_ledger(spec, raw_files, accepted, quarantined),
         outcomes=outcomes,
+        nulled=nulled,
         parse_failures=parse_failures,
         row_files=np.repeat(
             np.arange(len(raw_files)), [raw.table.num_rows for _, raw in raw_files]
@@ -372,6 +398,53 @@ def _raise_structural(spec: InputSpec, combined: pa.Table, outcomes: list[RuleOu
             f"{len(groups)} value(s) repeat: {listing}{more}",
             row=rows[0],
         )
+
+
+def _informational(spec: InputSpec, outcome: RuleOutcome) -> bool:
+    """Whether a rule concerns only values no rule of verification reads (and names no row
+    of another input: a reference decides who a row is about)."""
+    rule = outcome.rule
+    names = set(spec.field_names)
+    return (
+        not rule.structural
+        and rule.references is None
+        and all(c in names and spec.field(c).informational for c in rule.columns)
+    )
+
+
+def _null_informational(
+    spec: InputSpec, combined: pa.Table, outcomes: list[RuleOutcome], quarantined: np.ndarray
+) -> tuple[pa.Table, pa.Table]:
+    """`combined` with the values broken by informational rules set to missing in the rows
+    kept, and a NULLED_VALUES row for each."""
+    rows: dict[str, list] = {name: [] for name in NULLED_VALUES.column_names}
+    for outcome in outcomes:
+        if not _informational(spec, outcome) or outcome.success:
+            continue
+        positions = outcome.failing_positions[~quarantined[outcome.failing_positions]]
+        if positions.size == 0:
+            continue
+        taken = combined.take(pa.array(positions))
+        keys = _record_key(spec, taken)
+        for column in outcome.rule.columns:
+            mask = np.zeros(combined.num_rows, dtype=bool)
+            mask[positions] = True
+            index = combined.column_names.index(column)
+            values = combined.column(column)
+            nulled_column = pc.if_else(pa.array(mask), pa.scalar(None, values.type), values)
+            combined = combined.set_column(index, column, nulled_column)
+            n = positions.size
+            rows["input_name"] += [spec.name] * n
+            rows["petition_id"] += (
+                taken.column("petition_id").to_pylist() if spec.per_petition else [None] * n
+            )
+            rows["source_file"] += taken.column("source_file").cast(pa.string()).to_pylist()
+            rows["source_row"] += taken.column(SOURCE_ROW).to_pylist()
+            rows["source_sha256"] += taken.column("source_sha256").cast(pa.string()).to_pylist()
+            rows["column_name"] += [column] * n
+            rows["problem"] += [outcome.rule.problem] * n
+            rows["record_key"] += keys
+    return combined, pa.table(rows, schema=NULLED_VALUES.arrow_schema())
 
 
 def _row_reasons(outcomes: list[RuleOutcome]) -> dict[int, str]:

@@ -23,6 +23,7 @@ from recall_pipeline.ingest.ledger import (
 from recall_pipeline.ingest.pipeline import (
     EXPECTATION_RESULTS,
     INGESTED_FILES,
+    NULLED_VALUES,
     PETITIONS,
     QUARANTINED_ROWS,
     IngestResult,
@@ -100,6 +101,7 @@ def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
                 check_line_keys_unique(store, result.accepted, replaced)
             store.publish(spec.table_schema(), result.accepted, replace_where=table_slice)
             store.publish(QUARANTINED_ROWS, result.quarantined, replace_where=input_slice)
+            store.publish(NULLED_VALUES, result.nulled, replace_where=input_slice)
             store.publish(INGESTED_FILES, result.files, replace_where=input_slice)
             store.publish(
                 EXPECTATION_RESULTS, result.expectation_results(), replace_where=input_slice
