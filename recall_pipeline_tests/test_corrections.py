@@ -206,3 +206,42 @@ def test_a_typo_in_a_birth_date_changes_no_verdict(
     assert verdict == [{"status": "VALID", "voter_id": "V0001"}]
     assert nulled == [{"source_row": 2, "column_name": "birth_date"}]
     assert quarantined == 0
+
+
+def test_a_registration_set_aside_holds_its_signers_line_pending(
+    tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A registration date keyed 05/01/2010 sets V0001's registration aside; the line MARIA
+    # GARCIA signed would find nobody on the roll, and must wait, not be NOT_REGISTERED.
+    root = build_data_dir(tmp_path / "data")
+    roll = root / "voter_roll" / "roll_part_01.csv"
+    lines = roll.read_text(encoding="utf-8").splitlines()
+    assert "2010-05-01" in lines[1]
+    lines[1] = lines[1].replace("2010-05-01", "05/01/2010")
+    write_lines(roll, lines)
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(root))
+    monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, warehouse_url)
+    outcome = materialize_all()
+    assert outcome.success, outcome.errors
+    with Warehouse(warehouse_url) as store:
+        rows = store.query(
+            "SELECT section_id, page, line, status, reason_code, pending_reason, input_problem"
+            " FROM line_verdicts ORDER BY section_id, page, line"
+        ).to_dict("records")
+    first = rows[0]
+    assert (first["section_id"], first["status"], first["pending_reason"]) == (
+        "S001",
+        "PENDING",
+        INPUT_NEEDS_CORRECTION,
+    )
+    assert first["input_problem"] == (
+        "voter_roll voter_roll/roll_part_01.csv row 2 set aside: "
+        "registration_date: not an ISO date (YYYY-MM-DD)"
+    )
+    # The other lines are as they were.
+    assert [(r["status"], r["reason_code"]) for r in rows[1:]] == [
+        ("INVALID", "NOT_REGISTERED"),
+        ("INVALID", "NO_SIGNATURE"),
+        ("INVALID", "CIRCULATOR_DECLARATION_DEFECT"),
+        ("INVALID", "CIRCULATOR_DECLARATION_DEFECT"),
+    ]

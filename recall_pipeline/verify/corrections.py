@@ -23,7 +23,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+
+from recall_pipeline.verify import normalize as nz
 
 INPUT_NEEDS_CORRECTION = "INPUT_NEEDS_CORRECTION"
 KEY = ["petition_id", "section_id", "page", "line"]
@@ -123,10 +126,17 @@ class SetAside:
     sections: dict[str, str] = field(default_factory=dict)
     reviews: dict[tuple[str, int, int], str] = field(default_factory=dict)
     withdrawals: dict[str, str] = field(default_factory=dict)
+    # Registrations set aside, as (surname letters, house number, ZIP5, problem): who might
+    # have signed a line that found nobody on the roll.
+    registrations: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.sections or self.reviews or self.withdrawals or self.registrations)
 
 
-# The inputs whose set-aside rows hold lines PENDING, and the rules each would have decided.
+# The inputs whose set-aside rows hold lines PENDING (the roll's, for every petition).
 SIDE_INPUTS = ("petition_sections", "signature_reviews", "withdrawal_requests")
+ROLL_INPUT = "voter_roll"
 
 
 def set_aside(quarantined: pd.DataFrame) -> SetAside:
@@ -151,7 +161,42 @@ def set_aside(quarantined: pd.DataFrame) -> SetAside:
                 found.reviews.setdefault((section, page, line), problem)
         elif row.input_name == "withdrawal_requests" and _text(cells.get("voter_id")):
             found.withdrawals.setdefault(_text(cells.get("voter_id")), problem)
+        elif row.input_name == ROLL_INPUT:
+            found.registrations.append(_registration(cells, problem))
     return found
+
+
+def _registration(cells: dict, problem: str) -> tuple[str, str, str, str]:
+    """What a set-aside registration gives to recognise its signer by: the surname's letters,
+    the house number and the ZIP (blank where the cells lack them)."""
+    text = pd.Series([cells.get(k) or "" for k in ("last_name", "house_number", "zip")])
+    last = nz.fold(text.iloc[:1]).str.replace(r"[^A-Z]", "", regex=True).iloc[0]
+    house = nz.house_number(text.iloc[1:2]).iloc[0]
+    zip5 = nz.zip5(text.iloc[2:3]).iloc[0]
+    return last, house, zip5, problem
+
+
+def could_be_set_aside(matches: pd.DataFrame, registrations: list) -> np.ndarray:
+    """For lines that found nobody on the roll, the problem of a set-aside registration that
+    might be their signer — its surname as the line's surname or first name, or its house
+    number and ZIP as the line's — else None. Generous on purpose: such a line waits for the
+    corrected roll instead of being NOT_REGISTERED."""
+    problem = np.full(len(matches), None, dtype=object)
+    if not registrations:
+        return problem
+
+    def letters(column: str) -> np.ndarray:
+        values = matches[column] if column in matches else pd.Series("", index=matches.index)
+        return values.fillna("").astype(str).str.replace(r"[^A-Z]", "", regex=True).to_numpy()
+
+    last, first = letters("name_last"), letters("name_first")
+    house = matches["house"].fillna("").astype(str).to_numpy()
+    zip5 = matches["zip5"].fillna("").astype(str).to_numpy()
+    for surname, number, code, text in reversed(registrations):
+        named = (surname != "") & ((last == surname) | (first == surname))
+        placed = (number != "") & (code != "") & (house == number) & (zip5 == code)
+        problem = np.where(named | placed, text, problem)
+    return problem
 
 
 def _text(value) -> str | None:

@@ -17,7 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
-from recall_pipeline.verify.corrections import INPUT_NEEDS_CORRECTION, SetAside
+from recall_pipeline.verify.corrections import (
+    INPUT_NEEDS_CORRECTION,
+    SetAside,
+    could_be_set_aside,
+)
 from recall_pipeline.verify.frames import codes, isin, labels, strings
 from recall_pipeline.verify.jurisdiction import written_outside
 from recall_pipeline.verify.match import METHOD_ELSEWHERE, METHOD_HISTORY, METHOD_NAME, REVIEW
@@ -180,7 +184,7 @@ def _unknown(
     each line's problem (the first set-aside row it depends on; None for most lines)."""
     n = len(lines)
     problem = np.full(n, None, dtype=object)
-    if doubts is None or not (doubts.sections or doubts.reviews or doubts.withdrawals):
+    if not doubts:
         return {}, problem
     sections = lines["section_id"].astype("str").map(doubts.sections).to_numpy()
     keys = zip(
@@ -195,10 +199,14 @@ def _unknown(
     section_doubt = pd.notna(sections) & ~known_section
     review_doubt = pd.notna(reviews)
     withdrawal_doubt = pd.notna(withdrawals) & registered
-    for doubt, text in ((withdrawal_doubt, withdrawals), (review_doubt, reviews),
-                        (section_doubt, sections)):  # fmt: skip
+    awaiting = (matches["match_status"] == REVIEW).to_numpy()
+    registrations = could_be_set_aside(matches, doubts.registrations)
+    registration_doubt = pd.notna(registrations) & ~registered & ~awaiting
+    for doubt, text in ((registration_doubt, registrations), (withdrawal_doubt, withdrawals),
+                        (review_doubt, reviews), (section_doubt, sections)):  # fmt: skip
         problem = np.where(doubt, text, problem)
     unknown = {
+        "NOT_REGISTERED": registration_doubt,
         "SECTION_NOT_FILED": section_doubt,
         "CIRCULATOR_DECLARATION_DEFECT": section_doubt,
         "SIGNATURE_MISMATCH": review_doubt,

@@ -31,6 +31,7 @@ from recall_pipeline.defs.warehouse_io import (
 )
 from recall_pipeline.verify import incremental, reconcile
 from recall_pipeline.verify.corrections import (
+    ROLL_INPUT,
     SIDE_INPUTS,
     set_aside,
     verdicts_needing_correction,
@@ -47,6 +48,7 @@ from recall_pipeline.verify.schemas import (
     INVALID_TABLES,
     LINE_VERDICTS,
     NORMALIZED_ADDRESS_COLUMNS,
+    NORMALIZED_NAME_COLUMNS,
     REASON_SUMMARY,
     REGISTRAR_SUMMARY,
     VERDICT_MATCH_COLUMNS,
@@ -110,8 +112,10 @@ _MATCH_COLUMNS = list(
             *_KEY,
             "source_file",
             "voter_id",
-            # The written address too: an examiner's link is weighed against it.
+            # The written address too: an examiner's link is weighed against it; and the
+            # names, which a registration set aside at ingestion is recognised by.
             *NORMALIZED_ADDRESS_COLUMNS,
+            *NORMALIZED_NAME_COLUMNS,
             "history_valid_from",
             "history_valid_to",
             *VERDICT_MATCH_COLUMNS,
@@ -216,6 +220,7 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         side = read_frame(
             store, "quarantined_rows", where={"input_name": list(SIDE_INPUTS), **mine}
         )
+        roll_set_aside = read_frame(store, "quarantined_rows", where={"input_name": ROLL_INPUT})
         taken = (
             read_frame(store, "petition_lines", incremental.KEY, where=mine)
             if len(quarantined)
@@ -250,7 +255,7 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                     inside,
                     match_reviews_all[match_reviews_all["petition_id"] == pid],
                     reviewed_history,
-                    set_aside(side[side["petition_id"] == pid]),
+                    set_aside(pd.concat([side[side["petition_id"] == pid], roll_set_aside])),
                 )
             )
         redone = concat_rows(decided, LINE_VERDICTS).assign(
