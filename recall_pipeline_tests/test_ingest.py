@@ -455,10 +455,12 @@ HEADER3 = b"a,b,c\n"
         (b'1,x"y,"z\n4,5,6\n', [3], {2: "not valid CSV"}, 0),
         (b'"1","2 ""two""","3"\n4,5,6', [2, 3], {}, 0),  # no LF after the last line
         (b"1,2,3\r\n\r\n4,5,6\r\n", [2, 4], {}, 1),
+        # NULs in a short file are bad lines, not a file in UTF-16 (found by the fuzzer).
+        (b"\x00\n\x00\x00\n", [], {2: "byte 0x00", 3: "byte 0x00"}, 0),
     ],
     ids=[
         "stray-quote", "blank-lines", "nul", "lone-cr", "escape", "field-counts",
-        "bad-quoting", "doubled-quotes", "crlf",
+        "bad-quoting", "doubled-quotes", "crlf", "nul-lines",
     ],
 )  # fmt: skip
 def test_each_physical_line_is_accepted_quarantined_or_blank(
@@ -511,7 +513,7 @@ def test_lines_ended_by_cr_alone_are_read(tmp_path: Path) -> None:
     ("content", "problem"),
     [
         ("a,b,c\n1,2,3\n".encode("utf-16"), "encoded as UTF-16 (little-endian)"),
-        ("a,b,c\n1,2,3\n".encode("utf-16-be"), "encoded as UTF-16 or UTF-32"),
+        ("a,b,c\n1,2,3\n".encode("utf-16-be"), "encoded as UTF-16 (NUL bytes between"),
         (
             "a,b,c\n1,José Muñoz Peña,García\n".encode("latin-1"),
             "not valid UTF-8 (byte offset 11, it looks like",

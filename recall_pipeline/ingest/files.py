@@ -430,6 +430,19 @@ def _not_utf8(content: bytes, offset: int) -> str:
     return f"not valid UTF-8 (byte offset {offset}{looks}); save the file as UTF-8"
 
 
+def _alternating_nuls(head: bytes) -> bool:
+    """Whether the bytes look like UTF-16 text without its BOM: a NUL in (nearly) every other
+    byte and (nearly) none between them, as Latin text is encoded. A file with NULs here and
+    there is text with bad lines, quarantined one by one."""
+    if len(head) < 8:
+        return False
+    even, odd = head[0::2], head[1::2]
+    for nuls, others in ((odd, even), (even, odd)):
+        if nuls.count(0) >= 0.9 * len(nuls) and others.count(0) <= 0.1 * len(others):
+            return True
+    return False
+
+
 def _check_not_utf16(content: bytes, relative: str) -> None:
     """UTF-16 (and UTF-32) text holds a NUL in every other character: it is refused as a whole,
     by name, instead of line by line as control characters."""
@@ -440,9 +453,8 @@ def _check_not_utf16(content: bytes, relative: str) -> None:
         b"\xfe\xff": "UTF-16 (big-endian)",
     }
     name = next((n for bom, n in boms.items() if content.startswith(bom)), None)
-    head = content[:4096]
-    if name is None and len(head) >= 4 and head.count(0) * 4 >= len(head):
-        name = "UTF-16 or UTF-32 (NUL bytes between the characters)"
+    if name is None and _alternating_nuls(content[:4096]):
+        name = "UTF-16 (NUL bytes between the characters)"
     if name is None:
         return
     raise StructuralError(relative, f"the file is encoded as {name}; save it as UTF-8", row=None)
