@@ -20,7 +20,7 @@ export UV_LINK_MODE := copy
 # from source in every run, seconds each time.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: env run test lint format postgres browser bench accuracy clean
+.PHONY: env run test lint format postgres browser bench accuracy clean corpus
 
 env: $(VENV)/.synced
 
@@ -47,6 +47,16 @@ run: env
 test: env postgres browser
 	$(UV) sync --frozen --group bench --python $(PYTHON)
 	$(BIN)/python -m pytest -q
+
+# The whole bad-input corpus, every case on DuckDB and PostgreSQL (`make test` runs a third of
+# it), and the readers' and settings' fuzzing at length (FUZZ_EXAMPLES draws each).
+FUZZ_EXAMPLES ?= 2000
+corpus: env postgres
+	$(UV) sync --frozen --group bench --python $(PYTHON)
+	$(BIN)/python -m pytest -q -m "corpus_full or not corpus_full" \
+	  recall_pipeline_tests/test_bad_input_corpus.py
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -k fuzz \
+	  recall_pipeline_tests/test_ingest.py recall_pipeline_tests/test_yaml_settings.py
 
 # Times the whole pipeline per stage at each scale (generating each scenario once) and scores it,
 # with Splink on the same data beside it (the `bench` dependency group; BENCH_ARGS=--no-splink

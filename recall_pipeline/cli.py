@@ -52,8 +52,17 @@ def _count(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (`recall-audit trace: --limit: ...`), exit 2; `-h` shows the
+    whole usage."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: {message} (-h for usage)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="recall-audit", description="Verify a recall petition against the voter roll."
     )
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")

@@ -170,7 +170,11 @@ def test_a_bad_warehouse_url_or_data_dir_is_a_usage_error(
     with pytest.raises(SystemExit) as caught:
         main(["trace", "test-recall", "--reason", "VALID", "--limit", "-5"])
     assert caught.value.code == 2
-    assert "'-5' is not a count" in capsys.readouterr().err
+    assert "'-5' is not a count" in one_error_line(capsys, "trace")
+    with pytest.raises(SystemExit) as caught:
+        main(["trace"])
+    assert caught.value.code == 2
+    assert "required" in one_error_line(capsys, "trace")
 
 
 def test_a_warehouse_that_cannot_be_opened_exits_3(

@@ -184,19 +184,24 @@ def test_set_aside_reads_what_each_row_was_about() -> None:
     assert found.withdrawals == {"V7": "withdrawal_requests f.csv row 4 set aside: r"}
 
 
-def test_a_typo_in_a_birth_date_changes_no_verdict(
-    tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def verify_with_first_registration(tmp_path: Path, url: str, monkeypatch, old: str, new: str):
+    """Run the sample with `old` written `new` in the roll's first registration (V0001)."""
     root = build_data_dir(tmp_path / "data")
     roll = root / "voter_roll" / "roll_part_01.csv"
     lines = roll.read_text(encoding="utf-8").splitlines()
-    assert "1970-04-02" in lines[1]
-    lines[1] = lines[1].replace("1970-04-02", "04/02/1970")
+    assert old in lines[1]
+    lines[1] = lines[1].replace(old, new)
     write_lines(roll, lines)
     monkeypatch.setenv(settings.DATA_DIR_ENV, str(root))
-    monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, warehouse_url)
+    monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, url)
     outcome = materialize_all()
     assert outcome.success, outcome.errors
+
+
+def test_a_typo_in_a_birth_date_changes_no_verdict(
+    tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verify_with_first_registration(tmp_path, warehouse_url, monkeypatch, "1970-04-02", "04/02/1970")
     with Warehouse(warehouse_url) as store:
         verdict = store.query(
             "SELECT status, voter_id FROM line_verdicts WHERE section_id = 'S001' AND line = 1"
@@ -213,16 +218,7 @@ def test_a_registration_set_aside_holds_its_signers_line_pending(
 ) -> None:
     # A registration date keyed 05/01/2010 sets V0001's registration aside; the line MARIA
     # GARCIA signed would find nobody on the roll, and must wait, not be NOT_REGISTERED.
-    root = build_data_dir(tmp_path / "data")
-    roll = root / "voter_roll" / "roll_part_01.csv"
-    lines = roll.read_text(encoding="utf-8").splitlines()
-    assert "2010-05-01" in lines[1]
-    lines[1] = lines[1].replace("2010-05-01", "05/01/2010")
-    write_lines(roll, lines)
-    monkeypatch.setenv(settings.DATA_DIR_ENV, str(root))
-    monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, warehouse_url)
-    outcome = materialize_all()
-    assert outcome.success, outcome.errors
+    verify_with_first_registration(tmp_path, warehouse_url, monkeypatch, "2010-05-01", "05/01/2010")
     with Warehouse(warehouse_url) as store:
         rows = store.query(
             "SELECT section_id, page, line, status, reason_code, pending_reason, input_problem"
@@ -245,3 +241,27 @@ def test_a_registration_set_aside_holds_its_signers_line_pending(
         ("INVALID", "CIRCULATOR_DECLARATION_DEFECT"),
         ("INVALID", "CIRCULATOR_DECLARATION_DEFECT"),
     ]
+
+
+def test_set_aside_reads_decisions_and_past_addresses() -> None:
+    rows = pd.DataFrame(
+        {
+            "input_name": ["match_reviews", "voter_address_history", "jurisdiction_zips",
+                           "jurisdiction_zips"],
+            "source_file": "f.csv",
+            "source_row": [2, 3, 4, 5],
+            "reason": "r",
+            "raw_record": [
+                json.dumps({"section_id": "S1", "page": "1", "line": "4", "voter_id": "V1"}),
+                json.dumps({"voter_id": "V2", "house_number": "77", "zip": "90012"}),
+                json.dumps({"jurisdiction_code": "30", "zip5": "9O"}),
+                json.dumps({"jurisdiction_code": "19", "zip5": "9O"}),
+            ],
+        }
+    )  # fmt: skip
+    found = set_aside(rows, "19")
+    assert found.match_reviews == {("S1", 1, 4): "match_reviews f.csv row 2 set aside: r"}
+    assert found.history == {"V2": "voter_address_history f.csv row 3 set aside: r"}
+    assert found.registrations == [("", "77", "90012", found.history["V2"])]
+    # Another jurisdiction's ZIP leaves this one's list whole.
+    assert found.zips == "jurisdiction_zips f.csv row 5 set aside: r"

@@ -81,7 +81,10 @@ def data_lines(path: Path) -> list[int]:
     lines but the header and blank ones, a Parquet file's records from 1."""
     if path.suffix == ".parquet":
         return list(range(1, pq.read_metadata(path).num_rows + 1))
-    lines = path.read_bytes().replace(b"\r\n", b"\n").split(b"\n")
+    content = path.read_bytes()
+    if b"\n" not in content:  # lines ended by CR alone
+        content = content.replace(b"\r", b"\n")
+    lines = content.replace(b"\r\n", b"\n").split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     return [i + 1 for i, line in enumerate(lines) if i > 0 and line.strip(b" \t")]

@@ -124,6 +124,16 @@ def certificate_html(store: Warehouse, petition_id: str) -> str:
                 ["valid", _n(report["valid"])],
                 ["invalid", _n(report["invalid"])],
                 ["pending", _n(report["pending"])],
+                *(
+                    [
+                        [
+                            "lines filed, awaiting a corrected input file",
+                            _n(report["lines_to_correct"]),
+                        ]
+                    ]
+                    if report.get("lines_to_correct")
+                    else []
+                ),
                 ["required", _n(report["required"])],
                 ["margin", f"{report['margin']:+,}"],
             ],

@@ -38,20 +38,25 @@ from recall_pipeline.ingest.quality import Lookup, RuleOutcome, parse_dates, rul
 from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.warehouse import Warehouse
 
+# Where an input row came from, in the tables that speak of rows of any input.
+_ROW_ORIGIN = (
+    Column("input_name", "string", False, "contract input the row belongs to"),
+    Column("petition_id", "string", True, "petition folder, for per-petition inputs"),
+    Column("source_file", "string", False, "input file, relative to the data directory"),
+    Column(
+        "source_row",
+        "integer",
+        False,
+        "the row's physical line in the file, the header being line 1 (Parquet: record)",
+    ),
+    Column("source_sha256", "string", False, "SHA-256 of the whole input file"),
+)
+
 QUARANTINED_ROWS = TableSchema(
     name="quarantined_rows",
     description="Input rows kept out of verification, each with the file, row and reason.",
     columns=(
-        Column("input_name", "string", False, "contract input the row belongs to"),
-        Column("petition_id", "string", True, "petition folder, for per-petition inputs"),
-        Column("source_file", "string", False, "input file, relative to the data directory"),
-        Column(
-            "source_row",
-            "integer",
-            False,
-            "the row's physical line in the file, the header being line 1 (Parquet: record)",
-        ),
-        Column("source_sha256", "string", False, "SHA-256 of the whole input file"),
+        *_ROW_ORIGIN,
         Column("reason", "string", False, "every rule the row broke, '; '-separated"),
         Column("record_key", "string", True, "the row's identifying columns (never PII)"),
         Column("raw_record", "string", True, "the row's cells as JSON, or the raw line text"),
@@ -65,11 +70,7 @@ NULLED_VALUES = TableSchema(
         "of verification reads (a registration's birth date), with the rule it broke."
     ),
     columns=(
-        Column("input_name", "string", False, "contract input the row belongs to"),
-        Column("petition_id", "string", True, "petition folder, for per-petition inputs"),
-        Column("source_file", "string", False, "input file, relative to the data directory"),
-        Column("source_row", "integer", False, "the row's physical line in the file"),
-        Column("source_sha256", "string", False, "SHA-256 of the whole input file"),
+        *_ROW_ORIGIN,
         Column("column_name", "string", False, "the column whose value was set to missing"),
         Column("problem", "string", False, "the rule the value broke"),
         Column("record_key", "string", True, "the row's identifying columns (never PII)"),

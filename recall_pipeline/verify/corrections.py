@@ -116,7 +116,7 @@ def _held(keys: pd.DataFrame, taken: pd.DataFrame) -> pd.Series:
     return found.fillna(False).astype(bool).to_numpy()
 
 
-@dataclass(frozen=True)
+@dataclass
 class SetAside:
     """Side-file rows of a petition set aside at ingestion (quarantined for a required value),
     by what a line's verdict would have read of them: a section by its id, an examiner's
@@ -126,43 +126,77 @@ class SetAside:
     sections: dict[str, str] = field(default_factory=dict)
     reviews: dict[tuple[str, int, int], str] = field(default_factory=dict)
     withdrawals: dict[str, str] = field(default_factory=dict)
+    # An examiner's decision on who signed, by line key; a past address, by its voter.
+    match_reviews: dict[tuple[str, int, int], str] = field(default_factory=dict)
+    history: dict[str, str] = field(default_factory=dict)
     # Registrations set aside, as (surname letters, house number, ZIP5, problem): who might
     # have signed a line that found nobody on the roll.
     registrations: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # Registrations set aside as lines the parser could not split: their text (folded), by
+    # which any line whose surname, or house number and ZIP, it holds might be theirs.
+    registration_texts: list[tuple[str, str]] = field(default_factory=list)
+    # A ZIP row of the petition's jurisdiction set aside: which ZIPs are inside is in doubt.
+    zips: str | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.sections or self.reviews or self.withdrawals or self.registrations)
+        return bool(
+            self.sections
+            or self.match_reviews
+            or self.history
+            or self.reviews
+            or self.withdrawals
+            or self.registrations
+            or self.registration_texts
+            or self.zips
+        )
 
 
 # The inputs whose set-aside rows hold lines PENDING (the roll's, for every petition).
-SIDE_INPUTS = ("petition_sections", "signature_reviews", "withdrawal_requests")
+SIDE_INPUTS = ("petition_sections", "signature_reviews", "match_reviews", "withdrawal_requests")
 ROLL_INPUT = "voter_roll"
+HISTORY_INPUT = "voter_address_history"
+ZIPS_INPUT = "jurisdiction_zips"
 
 
-def set_aside(quarantined: pd.DataFrame) -> SetAside:
+def set_aside(quarantined: pd.DataFrame, jurisdiction_code: str | None = None) -> SetAside:
     """What the quarantined rows of a petition's side files (`quarantined_rows` rows of
-    SIDE_INPUTS) leave in doubt. A row whose cells do not say what it was about (no section
-    id, no line key, no voter) holds no line."""
+    SIDE_INPUTS, the roll and the jurisdictions' ZIPs) leave in doubt. A side-file row whose
+    cells do not say what it was about (no section id, no line key, no voter) holds no line;
+    a registration the parser could not split is recognised by its text."""
     found = SetAside()
     for row in quarantined.itertuples(index=False):
+        problem = f"{row.input_name} {row.source_file} row {row.source_row} set aside: {row.reason}"
         try:
             cells = json.loads(row.raw_record) if isinstance(row.raw_record, str) else None
         except ValueError:
             cells = None
-        if not isinstance(cells, dict):
+        if row.input_name == ZIPS_INPUT:
+            code = _text(cells.get("jurisdiction_code")) if isinstance(cells, dict) else None
+            if code is None or code == jurisdiction_code:
+                found.zips = found.zips or problem
             continue
-        problem = f"{row.input_name} {row.source_file} row {row.source_row} set aside: {row.reason}"
+        if not isinstance(cells, dict):
+            if row.input_name == ROLL_INPUT and isinstance(row.raw_record, str):
+                text = nz.fold(pd.Series([row.raw_record])).iloc[0]
+                found.registration_texts.append((text, problem))
+            continue
         section = _text(cells.get("section_id"))
         if row.input_name == "petition_sections" and section:
             found.sections.setdefault(section, problem)
-        elif row.input_name == "signature_reviews" and section:
+        elif row.input_name in ("signature_reviews", "match_reviews") and section:
             page, line = _number(cells.get("page")), _number(cells.get("line"))
+            held = found.reviews if row.input_name == "signature_reviews" else found.match_reviews
             if page is not None and line is not None:
-                found.reviews.setdefault((section, page, line), problem)
+                held.setdefault((section, page, line), problem)
         elif row.input_name == "withdrawal_requests" and _text(cells.get("voter_id")):
             found.withdrawals.setdefault(_text(cells.get("voter_id")), problem)
         elif row.input_name == ROLL_INPUT:
             found.registrations.append(_registration(cells, problem))
+        elif row.input_name == HISTORY_INPUT:
+            # A past address: its voter's lines elsewhere, and lines written at it.
+            if _text(cells.get("voter_id")):
+                found.history.setdefault(_text(cells.get("voter_id")), problem)
+            found.registrations.append(("", *_registration(cells, problem)[1:]))
     return found
 
 
@@ -176,13 +210,15 @@ def _registration(cells: dict, problem: str) -> tuple[str, str, str, str]:
     return last, house, zip5, problem
 
 
-def could_be_set_aside(matches: pd.DataFrame, registrations: list) -> np.ndarray:
+def could_be_set_aside(matches: pd.DataFrame, doubts: SetAside) -> np.ndarray:
     """For lines that found nobody on the roll, the problem of a set-aside registration that
     might be their signer — its surname as the line's surname or first name, or its house
-    number and ZIP as the line's — else None. Generous on purpose: such a line waits for the
-    corrected roll instead of being NOT_REGISTERED."""
+    number and ZIP as the line's (for a row the parser could not split: held in its text) —
+    else None. Generous on purpose: such a line waits for the corrected roll instead of being
+    NOT_REGISTERED."""
     problem = np.full(len(matches), None, dtype=object)
-    if not registrations:
+    registrations = doubts.registrations
+    if not (registrations or doubts.registration_texts):
         return problem
 
     def letters(column: str) -> np.ndarray:
@@ -196,6 +232,18 @@ def could_be_set_aside(matches: pd.DataFrame, registrations: list) -> np.ndarray
         named = (surname != "") & ((last == surname) | (first == surname))
         placed = (number != "") & (code != "") & (house == number) & (zip5 == code)
         problem = np.where(named | placed, text, problem)
+    for raw, text in doubts.registration_texts:
+        letters_only = "".join(ch for ch in raw if ch.isalpha())
+        held = np.fromiter(
+            (
+                (len(s) > 1 and s in letters_only)
+                or (h != "" and z != "" and h in raw and z in raw)
+                for s, h, z in zip(last, house, zip5, strict=True)
+            ),
+            dtype=bool,
+            count=len(matches),
+        )
+        problem = np.where(held & pd.isna(problem), text, problem)
     return problem
 
 

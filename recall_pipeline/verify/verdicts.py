@@ -130,7 +130,7 @@ def decide(
         ),
         "SIGNATURE_MISMATCH": (finding == "NO_MATCH").to_numpy(),
     }
-    unknown, problem = _unknown(lines, matches, registered, known_section, doubts)
+    unknown, problem = _unknown(lines, matches, registered, known_section, conditions, doubts)
     for code, rows in unknown.items():
         conditions[code] = np.asarray(conditions[code], dtype=bool) & ~rows
     order = [c.code for c in reason_codes() if c.code in conditions]
@@ -178,40 +178,62 @@ def _unknown(
     matches: pd.DataFrame,
     registered: np.ndarray,
     known_section: np.ndarray,
+    conditions: dict[str, np.ndarray],
     doubts: SetAside | None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The rules a set-aside side-file row leaves unknown, as line masks per reason code, and
-    each line's problem (the first set-aside row it depends on; None for most lines)."""
+    each line's problem (the first set-aside row it depends on; None for most lines).
+
+    A finding or a withdrawal set aside could only have added a reason, so its line is in
+    doubt whatever the rest says; an examiner's decision on who signed leaves every rule that
+    reads the signer's registration unknown; a past address, the address rule for its voter's
+    lines written elsewhere; a ZIP, only where the line's ZIP is not listed."""
     n = len(lines)
     problem = np.full(n, None, dtype=object)
     if not doubts:
         return {}, problem
     sections = lines["section_id"].astype("str").map(doubts.sections).to_numpy()
-    keys = zip(
-        lines["section_id"].astype("str"),
-        lines["page"].astype(int),
-        lines["line"].astype(int),
-        strict=True,
+    keys = list(
+        zip(
+            lines["section_id"].astype("str"),
+            lines["page"].astype(int),
+            lines["line"].astype(int),
+            strict=True,
+        )
     )
     reviews = np.array([doubts.reviews.get(k) for k in keys], dtype=object)
+    decisions = np.array([doubts.match_reviews.get(k) for k in keys], dtype=object)
     withdrawals = matches["voter_id"].map(doubts.withdrawals).to_numpy()
+    past = matches["voter_id"].map(doubts.history).to_numpy()
     # A section set aside is unknown only where no accepted row of it exists.
     section_doubt = pd.notna(sections) & ~known_section
     review_doubt = pd.notna(reviews)
     withdrawal_doubt = pd.notna(withdrawals) & registered
     awaiting = (matches["match_status"] == REVIEW).to_numpy()
-    registrations = could_be_set_aside(matches, doubts.registrations)
+    registrations = could_be_set_aside(matches, doubts)
     registration_doubt = pd.notna(registrations) & ~registered & ~awaiting
-    for doubt, text in ((registration_doubt, registrations), (withdrawal_doubt, withdrawals),
-                        (review_doubt, reviews), (section_doubt, sections)):  # fmt: skip
+    zip_doubt = (doubts.zips is not None) & np.asarray(conditions["OUT_OF_JURISDICTION"], bool)
+    zips = np.full(n, doubts.zips, dtype=object)
+    # Who signed is in doubt: every rule that reads the signer's registration.
+    decision_doubt = pd.notna(decisions)
+    past_doubt = pd.notna(past) & np.asarray(conditions["ADDRESS_MISMATCH"], bool)
+    for doubt, text in ((zip_doubt, zips), (registration_doubt, registrations),
+                        (past_doubt, past), (withdrawal_doubt, withdrawals),
+                        (review_doubt, reviews), (decision_doubt, decisions),
+                        (section_doubt, sections)):  # fmt: skip
         problem = np.where(doubt, text, problem)
     unknown = {
-        "NOT_REGISTERED": registration_doubt,
+        "OUT_OF_JURISDICTION": zip_doubt,
+        "NOT_REGISTERED": registration_doubt | decision_doubt,
+        "CANCELLED": decision_doubt,
+        "REGISTERED_LATE": decision_doubt,
+        "ADDRESS_MISMATCH": decision_doubt | past_doubt,
+        "WITHDRAWN": decision_doubt,
         "SECTION_NOT_FILED": section_doubt,
         "CIRCULATOR_DECLARATION_DEFECT": section_doubt,
         "SIGNATURE_MISMATCH": review_doubt,
-        "WITHDRAWN": withdrawal_doubt,
     }
+    unknown["WITHDRAWN"] = unknown["WITHDRAWN"] | withdrawal_doubt
     return unknown, problem
 
 

@@ -34,7 +34,7 @@ from recall_pipeline.ingest.pipeline import (
 )
 
 # Bump when a change to ingestion could change what an asset publishes from the same files.
-INGEST_CODE_VERSION = "ingest-3"
+INGEST_CODE_VERSION = "ingest-4"
 GROUP = "ingest"
 EXPECTATIONS_CHECK = "expectations"
 CONSERVATION_CHECK = "rows_conserved"

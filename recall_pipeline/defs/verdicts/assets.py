@@ -31,8 +31,11 @@ from recall_pipeline.defs.warehouse_io import (
 )
 from recall_pipeline.verify import incremental, reconcile
 from recall_pipeline.verify.corrections import (
+    HISTORY_INPUT,
+    INPUT_NEEDS_CORRECTION,
     ROLL_INPUT,
     SIDE_INPUTS,
+    ZIPS_INPUT,
     set_aside,
     verdicts_needing_correction,
 )
@@ -55,7 +58,7 @@ from recall_pipeline.verify.schemas import (
 )
 from recall_pipeline.warehouse import Within
 
-VERDICTS_CODE_VERSION = "verdicts-4"
+VERDICTS_CODE_VERSION = "verdicts-5"
 
 _KEY = ["petition_id", "section_id", "page", "line"]
 _RULE_INPUTS = [
@@ -220,7 +223,11 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         side = read_frame(
             store, "quarantined_rows", where={"input_name": list(SIDE_INPUTS), **mine}
         )
-        roll_set_aside = read_frame(store, "quarantined_rows", where={"input_name": ROLL_INPUT})
+        shared_set_aside = read_frame(
+            store,
+            "quarantined_rows",
+            where={"input_name": [ROLL_INPUT, HISTORY_INPUT, ZIPS_INPUT]},
+        )
         taken = (
             read_frame(store, "petition_lines", incremental.KEY, where=mine)
             if len(quarantined)
@@ -255,7 +262,10 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                     inside,
                     match_reviews_all[match_reviews_all["petition_id"] == pid],
                     reviewed_history,
-                    set_aside(pd.concat([side[side["petition_id"] == pid], roll_set_aside])),
+                    set_aside(
+                        pd.concat([side[side["petition_id"] == pid], shared_set_aside]),
+                        config.jurisdiction_code,
+                    ),
                 )
             )
         redone = concat_rows(decided, LINE_VERDICTS).assign(
@@ -322,6 +332,9 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             **table_metadata(LINE_VERDICTS, len(scope_verdicts)),
             **column_lineage(LINE_VERDICT_LINEAGE),
             "by_status": {k: int(v) for k, v in scope_verdicts["status"].value_counts().items()},
+            "pending_input_needs_correction": int(
+                (scope_verdicts["pending_reason"] == INPUT_NEEDS_CORRECTION).sum()
+            ),
         },
     )
     for code in reason_codes():
