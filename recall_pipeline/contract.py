@@ -122,7 +122,12 @@ class InputSpec:
 
 PROVENANCE_COLUMNS = (
     Column("source_file", "string", False, "input file, relative to the data directory"),
-    Column("source_row", "integer", False, "1-based data row in the file (header excluded)"),
+    Column(
+        "source_row",
+        "integer",
+        False,
+        "the row's physical line in the file, the header being line 1 (Parquet: record)",
+    ),
     Column("source_sha256", "string", False, "SHA-256 of the whole input file"),
 )
 

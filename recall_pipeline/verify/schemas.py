@@ -70,7 +70,7 @@ _MATCH_EVIDENCE = (
     Column("history_valid_from", "date", True, "when the matched past address began"),
     Column("history_valid_to", "date", True, "when the matched past address ended"),
     Column("history_source_file", "string", True, "address-history file of the matched row"),
-    Column("history_source_row", "integer", True, "its 1-based row"),
+    Column("history_source_row", "integer", True, "its physical line in that file"),
 )
 
 _NORMALIZED = (
@@ -224,12 +224,12 @@ LINE_VERDICTS = TableSchema(
             True,
             "match-review file of the examiner's decision that set the line's voter",
         ),
-        Column("match_review_source_row", "integer", True, "its 1-based row"),
+        Column("match_review_source_row", "integer", True, "its physical line in that file"),
         Column("review_finding", "string", True, "latest examiner finding, MATCH or NO_MATCH"),
         Column("review_source_file", "string", True, "review file of that finding"),
-        Column("review_source_row", "integer", True, "its 1-based row"),
+        Column("review_source_row", "integer", True, "its physical line in that file"),
         Column("history_source_file", "string", True, "address-history file of the matched row"),
-        Column("history_source_row", "integer", True, "its 1-based row"),
+        Column("history_source_row", "integer", True, "its physical line in that file"),
         *PROVENANCE_COLUMNS,
         Column("run_id", "string", False, "the Dagster run that produced the verdict"),
         Column("code_version", "string", False, "the verdict step's code version"),
