@@ -22,6 +22,7 @@ from recall_pipeline.contract import (
     INPUTS,
     PETITION_FILE,
     PETITIONS_DIR,
+    PROVENANCE_COLUMNS,
     InputSpec,
 )
 from recall_pipeline.ingest.errors import StructuralError
@@ -42,14 +43,7 @@ from recall_pipeline.warehouse import Warehouse
 _ROW_ORIGIN = (
     Column("input_name", "string", False, "contract input the row belongs to"),
     Column("petition_id", "string", True, "petition folder, for per-petition inputs"),
-    Column("source_file", "string", False, "input file, relative to the data directory"),
-    Column(
-        "source_row",
-        "integer",
-        False,
-        "the row's physical line in the file, the header being line 1 (Parquet: record)",
-    ),
-    Column("source_sha256", "string", False, "SHA-256 of the whole input file"),
+    *PROVENANCE_COLUMNS,
 )
 
 QUARANTINED_ROWS = TableSchema(
