@@ -97,6 +97,17 @@ LINE_VERDICT_LINEAGE = {
     "review_finding": [("signature_reviews", "finding")],
     "review_source_file": [("signature_reviews", "source_file")],
     "review_source_row": [("signature_reviews", "source_row")],
+    # The row set aside at ingestion a line waits on: of the line itself or of a side file.
+    "input_problem": [
+        ("petition_lines", "source_row"),
+        ("petition_sections", "section_id"),
+        ("signature_reviews", "finding"),
+        ("match_reviews", "voter_id"),
+        ("withdrawal_requests", "voter_id"),
+        ("voter_roll", "voter_id"),
+        ("voter_address_history", "voter_id"),
+        ("jurisdiction_zips", "zip5"),
+    ],
 }
 _ROLL_COLUMNS = ["voter_id", "status", "status_date", "registration_date"]
 # What deciding a line reads of the line and of its match (verify.verdicts.decide): not the
