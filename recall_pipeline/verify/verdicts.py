@@ -193,16 +193,8 @@ def _unknown(
     if not doubts:
         return {}, problem
     sections = lines["section_id"].astype("str").map(doubts.sections).to_numpy()
-    keys = list(
-        zip(
-            lines["section_id"].astype("str"),
-            lines["page"].astype(int),
-            lines["line"].astype(int),
-            strict=True,
-        )
-    )
-    reviews = np.array([doubts.reviews.get(k) for k in keys], dtype=object)
-    decisions = np.array([doubts.match_reviews.get(k) for k in keys], dtype=object)
+    reviews = _by_line_key(lines, doubts.reviews)
+    decisions = _by_line_key(lines, doubts.match_reviews)
     withdrawals = matches["voter_id"].map(doubts.withdrawals).to_numpy()
     past = matches["voter_id"].map(doubts.history).to_numpy()
     # A section set aside is unknown only where no accepted row of it exists.
@@ -235,6 +227,17 @@ def _unknown(
     }
     unknown["WITHDRAWN"] = unknown["WITHDRAWN"] | withdrawal_doubt
     return unknown, problem
+
+
+def _by_line_key(lines: pd.DataFrame, problems: dict[tuple[str, int, int], str]) -> np.ndarray:
+    """Each line's entry in `problems` (keyed by section, page, line), None where it has
+    none: a join, not a lookup per line."""
+    if not problems:
+        return np.full(len(lines), None, dtype=object)
+    keys = pd.DataFrame(list(problems), columns=LINE_KEY).astype(_LINE_KEY_TYPES)
+    keys["_problem"] = list(problems.values())
+    joined = lines[LINE_KEY].astype(_LINE_KEY_TYPES).merge(keys, on=LINE_KEY, how="left")
+    return joined["_problem"].astype(object).where(joined["_problem"].notna(), None).to_numpy()
 
 
 def _take(values: pd.Series, at: pa.Array | pa.ChunkedArray) -> pd.Series:

@@ -153,7 +153,7 @@ def _input_asset(spec: InputSpec) -> dg.AssetsDefinition:
     group_name=GROUP,
     code_version=INGEST_CODE_VERSION,
     kinds={"yaml"},
-    description="Each petition's settings (petition.yaml), validated field by field.",
+    description="Each petition's settings (petition.yaml), read by its declared schema.",
 )
 def petitions(input_data: InputDataResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     table = petitions_table(load_petitions(Path(input_data.data_dir)))
