@@ -1,7 +1,7 @@
 """`recall-audit`: the command-line entry point for data teams and auditors.
 
     recall-audit generate --scenario la-2022 --scale 1 --seed 1 --out DIR --truth-out DIR
-    recall-audit run --data-dir DIR [--warehouse URL]
+    recall-audit run --data-dir DIR [--warehouse URL] [--batch PETITION/BATCH] [--wait SECONDS]
     recall-audit determination PETITION_ID [--warehouse URL] [--json]
     recall-audit trace PETITION_ID --reason CODE [--limit N] [--csv FILE] [--warehouse URL]
     recall-audit explain PETITION_ID SECTION PAGE LINE [--warehouse URL] [--json]
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -100,6 +99,13 @@ def main(argv: list[str] | None = None) -> int:
             "verify only this scan batch (repeatable) on a verified warehouse, as the arrivals "
             "sensor does for a new scan file: its lines, and what follows from all batches"
         ),
+    )
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how long to wait for another run holding the warehouse (default 3600)",
     )
     run.set_defaults(handler=_run)
 
@@ -188,16 +194,20 @@ def _add_location_arguments(parser: argparse.ArgumentParser, data_dir: bool) -> 
     )
 
 
-def _apply_locations(args: argparse.Namespace) -> None:
-    # The Dagster definitions read the same variables, so the command line and `dagster dev`
-    # configure a run the same way.
-    if getattr(args, "data_dir", None):
-        if not args.data_dir.is_dir():
-            raise UsageError(f"--data-dir: {args.data_dir} is not a folder")
-        os.environ[settings.DATA_DIR_ENV] = str(args.data_dir.resolve())
+def _warehouse_url(args: argparse.Namespace) -> str:
+    """--warehouse, else the same variable `dagster dev` and the daemon read."""
     if args.warehouse:
         _check_url(args.warehouse)
-        os.environ[settings.WAREHOUSE_URL_ENV] = args.warehouse
+        return args.warehouse
+    return settings.warehouse_url()
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    if args.data_dir:
+        if not args.data_dir.is_dir():
+            raise UsageError(f"--data-dir: {args.data_dir} is not a folder")
+        return args.data_dir.resolve()
+    return settings.data_dir()
 
 
 def _check_url(url: str) -> None:
@@ -218,13 +228,12 @@ def _reader(args: argparse.Namespace):
     """The warehouse a read command reads: opened read-only, holding a published run."""
     from recall_pipeline.warehouse import Warehouse, WarehouseUnavailable
 
-    _apply_locations(args)
-    store = Warehouse(settings.warehouse_url(), read_only=True)
+    url = _warehouse_url(args)
+    store = Warehouse(url, read_only=True)
     if not store.table_exists("sufficiency_determination"):
         store.dispose()
         raise WarehouseUnavailable(
-            f"{_masked(settings.warehouse_url())} holds no published run "
-            "(recall-audit run writes one)"
+            f"{_masked(url)} holds no published run (recall-audit run writes one)"
         )
     return store
 
@@ -256,13 +265,13 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    _apply_locations(args)
-    from recall_pipeline.runner import materialize_all
+    from recall_pipeline.runner import Locations, materialize_all
 
-    data_dir = settings.data_dir()
+    data_dir = _data_dir(args)
     if not data_dir.is_dir():
         raise UsageError(f"the data directory {data_dir} is not a folder (--data-dir)")
-    url = settings.warehouse_url()
+    url = _warehouse_url(args)
+    locations = Locations(url, data_dir, settings.reports_dir())
     print(f"data directory: {data_dir}")
     print(f"warehouse:      {_masked(url)}")
     if args.batch:
@@ -282,10 +291,15 @@ def _run(args: argparse.Namespace) -> int:
             # The same per-petition queue limit as the sensor's runs.
             tags[PETITION_TAG] = petitions.pop()
         outcome = materialize_all(
-            progress=print, selection=selection, batches=args.batch, tags=tags
+            progress=print,
+            selection=selection,
+            batches=args.batch,
+            tags=tags,
+            locations=locations,
+            wait=args.wait,
         )
     else:
-        outcome = materialize_all(progress=print)
+        outcome = materialize_all(progress=print, locations=locations, wait=args.wait)
     print()
     failed_checks = [c for c in outcome.checks if not c.passed]
     blocking = any(c.severity == "ERROR" for c in failed_checks)
@@ -297,8 +311,9 @@ def _run(args: argparse.Namespace) -> int:
             print("failed checks:", file=sys.stderr)
             _print_checks(failed_checks, sys.stderr)
         return EXIT_CHECK if blocking else EXIT_FAILED
-    _print_tables(url)
-    _print_determinations(url)
+    # What this run published, whatever another may have published since.
+    _print_tables(url, outcome.publication)
+    _print_determinations(url, outcome.publication)
     print(
         f"\nchecks: {len(outcome.checks) - len(failed_checks)} passed, {len(failed_checks)} failed"
     )
@@ -386,12 +401,12 @@ def _explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_determinations(url: str) -> None:
+def _print_determinations(url: str, publication: str | None) -> None:
     from recall_pipeline.verify.report import load_determination, petition_ids, render
     from recall_pipeline.warehouse import Warehouse
 
     # Held: a report reads a dozen tables, and each read would otherwise attach the file anew.
-    with Warehouse(url).hold() as store:
+    with Warehouse(url, publication=publication).hold() as store:
         for petition_id in petition_ids(store):
             print()
             print(render(load_determination(store, petition_id)))
@@ -400,16 +415,15 @@ def _print_determinations(url: str) -> None:
 def _tables(args: argparse.Namespace) -> int:
     from recall_pipeline.warehouse import Warehouse
 
-    _apply_locations(args)
-    with Warehouse(settings.warehouse_url(), read_only=True) as store:
+    with Warehouse(_warehouse_url(args), read_only=True) as store:
         _print_table_counts(store)
     return EXIT_OK
 
 
-def _print_tables(url: str) -> None:
+def _print_tables(url: str, publication: str | None) -> None:
     from recall_pipeline.warehouse import Warehouse
 
-    with Warehouse(url).hold() as store:
+    with Warehouse(url, publication=publication).hold() as store:
         _print_table_counts(store)
 
 

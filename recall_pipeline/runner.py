@@ -7,16 +7,16 @@ ephemeral instance.
 
 from __future__ import annotations
 
-import logging
 import os
-import time
+import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
-from dagster._core.log_manager import get_log_record_event, has_log_record_event
 
-from recall_pipeline.defs.resources import steps_hold_the_warehouse
+from recall_pipeline import settings
 from recall_pipeline.ingest.errors import StructuralError
 
 
@@ -43,6 +43,8 @@ class RunOutcome:
     # Wall time of each step (an asset, or a multi-asset producing several tables), in seconds.
     step_seconds: dict[str, float] = field(default_factory=dict)
     run_ids: list[str] = field(default_factory=list)
+    # The publication the runs committed (None when they did not).
+    publication: str | None = None
 
     @classmethod
     def of_runs(cls, outcomes: list[RunOutcome]) -> RunOutcome:
@@ -63,42 +65,77 @@ def load_definitions() -> dg.Definitions:
     return defs()
 
 
-def _progress_logger(progress: Callable[[str], None]) -> dg.LoggerDefinition:
-    started: dict[str, float] = {}
-    shown: set = set()
+@dataclass(frozen=True)
+class Locations:
+    """Where a run reads its inputs and writes its tables and certificates."""
 
-    class ProgressHandler(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if not has_log_record_event(record):
+    warehouse_url: str
+    data_dir: Path
+    reports_dir: Path
+
+    @classmethod
+    def from_settings(cls) -> Locations:
+        return cls(settings.warehouse_url(), settings.data_dir(), settings.reports_dir())
+
+
+class _Progress(threading.Thread):
+    """Prints a run's steps, materializations and checks as the run records them."""
+
+    _KINDS = {
+        dg.DagsterEventType.STEP_START,
+        dg.DagsterEventType.STEP_FAILURE,
+        dg.DagsterEventType.ASSET_MATERIALIZATION,
+        dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+    }
+
+    def __init__(self, instance: dg.DagsterInstance, run_id: str, say: Callable[[str], None]):
+        super().__init__(daemon=True)
+        self.instance, self.run_id, self.say = instance, run_id, say
+        self.done = threading.Event()
+        self.cursor: str | None = None
+        self.started: dict[str, float] = {}
+        self.shown: set = set()
+
+    def run(self) -> None:
+        while not self.done.wait(0.25):
+            self.drain()
+
+    def finish(self) -> None:
+        self.done.set()
+        self.join()
+        self.drain()
+
+    def drain(self) -> None:
+        while True:
+            page = self.instance.get_records_for_run(
+                self.run_id, cursor=self.cursor, of_type=self._KINDS, limit=200
+            )
+            for record in page.records:
+                entry = record.event_log_entry
+                if entry.dagster_event is not None:
+                    self.show(entry.dagster_event, entry.timestamp)
+            self.cursor = page.cursor
+            if not page.has_more:
                 return
-            event = get_log_record_event(record)
-            kind = event.event_type_value
-            if kind == "STEP_START":
-                started[event.step_key] = time.perf_counter()
-                progress(f"  … {event.step_key}")
-            elif kind == "ASSET_MATERIALIZATION":
-                # A step over many scan batches reports one materialization per batch.
-                if (event.step_key, event.asset_key) in shown:
-                    return
-                shown.add((event.step_key, event.asset_key))
-                elapsed = time.perf_counter() - started.get(event.step_key, time.perf_counter())
-                progress(f"  ✓ {event.asset_key.to_user_string()}  ({elapsed:.1f} s)")
-            elif kind == "ASSET_CHECK_EVALUATION":
-                data = event.event_specific_data
-                status = "passed" if data.passed else f"FAILED ({data.severity.value})"
-                progress(f"      check {data.check_name}: {status}")
-            elif kind == "STEP_FAILURE":
-                progress(f"  ✗ {event.step_key} failed")
 
-    @dg.logger
-    def progress_logger(_init_context) -> logging.Logger:
-        logger = logging.getLogger("recall_pipeline.progress")
-        logger.handlers = [ProgressHandler()]
-        logger.setLevel(logging.DEBUG)
-        logger.propagate = False
-        return logger
-
-    return progress_logger
+    def show(self, event: dg.DagsterEvent, at: float) -> None:
+        kind = event.event_type
+        if kind == dg.DagsterEventType.STEP_START:
+            self.started[event.step_key] = at
+            self.say(f"  … {event.step_key}")
+        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            # A step over many scan batches reports one materialization per batch.
+            if (event.step_key, event.asset_key) in self.shown:
+                return
+            self.shown.add((event.step_key, event.asset_key))
+            elapsed = at - self.started.get(event.step_key, at)
+            self.say(f"  ✓ {event.asset_key.to_user_string()}  ({elapsed:.1f} s)")
+        elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            data = event.event_specific_data
+            status = "passed" if data.passed else f"FAILED ({data.severity.value})"
+            self.say(f"      check {data.check_name}: {status}")
+        elif kind == dg.DagsterEventType.STEP_FAILURE:
+            self.say(f"  ✗ {event.step_key} failed")
 
 
 def materialize_all(
@@ -106,34 +143,49 @@ def materialize_all(
     selection: list[str] | None = None,
     batches: list[str] | None = None,
     tags: dict[str, str] | None = None,
+    locations: Locations | None = None,
+    wait: float = 3600.0,
 ) -> RunOutcome:
     """Materialize every asset (or the `selection` of asset names) and their checks, for every
     scan batch in the data directory (or only `batches`); return what happened instead of
     raising.
 
     As a deployment does (`verify_lines`, then `verify_petitions` for the petitions of its
-    batches), this takes two runs: one over the scan batches, one over the petitions; the
-    second starts only if the first succeeded.
+    batches, planned by `defs/planning.py` as the sensors plan them), this takes two runs, the
+    second only if the first succeeded. Both write into one publication, which the second
+    commits (the `publication` asset, always selected): their tables become visible together
+    or not at all. While it goes, the run holds the warehouse's lease: a second one waits up to
+    `wait` seconds for it.
     """
-    from recall_pipeline.defs.common import PARTITION_TAGS, SCAN_BATCHES
+    from recall_pipeline.defs.common import PARTITION_TAGS, PUBLICATION_TAG, SCAN_BATCHES
     from recall_pipeline.defs.jobs import PETITION_PHASE
+    from recall_pipeline.defs.planning import (
+        lines_run_tags,
+        petition_run_tags,
+        register_partitions,
+    )
+    from recall_pipeline.publication import LeaseTimeout, lease, new_publication_id
 
+    where = locations or Locations.from_settings()
     defs = load_definitions()
     job = defs.resolve_implicit_global_asset_job_def()
-    if progress is not None:
-        job = job.with_logger_defs({"progress": _progress_logger(progress)})
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    # Dagster's own console log is for debugging: with progress lines it is replaced by them,
-    # without it only warnings get through.
-    if progress is not None:
-        loggers: dict = {"progress": {}}
-    else:
-        loggers = {"console": {"config": {"log_level": "WARNING"}}}
-    run_config = {"loggers": loggers}
+    # Dagster's own console log is for debugging: with progress lines printed from the run's
+    # events it is silenced, without them only warnings get through.
+    level = "CRITICAL" if progress is not None else "WARNING"
+    run_config = {
+        "loggers": {"console": {"config": {"log_level": level}}},
+        "resources": {
+            # One process runs every step, one after another: steps may hold the file.
+            "warehouse": {"config": {"url": where.warehouse_url, "hold_per_step": True}},
+            "input_data": {
+                "config": {"data_dir": str(where.data_dir), "reports_dir": str(where.reports_dir)}
+            },
+        },
+    }
     graph = defs.resolve_asset_graph()
     per_petition = {key.to_user_string() for key in PETITION_PHASE.resolve(graph)}
     every = sorted(key.to_user_string() for key in graph.get_all_asset_keys())
-    wanted = selection or every
+    wanted = sorted(set(selection or every) | {"publication"})
     phases = [
         [a for a in wanted if a not in per_petition],
         [a for a in wanted if a in per_petition],
@@ -150,100 +202,73 @@ def materialize_all(
         if spec.partitions_def == SCAN_BATCHES
     }
 
-    def run(on) -> RunOutcome:
+    def run(on: dg.DagsterInstance) -> RunOutcome:
         try:
-            partition_tags = batch_tags(on, batches, bool(set(phases[0]) & batch_assets))
-            petition_runs = petition_tags(on, batches) if phases[1] else []
+            register_partitions(on, where.data_dir)
+            registered = on.get_dynamic_partitions(SCAN_BATCHES.name)
+            lines_tags = (
+                lines_run_tags(registered, batches) if set(phases[0]) & batch_assets else {}
+            )
+            covered = batches if batches is not None else registered
+            petitions_tags = petition_run_tags(
+                on.get_dynamic_partitions("petitions"), registered, covered
+            )
         except (StructuralError, ValueError) as exc:
             return RunOutcome(False, "", errors=[f"scan batches: {exc}"])
-        outcomes = []
+        publication = new_publication_id()
         # The runner decides which partitions each run covers (a schedule's tags name batches).
         given = {k: v for k, v in (tags or {}).items() if k not in PARTITION_TAGS}
-        for assets, runs in ((phases[0], [partition_tags]), (phases[1], petition_runs)):
-            for run_tags in runs if assets else []:
-                keys = [dg.AssetKey(name) for name in assets]
-                outcomes.append(
-                    _execute(job, on, run_config, keys, {**given, **run_tags}, described)
+        given[PUBLICATION_TAG] = publication
+        outcomes = []
+        for assets, run_tags in ((phases[0], lines_tags), (phases[1], petitions_tags)):
+            if not assets:
+                continue
+            keys = [dg.AssetKey(name) for name in assets]
+            outcomes.append(
+                _execute(
+                    job,
+                    on,
+                    run_config,
+                    keys,
+                    {**given, **run_tags},
+                    described,
+                    progress,
                 )
-                if not outcomes[-1].success:
-                    return RunOutcome.of_runs(outcomes)
-        return RunOutcome.of_runs(outcomes)
+            )
+            if not outcomes[-1].success:
+                break
+        merged = RunOutcome.of_runs(outcomes)
+        merged.publication = publication if merged.success else None
+        return merged
 
-    # Every step runs in this process, one after another: steps may hold the warehouse file.
-    with steps_hold_the_warehouse():
-        if instance is None:
-            with dg.DagsterInstance.ephemeral() as ephemeral:
-                return run(ephemeral)
-        return run(instance)
-
-
-def batch_tags(
-    instance, batches: list[str] | None = None, partitioned: bool = True
-) -> dict[str, str]:
-    """Register the data directory's scan batches as partitions (dropping those whose file is
-    gone) and the tags that make one run cover `batches`, or all of them."""
-    from recall_pipeline import settings
-    from recall_pipeline.defs.common import SCAN_BATCHES, range_tags
-    from recall_pipeline.ingest.batches import scan_batches
-
-    present = list(scan_batches(settings.data_dir(), hashed=False))
-    _register(instance, SCAN_BATCHES.name, present)
-    if not partitioned:
-        return {}
-    wanted = batches if batches is not None else present
-    unknown = sorted(set(wanted) - set(present))
-    if unknown:
-        raise StructuralError("petitions/", f"no scan file for batch(es) {', '.join(unknown)}")
-    if not wanted:
-        raise StructuralError("petitions/*/scans/", "no scan batch files found")
-    return range_tags(instance.get_dynamic_partitions(SCAN_BATCHES.name), wanted)
+    try:
+        with lease(where.warehouse_url, wait, progress):
+            if not os.environ.get("DAGSTER_HOME"):
+                with dg.DagsterInstance.ephemeral() as ephemeral:
+                    return run(ephemeral)
+            with dg.DagsterInstance.get() as instance:
+                return run(instance)
+    except LeaseTimeout as exc:
+        return RunOutcome(False, "", errors=[str(exc)])
 
 
-def petition_tags(instance, batches: list[str] | None = None) -> list[dict[str, str]]:
-    """Register the data directory's petitions as partitions (dropping those whose folder is
-    gone) and the tags of the petition runs that follow a run for `batches` (or for all):
-    one run over every petition, or one per petition of those batches, deciding again only
-    what their lines can change."""
-    from recall_pipeline import settings
-    from recall_pipeline.defs.common import (
-        CHANGED_LINES_TAG,
-        PARTITION_TAG,
-        PETITIONS,
-        SCAN_BATCHES,
-        petition_of,
-        range_tags,
-    )
-    from recall_pipeline.ingest.pipeline import petition_folders
-
-    present = [folder.name for folder in petition_folders(settings.data_dir())]
-    _register(instance, PETITIONS.name, present)
-    if not present:
-        raise StructuralError("petitions/", "no petition folders found")
-    # `batch_tags` registered the data directory's batches.
-    if batches is None or set(batches) >= set(instance.get_dynamic_partitions(SCAN_BATCHES.name)):
-        return [range_tags(instance.get_dynamic_partitions(PETITIONS.name), present)]
-    return [
-        {PARTITION_TAG: petition, CHANGED_LINES_TAG: "true"}
-        for petition in sorted({petition_of(key) for key in batches})
-    ]
-
-
-def _register(instance, partitions: str, present: list[str]) -> None:
-    """Make the instance's dynamic partitions `partitions` exactly `present`."""
-    known = instance.get_dynamic_partitions(partitions)
-    for gone in set(known) - set(present):
-        instance.delete_dynamic_partition(partitions, gone)
-    instance.add_dynamic_partitions(partitions, [k for k in present if k not in known])
-
-
-def _execute(job, instance, run_config, asset_selection, tags, described) -> RunOutcome:
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config=run_config,
-        asset_selection=asset_selection,
-        tags=tags,
-    )
+def _execute(job, instance, run_config, asset_selection, tags, described, progress) -> RunOutcome:
+    run_id = str(uuid.uuid4())
+    watcher = _Progress(instance, run_id, progress) if progress is not None else None
+    if watcher is not None:
+        watcher.start()
+    try:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config=run_config,
+            asset_selection=asset_selection,
+            tags=tags,
+            run_id=run_id,
+        )
+    finally:
+        if watcher is not None:
+            watcher.finish()
     errors = []
     checks = []
     materialized = []

@@ -68,7 +68,13 @@ from sqlalchemy.schema import CreateColumn
 
 from recall_pipeline.tables import Column, TableSchema
 
-__all__ = ["SQL_TYPES", "Warehouse", "after_staging_hook", "sqlalchemy_table"]
+__all__ = [
+    "SQL_TYPES",
+    "Warehouse",
+    "after_staging_hook",
+    "publication_schema",
+    "sqlalchemy_table",
+]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +88,12 @@ SQL_TYPES: dict[str, Callable[[], sa.types.TypeEngine]] = {
 }
 
 STAGE_PREFIX = "_stage_"
+# Where published views and operational tables live, per dialect.
+DEFAULT_SCHEMAS = {"duckdb": "main", "postgresql": "public"}
+# The one-row table naming the current publication (see recall_pipeline.publication).
+CURRENT_TABLE = "publication_current"
+PUBLICATION_SCHEMA_PREFIX = "publication_"
+_PUBLICATION_ID = re.compile(r"[0-9a-z_]{1,40}")
 # Oldest DuckDB able to read the files this writes; no newer than the lowest supported duckdb.
 DUCKDB_STORAGE_VERSION = "v1.3.0"
 _PG_MAX_IDENTIFIER = 63
@@ -142,6 +154,7 @@ def sqlalchemy_table(
     *,
     pk_name: str | None = None,
     text_compression: str | None = None,
+    db_schema: str | None = None,
     **table_kwargs: Any,
 ) -> sa.Table:
     """The SQLAlchemy `Table` for `schema` (optionally under another `name`). On DuckDB, text
@@ -161,7 +174,9 @@ def sqlalchemy_table(
     ]
     if schema.primary_key:
         columns.append(sa.PrimaryKeyConstraint(*schema.primary_key, name=pk_name))
-    return sa.Table(name or schema.name, metadata, *columns, quote=True, **table_kwargs)
+    return sa.Table(
+        name or schema.name, metadata, *columns, quote=True, schema=db_schema, **table_kwargs
+    )
 
 
 def _compression(column: Column, text_compression: str | None) -> str | None:
@@ -205,10 +220,20 @@ class Warehouse:
     """A SQL warehouse (DuckDB file or PostgreSQL database) addressed by one URL."""
 
     def __init__(
-        self, url: str | URL, *, lock_timeout: float = 60.0, read_only: bool = False
+        self,
+        url: str | URL,
+        *,
+        lock_timeout: float = 60.0,
+        read_only: bool = False,
+        publication: str | None = None,
     ) -> None:
         """`read_only`: open an existing warehouse for reading only (a DuckDB file must exist,
-        and may be a read-only copy; a PostgreSQL session refuses writes)."""
+        and may be a read-only copy; a PostgreSQL session refuses writes). Its reads are pinned
+        to the publication current when it first connects, so that every read it makes sees
+        the tables of that one publication.
+
+        `publication`: write into that open publication's schema (see
+        `recall_pipeline.publication`) and read its tables first, the published ones after."""
         parsed = sa.make_url(url)
         backend = parsed.get_backend_name()
         if backend in ("postgresql", "postgres"):
@@ -225,6 +250,10 @@ class Warehouse:
             )
         self._url = parsed
         self.read_only = read_only
+        self.publication = publication
+        # The schema whose tables hide the published ones of the same name: the publication
+        # being written, or the one a reader is pinned to.
+        self._first_schema = publication_schema(publication) if publication else None
         self.lock_timeout = lock_timeout
         self._engine: Engine | None = None
         self._anchor: Any = None
@@ -248,13 +277,19 @@ class Warehouse:
     __str__ = __repr__
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"url": self._url, "lock_timeout": self.lock_timeout, "read_only": self.read_only}
+        return {
+            "url": self._url,
+            "lock_timeout": self.lock_timeout,
+            "read_only": self.read_only,
+            "publication": self.publication,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(
             state["url"],
             lock_timeout=state["lock_timeout"],
             read_only=state.get("read_only", False),
+            publication=state.get("publication"),
         )
 
     def __enter__(self) -> Warehouse:
@@ -294,7 +329,32 @@ class Warehouse:
             with self._lock:
                 if self._engine is None:
                     self._engine = self._create_engine()
+                    if self.read_only and self.publication is None:
+                        self._pin_current(self._engine)
         return self._engine
+
+    @property
+    def default_schema(self) -> str:
+        """The schema holding the published views and the operational tables."""
+        return DEFAULT_SCHEMAS[self._dialect]
+
+    def _search_path(self) -> str:
+        # Publication schemas are named from checked ids (`publication_schema`): no quoting.
+        return ",".join(s for s in (self._first_schema, self.default_schema) if s)
+
+    def _pin_current(self, engine: Engine) -> None:
+        """Read the tables of the publication current now, for as long as this lives."""
+        with engine.connect() as conn:
+            pointer = CURRENT_TABLE in sa.inspect(conn).get_table_names()
+            current = (
+                conn.execute(sa.text(f'SELECT publication_id FROM "{CURRENT_TABLE}"')).scalar()
+                if pointer
+                else None
+            )
+        if current is not None:
+            self._first_schema = publication_schema(current)
+            # Pooled connections were opened without it.
+            engine.dispose()
 
     def dispose(self) -> None:
         """Close all pooled connections. The warehouse can still be used afterwards."""
@@ -319,6 +379,7 @@ class Warehouse:
                     "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; "
                     "SET client_encoding = 'UTF8'; SET extra_float_digits = 1"
                     + ("; SET default_transaction_read_only = on" if read_only else "")
+                    + f"; SET search_path TO {self._search_path()}"
                 )
             dbapi_conn.commit()
 
@@ -348,6 +409,12 @@ class Warehouse:
             },
         )
         timeout = self.lock_timeout
+
+        @sa.event.listens_for(engine, "connect")
+        def _search_path(dbapi_conn: Any, _record: Any) -> None:
+            if self._first_schema:
+                dbapi_conn.execute(f"SET search_path = '{self._search_path()}'")
+
         # DuckDB attaches a file once per process and detaches it when its last connection
         # closes; a thread opening the file while another closes (or opens) it the first time
         # gets "Unique file handle conflict". Opening and closing are therefore one at a time
@@ -407,6 +474,16 @@ class Warehouse:
             admin.dispose()
         engine.dispose()
 
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection in one transaction, committed when the block ends without error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def quote(self, identifier: str) -> str:
+        """`identifier` quoted for this warehouse's SQL."""
+        return self._q(identifier)
+
     # -- small helpers -------------------------------------------------------------------------
 
     def _q(self, identifier: str) -> str:
@@ -446,16 +523,24 @@ class Warehouse:
     # -- introspection -------------------------------------------------------------------------
 
     def table_names(self, *, include_staging: bool = False) -> list[str]:
-        """Tables in the default schema, sorted; staging tables only if asked for."""
-        with self._connect() as conn:
-            names = sa.inspect(conn).get_table_names()
+        """The tables and views a query names without a schema, sorted: the publication's own
+        (or the pinned one's) and the default schema's; staging tables only if asked for."""
+        names = set(self.relations())
         if not include_staging:
-            names = [n for n in names if not n.startswith(STAGE_PREFIX)]
+            names = {n for n in names if not n.startswith(STAGE_PREFIX)}
         return sorted(names)
 
-    def table_exists(self, name: str) -> bool:
+    def relations(self, schemas: list[str] | None = None) -> list[str]:
+        """The tables and views of `schemas` (default: those a query sees without naming one)."""
+        schemas = schemas or [s for s in (self._first_schema, self.default_schema) if s]
+        stmt = sa.text(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema IN :schemas"
+        ).bindparams(sa.bindparam("schemas", expanding=True))
         with self._connect() as conn:
-            return sa.inspect(conn).has_table(name)
+            return [row[0] for row in conn.execute(stmt, {"schemas": schemas})]
+
+    def table_exists(self, name: str) -> bool:
+        return name in self.relations()
 
     def column_names(self, name: str) -> list[str]:
         """The columns of table `name`, in order (empty when it does not exist)."""
@@ -696,6 +781,9 @@ class Warehouse:
         newer = not found or tuple(int(x) for x in found[:3]) >= _TEXT_COMPRESSION_SINCE
         return _TEXT_COMPRESSION if newer else None
 
+    def _qualified(self, name: str, schema: str | None) -> str:
+        return f"{self._q(schema)}.{self._q(name)}" if schema else self._q(name)
+
     def _publish_replace(
         self,
         schema: TableSchema,
@@ -703,26 +791,41 @@ class Warehouse:
         selection: tuple[str, dict[str, object]] | None = None,
     ) -> None:
         name = schema.name
-        stage = self._stage_name(name)
         is_pg = self._dialect == "postgresql"
         metadata = sa.MetaData()
+        if self.publication:
+            # Nobody reads the publication's schema but the publication itself until it
+            # commits: the table is written in place.
+            stage, into = name, publication_schema(self.publication)
+        else:
+            stage, into = self._stage_name(name), None
         stage_table = self._table(
-            schema, metadata, stage, pk_name=f"{stage}_pkey" if is_pg else None
+            schema,
+            metadata,
+            stage,
+            pk_name=f"{stage}_pkey" if is_pg else None,
+            db_schema=into,
         )
+        target = self._qualified(stage, into)
         with self._connect() as conn:
-            self._drop_leftover_stages(conn, name)
+            if into is None:
+                self._drop_leftover_stages(conn, name)
             with conn.begin():
+                if into is not None:
+                    conn.execute(sa.schema.DropTable(stage_table, if_exists=True))
                 stage_table.create(conn)
                 if selection is None:
-                    self._bulk_load(conn, stage, schema.column_names, table)
+                    self._bulk_load(conn, target, schema.column_names, table)
                 else:
                     source, where = selection
                     cols = self._cols(schema.column_names)
                     conn.exec_driver_sql(
-                        f"INSERT INTO {self._q(stage)} ({cols}) SELECT {cols} "
+                        f"INSERT INTO {target} ({cols}) SELECT {cols} "
                         f"FROM {self._q(source)} WHERE {self.condition(where)}"
                     )
                 after_staging_hook(name, stage)
+                if into is not None:
+                    return
                 conn.execute(
                     sa.schema.DropTable(sa.Table(name, metadata, quote=True), if_exists=True)
                 )
@@ -747,6 +850,17 @@ class Warehouse:
                         sa.Table(leftover, sa.MetaData(), quote=True), if_exists=True
                     )
                 )
+
+    def _slice_target(self, schema: TableSchema) -> sa.Table:
+        """The table a slice is written into: the publication's copy, or the table itself."""
+        is_pg = self._dialect == "postgresql"
+        into = publication_schema(self.publication) if self.publication else None
+        return self._table(
+            schema,
+            sa.MetaData(),
+            pk_name=f"{schema.name}_pkey" if is_pg else None,
+            db_schema=into,
+        )
 
     def _publish_slice(
         self,
@@ -784,9 +898,8 @@ class Warehouse:
                 )
 
         name = schema.name
-        is_pg = self._dialect == "postgresql"
-        metadata = sa.MetaData()
-        target = self._table(schema, metadata, pk_name=f"{name}_pkey" if is_pg else None)
+        target = self._slice_target(schema)
+        into = self._qualified(name, target.schema)
         cols = self._cols(schema.column_names)
         condition = (
             sa.and_(*(_matches(target.c[col], value) for col, value in where.items()))
@@ -796,7 +909,7 @@ class Warehouse:
         with self._connect() as conn:
             self._ensure_table(conn, target, schema)
             with conn.begin():
-                if is_pg:
+                if self._dialect == "postgresql":
                     stage = self._stage_name(name)
                     stage_table = self._table(
                         schema,
@@ -806,19 +919,19 @@ class Warehouse:
                         postgresql_on_commit="DROP",
                     )
                     stage_table.create(conn)
-                    self._bulk_load(conn, stage, schema.column_names, table)
+                    self._bulk_load(conn, self._q(stage), schema.column_names, table)
                     after_staging_hook(name, stage)
                     conn.execute(sa.delete(target).where(condition))
-                    self._delete_keys(conn, name, stage, keys)
+                    self._delete_keys(conn, into, self._q(stage), keys)
                     conn.exec_driver_sql(
-                        f"INSERT INTO {self._q(name)} ({cols}) SELECT {cols} FROM {self._q(stage)}"
+                        f"INSERT INTO {into} ({cols}) SELECT {cols} FROM {self._q(stage)}"
                     )
                 else:
                     with self._duckdb_view(conn, table) as view:
                         after_staging_hook(name, view)
                         conn.execute(sa.delete(target).where(condition))
-                        self._delete_keys(conn, name, view, keys)
-                        self._duckdb_insert(conn, name, cols, view)
+                        self._delete_keys(conn, into, self._q(view), keys)
+                        self._duckdb_insert(conn, into, cols, view)
 
     def _copy_slice(
         self,
@@ -830,8 +943,7 @@ class Warehouse:
         if not replace_where:
             raise ValueError("replace_where must name at least one column")
         name = schema.name
-        is_pg = self._dialect == "postgresql"
-        target = self._table(schema, sa.MetaData(), pk_name=f"{name}_pkey" if is_pg else None)
+        target = self._slice_target(schema)
         cols = self._cols(schema.column_names)
         selected = " AND ".join(f"({self.condition(w)})" for w in (where, replace_where) if w)
         with self._connect() as conn:
@@ -843,31 +955,40 @@ class Warehouse:
                     )
                 )
                 conn.exec_driver_sql(
-                    f"INSERT INTO {self._q(name)} ({cols}) SELECT {cols} "
-                    f"FROM {self._q(source)} WHERE {selected}"
+                    f"INSERT INTO {self._qualified(name, target.schema)} ({cols}) "
+                    f"SELECT {cols} FROM {self._q(source)} WHERE {selected}"
                 )
 
-    def _delete_keys(
-        self, conn: Connection, name: str, staged: str, keys: list[str] | None
-    ) -> None:
-        """Delete the rows of `name` whose key occurs among the staged rows."""
+    def _delete_keys(self, conn: Connection, target: str, staged: str, keys: list[str] | None):
+        """Delete the rows of `target` whose key occurs among the `staged` rows (both quoted)."""
         if keys:
             cols = self._cols(keys)
             conn.exec_driver_sql(
-                f"DELETE FROM {self._q(name)} WHERE ({cols}) IN "
-                f"(SELECT {cols} FROM {self._q(staged)})"
+                f"DELETE FROM {target} WHERE ({cols}) IN (SELECT {cols} FROM {staged})"
             )
 
     def _ensure_table(self, conn: Connection, target: sa.Table, schema: TableSchema) -> None:
-        """Create the shared table of a slice publish if absent (in its own transaction)."""
+        """Create the table a slice is written into if absent (in its own transaction): in a
+        publication, a copy of the published table, whose other slices the publication keeps."""
+        published = target.schema is not None and schema.name in self.relations(
+            [self.default_schema]
+        )
         for attempt in range(_CREATE_ATTEMPTS):
-            exists = sa.inspect(conn).has_table(target.name)
+            exists = sa.inspect(conn).has_table(target.name, schema=target.schema)
             conn.rollback()
             if exists:
                 break
             try:
                 with conn.begin():
-                    target.create(conn, checkfirst=True)
+                    target.create(conn)
+                    if published:
+                        self._check_columns(conn, self._qualified(schema.name, None), schema)
+                        cols = self._cols(schema.column_names)
+                        conn.exec_driver_sql(
+                            f"INSERT INTO {self._qualified(target.name, target.schema)} "
+                            f"({cols}) SELECT {cols} "
+                            f"FROM {self._q(self.default_schema)}.{self._q(schema.name)}"
+                        )
                 break
             except sa.exc.DBAPIError:
                 # Lost a creation race against another producer, which may not have committed
@@ -875,8 +996,11 @@ class Warehouse:
                 if attempt == _CREATE_ATTEMPTS - 1:
                     raise
                 time.sleep(0.02 * (attempt + 1))
-        existing = self._column_names(conn, target.name)
+        self._check_columns(conn, self._qualified(target.name, target.schema), schema)
         conn.rollback()
+
+    def _check_columns(self, conn: Connection, table: str, schema: TableSchema) -> None:
+        existing = list(conn.exec_driver_sql(f"SELECT * FROM {table} LIMIT 0").keys())
         if existing != schema.column_names:
             raise ValueError(
                 f"table {schema.name} exists with columns {existing}, but the schema declares "
@@ -902,9 +1026,10 @@ class Warehouse:
             raw.unregister(view)
 
     def _duckdb_insert(self, conn: Connection, target: str, cols: str, view: str) -> None:
-        """Append the rows of a registered Arrow `view` to `target`, on all of DuckDB's threads."""
+        """Append the rows of a registered Arrow `view` to `target` (quoted, perhaps
+        qualified), on all of DuckDB's threads."""
         raw = conn.connection.driver_connection
-        insert = f"INSERT INTO {self._q(target)} ({cols}) SELECT {cols} FROM {self._q(view)}"
+        insert = f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {self._q(view)}"
         # Keeping the frame's row order makes DuckDB write on one thread; a table's rows have
         # no order in SQL, and every consumer sorts by key.
         raw.execute("SET preserve_insertion_order = false")
@@ -919,7 +1044,8 @@ class Warehouse:
                 raw.execute("RESET preserve_insertion_order")
 
     def _bulk_load(self, conn: Connection, stage: str, columns: list[str], table: pa.Table) -> None:
-        """Load `table` into the (empty) `stage` table within the connection's transaction."""
+        """Load `table` into the (empty) `stage` table (quoted, perhaps qualified) within the
+        connection's transaction."""
         raw = conn.connection.driver_connection
         cols = self._cols(columns)
         if self._dialect == "duckdb":
@@ -933,7 +1059,7 @@ class Warehouse:
         # floats shortest round-trip (nan/inf spelled the way PostgreSQL accepts them).
         # The queued writer sends each chunk from a worker thread while the next one is built.
         options = pacsv.WriteOptions(include_header=False, batch_size=8192)
-        sql = f"COPY {self._q(stage)} ({cols}) FROM STDIN WITH (FORMAT csv)"
+        sql = f"COPY {stage} ({cols}) FROM STDIN WITH (FORMAT csv)"
         with (
             self._driver_errors(sql),
             raw.cursor() as cur,
@@ -943,6 +1069,13 @@ class Warehouse:
                 sink = io.BytesIO()
                 pacsv.write_csv(_pg_csv_ready(batch), sink, options)
                 copy.write(sink.getbuffer())
+
+
+def publication_schema(publication_id: str) -> str:
+    """The schema holding what publication `publication_id` writes."""
+    if not _PUBLICATION_ID.fullmatch(publication_id):
+        raise ValueError(f"not a publication id: {publication_id!r}")
+    return PUBLICATION_SCHEMA_PREFIX + publication_id
 
 
 def _is_many(value: object) -> bool:

@@ -254,3 +254,32 @@ def print_pdf(html_path: Path, pdf_path: Path, chromium: str) -> None:
             capture_output=True,
             timeout=120,
         )
+
+
+def link_certificates(rows: list[dict]) -> None:
+    """Point each petition's ``certificate.html`` (and ``.pdf``) at the certificate of the
+    publication just committed, which sits in a folder named after it (``html_path``).
+
+    Each link is replaced in one step (a new link renamed over the old), so a reader opening
+    it gets one certificate or the other, never half of one."""
+    for row in rows:
+        for key in ("html_path", "pdf_path"):
+            if not row.get(key):
+                continue
+            target = Path(row[key])
+            link = target.parent.parent / target.name
+            fresh = link.with_name(f".{link.name}.{os.getpid()}")
+            fresh.unlink(missing_ok=True)
+            fresh.symlink_to(Path(target.parent.name) / target.name)
+            os.replace(fresh, link)
+
+
+def prune_certificates(reports_dir: Path, gone: set[str]) -> None:
+    """Delete the certificate folders of publications no longer kept."""
+    if not reports_dir.is_dir():
+        return
+    for petition in reports_dir.iterdir():
+        for name in gone:
+            folder = petition / name
+            if folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder)

@@ -24,6 +24,14 @@ PARTITION_TAGS = (PARTITION_TAG, RANGE_START_TAG, RANGE_END_TAG)
 # those batches can change (see verify.incremental). Without it a petition's lines are all
 # decided again.
 CHANGED_LINES_TAG = "recall/changed_lines_only"
+# A run's petition, when it has one: deploy/dagster.yaml lets one run per petition go at a time.
+PETITION_TAG = "recall/petition"
+# Why a run was started, as the history and the manifest show it.
+REASON_TAG = "recall/reason"
+# The publication a run writes into (see recall_pipeline.publication): `recall-audit run`
+# names one for both its runs, and the `petition_runs` sensor gives a lines run's to the
+# petition run after it. A run without it writes into a publication of its own.
+PUBLICATION_TAG = "recall/publication"
 
 
 def petition_of(batch_key: str) -> str:

@@ -1,45 +1,71 @@
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from recall_pipeline import settings
+from recall_pipeline.defs.common import PUBLICATION_TAG, REASON_TAG
+from recall_pipeline.publication import (
+    Committed,
+    commit,
+    open_publication,
+    publication_for_run,
+)
 from recall_pipeline.warehouse import Warehouse
-
-# Whether steps hold the warehouse file for their span (`Warehouse.hold`). On only while one
-# process runs every step of a run (`steps_hold_the_warehouse`, used by the runner): on the
-# multiprocess executor a step holding an embedded DuckDB file would keep the steps running
-# beside it in other processes waiting for the file.
-_hold_per_step = False
-
-
-@contextmanager
-def steps_hold_the_warehouse() -> Iterator[None]:
-    global _hold_per_step
-    before, _hold_per_step = _hold_per_step, True
-    try:
-        yield
-    finally:
-        _hold_per_step = before
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The SQL warehouse every published table goes to (DuckDB file or PostgreSQL by URL)."""
+    """The SQL warehouse every published table goes to (DuckDB file or PostgreSQL by URL).
+
+    In a run, every table a step publishes goes into the run's publication, which its last
+    step commits (the `publication` asset); outside a run (a sensor), tables are written
+    directly."""
 
     url: str
+    # Whether a step keeps an embedded DuckDB file attached for its span (`Warehouse.hold`).
+    # Only where one process runs every step (`recall-audit run`): on the multiprocess
+    # executor, a step holding the file would keep the steps beside it waiting for it.
+    hold_per_step: bool = False
+    _publication: str | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run = context.run
+        if run is None:
+            return
+        publication = run_publication(run)
+        open_publication(self.url, publication, run.tags.get(REASON_TAG))
+        self._publication = publication
+
+    @property
+    def publication(self) -> str | None:
+        return self._publication
 
     def open(self, hold: bool = True) -> Warehouse:
         """The warehouse for one step; with `hold`, kept attached until the step disposes of
-        it, when this process runs every step (see `steps_hold_the_warehouse`)."""
-        store = Warehouse(self.url)
-        return store.hold() if hold and _hold_per_step else store
+        it, when this process runs every step (see `hold_per_step`)."""
+        store = Warehouse(self.url, publication=self._publication)
+        return store.hold() if hold and self.hold_per_step else store
+
+    def commit(self) -> Committed:
+        """Make this run's publication the current one (see recall_pipeline.publication)."""
+        if self._publication is None:
+            raise RuntimeError("only a run has a publication to commit")
+        return commit(self.url, self._publication)
+
+
+def run_publication(run: dg.DagsterRun) -> str:
+    """The publication a run writes into: the one its tags name, else its own — the first
+    run's, for a run re-executed from a failed one, which goes on with what that run wrote."""
+    first = run.tags.get("dagster/root_run_id") or run.run_id
+    return run.tags.get(PUBLICATION_TAG) or publication_for_run(first)
 
 
 class InputDataResource(dg.ConfigurableResource):
-    """The county's data directory laid out as data-contract.md describes."""
+    """The county's data directory laid out as docs/data-contract.md describes, and where the
+    certificates are written."""
 
     data_dir: str
+    reports_dir: str
 
 
 def _configured(env_var: str, default: str) -> str | dg.EnvVar:
@@ -55,7 +81,8 @@ def resources() -> dg.Definitions:
                 url=_configured(settings.WAREHOUSE_URL_ENV, settings.default_warehouse_url())
             ),
             "input_data": InputDataResource(
-                data_dir=_configured(settings.DATA_DIR_ENV, str(settings.data_dir()))
+                data_dir=_configured(settings.DATA_DIR_ENV, str(settings.data_dir())),
+                reports_dir=_configured(settings.REPORTS_DIR_ENV, str(settings.reports_dir())),
             ),
         }
     )

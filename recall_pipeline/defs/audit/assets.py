@@ -2,12 +2,18 @@
 
 import datetime as dt
 import hashlib
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from recall_pipeline import settings
-from recall_pipeline.audit.certificate import certificate_html, chromium_binary, print_pdf
+from recall_pipeline.audit.certificate import (
+    certificate_html,
+    chromium_binary,
+    link_certificates,
+    print_pdf,
+    prune_certificates,
+)
 from recall_pipeline.audit.manifest import RUN_MANIFEST, build_manifest
 from recall_pipeline.contract import INPUTS
 from recall_pipeline.defs.common import (
@@ -19,9 +25,10 @@ from recall_pipeline.defs.common import (
 from recall_pipeline.defs.determination.assets import DETERMINATION_CODE_VERSION
 from recall_pipeline.defs.ingest.assets import INGEST_CODE_VERSION
 from recall_pipeline.defs.matching.assets import MATCHING_CODE_VERSION
-from recall_pipeline.defs.resources import WarehouseResource
-from recall_pipeline.defs.verdicts.assets import VERDICTS_CODE_VERSION
+from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
+from recall_pipeline.defs.verdicts.assets import VERDICTS_CODE_VERSION, line_verdicts
 from recall_pipeline.defs.warehouse_io import publish_petitions
+from recall_pipeline.publication import collect_garbage, gone_publications
 from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.verify.report import petition_ids
 
@@ -94,15 +101,19 @@ CERTIFICATES = TableSchema(
     "arithmetic, the per-reason table and chart, and the run's hashes (HTML, and PDF when "
     "Chromium is installed). No voter names or addresses.",
 )
-def determination_certificate(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def determination_certificate(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, input_data: InputDataResource
+):
     scope, every = petition_scope(context)
-    out_dir = settings.reports_dir()
+    out_dir = Path(input_data.reports_dir)
     chromium = chromium_binary()
     rows = []
     with warehouse.open() as store:
         for petition_id in [p for p in petition_ids(store) if p in scope]:
             page = certificate_html(store, petition_id)
-            folder = out_dir / petition_id
+            # Under the publication: the petition's certificate.html links to it once the
+            # publication commits (see `publication`).
+            folder = out_dir / petition_id / warehouse.publication
             folder.mkdir(parents=True, exist_ok=True)
             html_path = folder / "certificate.html"
             html_path.write_text(page, encoding="utf-8")
@@ -128,5 +139,46 @@ def determination_certificate(context: dg.AssetExecutionContext, warehouse: Ware
             **table_metadata(CERTIFICATES, len(table)),
             "certificates": {r["petition_id"]: r["html_path"] for r in rows},
             "pdf": bool(chromium),
+        }
+    )
+
+
+@dg.asset(
+    group_name="audit",
+    code_version=AUDIT_CODE_VERSION,
+    deps=[
+        *line_verdicts.keys,
+        "sample_lines",
+        "sufficiency_determination",
+        "run_manifest",
+        "determination_certificate",
+    ],
+    partitions_def=PETITIONS,
+    backfill_policy=PETITION_BACKFILL,
+    description="Makes everything this run (and the scan-batch run before it) decided visible "
+    "at once: every table it wrote, the manifest and the certificates, or — when a step failed "
+    "— none of it (see recall_pipeline/publication.py and docs/publication.md).",
+)
+def publication(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, input_data: InputDataResource
+) -> dg.MaterializeResult:
+    committed = warehouse.commit()
+    with warehouse.open(hold=False) as store:
+        certificates = store.read_frame(CERTIFICATES.name, columns=["html_path", "pdf_path"])
+    link_certificates(certificates.to_dict("records"))
+    # The publication is committed whatever follows: tidying is retried by the next one.
+    try:
+        dropped = collect_garbage(warehouse.url)
+        prune_certificates(Path(input_data.reports_dir), gone_publications(warehouse.url))
+    except Exception as exc:  # noqa: BLE001
+        context.log.warning(f"could not drop earlier publications yet: {exc}")
+        dropped = []
+    return dg.MaterializeResult(
+        metadata={
+            "publication_id": committed.publication_id,
+            "started_from": committed.base_id or "an empty warehouse",
+            "tables_written": len(committed.written),
+            "tables_carried_over": len(committed.carried),
+            "publications_dropped": len(dropped),
         }
     )

@@ -9,10 +9,12 @@ from pathlib import Path
 import dagster as dg
 
 from recall_pipeline.defs.common import (
-    CHANGED_LINES_TAG,
+    PETITION_TAG,
     PETITIONS,
+    PUBLICATION_TAG,
     RANGE_END_TAG,
     RANGE_START_TAG,
+    REASON_TAG,
     SCAN_BATCHES,
     petition_of,
     tagged_partitions,
@@ -24,7 +26,8 @@ from recall_pipeline.defs.jobs import (
     verify_lines,
     verify_petitions,
 )
-from recall_pipeline.defs.resources import InputDataResource
+from recall_pipeline.defs.planning import petition_run_tags
+from recall_pipeline.defs.resources import InputDataResource, run_publication
 from recall_pipeline.ingest.arrivals import arrivals, departed_batches
 
 # A batch's own lines and matches; its petition's verdicts follow in a `verify_petitions` run.
@@ -34,7 +37,6 @@ ROLL_RUN = (
     dg.AssetSelection.assets("voter_roll", "voter_address_history").downstream()
     | dg.AssetSelection.assets("jurisdiction_zips")
 ) & LINES_PHASE
-REASON_TAG = "recall/reason"
 # On a `verify_lines` run: the petitions to decide after it, when they are not just those of
 # its batches (a batch withdrawn from one petition, carried by a batch of another).
 PETITIONS_TAG = "recall/petitions"
@@ -47,8 +49,6 @@ def batch_run_assets(asset_graph) -> list[str]:
 
 
 BATCH_TAG = "recall/batch"
-# deploy/dagster.yaml lets one run per petition verify at a time.
-PETITION_TAG = "recall/petition"
 
 
 @dg.sensor(
@@ -164,37 +164,33 @@ def _departure_runs(
     monitored_jobs=[verify_lines],
     request_job=verify_petitions,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="After a successful verify_lines run: one verify_petitions run per petition "
-    "whose lines it matched (for some batches, deciding again only what they can change).",
+    description="After a successful verify_lines run: the verify_petitions run that decides "
+    "the petitions whose lines it matched (for some batches, deciding again only what they "
+    "can change) and publishes both runs' tables together.",
 )
 def petition_runs(context: dg.RunStatusSensorContext):
     run = context.dagster_run
     instance = context.instance
     registered = instance.get_dynamic_partitions(SCAN_BATCHES.name)
     covered = tagged_partitions(run.tags, registered)
-    if run.tags.get(PETITIONS_TAG):
-        petitions = run.tags[PETITIONS_TAG].split(",")
-    else:
-        petitions = sorted({petition_of(key) for key in covered})
+    decide = run.tags[PETITIONS_TAG].split(",") if run.tags.get(PETITIONS_TAG) else None
+    wanted = decide or sorted({petition_of(key) for key in covered})
     known = set(instance.get_dynamic_partitions(PETITIONS.name))
-    if missing := [p for p in petitions if p not in known]:
+    if missing := [p for p in wanted if p not in known]:
         instance.add_dynamic_partitions(PETITIONS.name, missing)
-    some_batches = set(covered) != set(registered)
-    selection = list(PETITION_PHASE.resolve(context.repository_def.asset_graph))
     reason = run.tags.get(REASON_TAG, "run started by hand")
-    for petition in petitions:
-        tags = {
-            REASON_TAG: f"{reason} (after lines run {run.run_id[:8]})",
-            PETITION_TAG: petition,
-        }
-        if some_batches:
-            tags[CHANGED_LINES_TAG] = "true"
-        yield dg.RunRequest(
-            run_key=f"{run.run_id}:{petition}",
-            partition_key=petition,
-            asset_selection=selection,
-            tags=tags,
-        )
+    tags = {
+        REASON_TAG: f"{reason} (after lines run {run.run_id[:8]})",
+        PUBLICATION_TAG: run_publication(run),
+        **petition_run_tags(
+            instance.get_dynamic_partitions(PETITIONS.name), registered, covered, decide
+        ),
+    }
+    return dg.RunRequest(
+        run_key=f"{run.run_id}:petitions",
+        asset_selection=list(PETITION_PHASE.resolve(context.repository_def.asset_graph)),
+        tags=tags,
+    )
 
 
 def _loaded(instance: dg.DagsterInstance) -> bool:
