@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from recall_pipeline import versions
 from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.verify import frames, roll_cache
 from recall_pipeline.verify import match as m
@@ -99,22 +100,22 @@ def test_key_hashes_are_one_signed_64_bit_value_per_text_whatever_its_container(
 def test_the_version_follows_the_code_and_settings_that_key_the_roll(monkeypatch) -> None:
     files = pd.DataFrame({"input_name": ["voter_roll"], "source_sha256": ["ab"]})
     monkeypatch.setattr(roll_cache, "ledger_files", lambda store, inputs: files)
-    roll_cache.keys_code_version.cache_clear()
+    versions.stage_version.cache_clear()
     before = roll_cache.roll_version(None)
-    roll_cache.keys_code_version.cache_clear()
+    versions.stage_version.cache_clear()
     monkeypatch.setattr(roll_cache, "KEY_HASH_FUNCTION", "another-hash")
     assert roll_cache.roll_version(None) != before
-    roll_cache.keys_code_version.cache_clear()
+    versions.stage_version.cache_clear()
     monkeypatch.undo()
     monkeypatch.setattr(roll_cache, "ledger_files", lambda store, inputs: files)
     assert roll_cache.roll_version(None) == before
     # A source file of the matcher with one byte more is another version.
-    real = roll_cache.Path.read_bytes
+    real = Path.read_bytes
     monkeypatch.setattr(
-        roll_cache.Path,
+        Path,
         "read_bytes",
         lambda self: real(self) + (b"#" if self.name == "compare.py" else b""),
     )
-    roll_cache.keys_code_version.cache_clear()
+    versions.stage_version.cache_clear()
     assert roll_cache.roll_version(None) != before
-    roll_cache.keys_code_version.cache_clear()
+    versions.stage_version.cache_clear()

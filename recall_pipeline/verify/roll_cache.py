@@ -9,24 +9,22 @@ batches hashes its lines' keys the same way, reads just the registrations whose 
 among them, and normalizes those rows again. Hashes only narrow the read: matching compares the
 normalized fields themselves, so a collision brings in a row that is then weighed and left
 out, never a wrong match. The keys carry the version of the roll and address-history files
-and of the ZIP lists (which say who belongs to a city inside a county), of the matching code
-and settings and of the hash function they were built with, and are rebuilt whenever that
-version is not the current one.
+and of the ZIP lists (which say who belongs to a city inside a county), of the code and settings
+that prepare and key the roll (`versions.stage_version("keys")`: derived from their content) and
+of the hash function they were built with, and are rebuilt whenever that version is not the
+current one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from recall_pipeline.ingest.ledger import ledger_files
-from recall_pipeline.reference import REFERENCE_DIR
 from recall_pipeline.verify import match as m
 from recall_pipeline.verify.frames import KEY_HASH_FUNCTION, strings
 from recall_pipeline.verify.jurisdiction import zips_by_code
@@ -39,11 +37,9 @@ from recall_pipeline.verify.schemas import (
     ROLL_NAME_SHARES,
     ROLL_STATISTICS,
 )
+from recall_pipeline.versions import stage_version
 from recall_pipeline.warehouse import Warehouse, Within
 
-# What the kept keys and statistics are computed by: when any of it changes, keys built by
-# other code must not be used. Derived from the files' contents, never bumped by hand.
-_KEY_SOURCES = ("normalize.py", "match.py", "compare.py", "model.py", "frames.py")
 ROLL_INPUTS = ("voter_roll", "voter_address_history")
 # A jurisdiction's keys are those of its voters, and the ZIP lists say who belongs to a city
 # inside a county (verify.jurisdiction).
@@ -65,23 +61,19 @@ ROLL_COLUMNS = [
 Prepared = dict[str, tuple[pd.DataFrame, pd.DataFrame, RollStatistics]]
 
 
-@lru_cache(maxsize=1)
 def keys_code_version() -> str:
-    """A hash of the code and reference tables that normalize, key and measure the roll."""
-    digest = hashlib.sha256(KEY_HASH_FUNCTION.encode())
-    here = Path(__file__).resolve().parent
-    for name in _KEY_SOURCES:
-        digest.update((here / name).read_bytes())
-    for table in sorted(REFERENCE_DIR.glob("*.csv")) + sorted(REFERENCE_DIR.glob("*.yaml")):
-        digest.update(table.name.encode() + table.read_bytes())
-    return digest.hexdigest()[:16]
+    """The version of the code and reference tables that prepare, key and measure the roll
+    (`"keys-<12 hex>"`): a hash of this module, every module it imports and the data they
+    read (`versions`). When any of it changes, keys built by other code are not used."""
+    return stage_version("keys")
 
 
 def roll_version(store: Warehouse) -> str:
     """The version of the roll as ingested: the hash of its files' hashes and the ZIP lists'
-    (from the ledger), and of the code that keys it."""
+    (from the ledger), of the code that keys it and of the hash function it keys with."""
     files = ledger_files(store, KEY_INPUTS).to_numpy().tolist()
-    return hashlib.sha256(json.dumps([keys_code_version(), files]).encode()).hexdigest()
+    keyed_by = [keys_code_version(), KEY_HASH_FUNCTION]
+    return hashlib.sha256(json.dumps([*keyed_by, files]).encode()).hexdigest()
 
 
 def prepare_all(store: Warehouse, jurisdictions: set[str]) -> Prepared:

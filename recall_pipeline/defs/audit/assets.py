@@ -31,8 +31,10 @@ from recall_pipeline.defs.warehouse_io import publish_petitions
 from recall_pipeline.publication import collect_garbage, gone_publications
 from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.verify.report import petition_ids
+from recall_pipeline.versions import stage_version
 
-AUDIT_CODE_VERSION = "audit-2"
+# A hash of the code that writes the manifest and the certificates (`versions`).
+AUDIT_CODE_VERSION = stage_version("audit")
 
 
 @dg.asset(

@@ -22,8 +22,10 @@ from recall_pipeline.defs.warehouse_io import (
 from recall_pipeline.verify.reconcile import determination_adds_up
 from recall_pipeline.verify.schemas import SAMPLE_LINES, SUFFICIENCY_DETERMINATION
 from recall_pipeline.verify.sufficiency import determine
+from recall_pipeline.versions import stage_version
 
-DETERMINATION_CODE_VERSION = "determination-2"
+# A hash of the code that counts, samples and decides (`versions`).
+DETERMINATION_CODE_VERSION = stage_version("determination")
 _DEPS = ["line_verdicts", "petitions"]
 
 

@@ -32,9 +32,10 @@ from recall_pipeline.ingest.pipeline import (
     petitions_table,
     published_lookup,
 )
+from recall_pipeline.versions import stage_version
 
-# Bump when a change to ingestion could change what an asset publishes from the same files.
-INGEST_CODE_VERSION = "ingest-4"
+# A hash of the code that reads, checks and publishes the files (`versions`), never bumped.
+INGEST_CODE_VERSION = stage_version("ingest")
 GROUP = "ingest"
 EXPECTATIONS_CHECK = "expectations"
 CONSERVATION_CHECK = "rows_conserved"

@@ -34,9 +34,10 @@ from recall_pipeline.verify.schemas import (
     NORMALIZED_ADDRESS_COLUMNS,
     NORMALIZED_NAME_COLUMNS,
 )
+from recall_pipeline.versions import stage_version
 
-# The code and settings that decide the matches: a change to either is a new version.
-MATCHING_CODE_VERSION = f"matching-{roll_cache.keys_code_version()}"
+# The code and settings that decide the matches, hashed: a change to either is a new version.
+MATCHING_CODE_VERSION = stage_version("matching")
 
 
 _ADDRESS_SOURCES = [

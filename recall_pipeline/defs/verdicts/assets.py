@@ -56,9 +56,13 @@ from recall_pipeline.verify.schemas import (
     REGISTRAR_SUMMARY,
     VERDICT_MATCH_COLUMNS,
 )
+from recall_pipeline.versions import stage_version
 from recall_pipeline.warehouse import Within
 
-VERDICTS_CODE_VERSION = "verdicts-5"
+# A hash of the code and reference tables that decide the verdicts (`versions`): written into
+# every verdict row and the snapshot a batch run compares, so a change to either decides every
+# line again.
+VERDICTS_CODE_VERSION = stage_version("verdicts")
 
 _KEY = ["petition_id", "section_id", "page", "line"]
 _RULE_INPUTS = [
