@@ -907,7 +907,7 @@ class Warehouse:
             else sa.false()
         )
         with self._connect() as conn:
-            self._ensure_table(conn, target, schema)
+            self._ensure_table(conn, target, schema, where)
             with conn.begin():
                 if self._dialect == "postgresql":
                     stage = self._stage_name(name)
@@ -947,7 +947,7 @@ class Warehouse:
         cols = self._cols(schema.column_names)
         selected = " AND ".join(f"({self.condition(w)})" for w in (where, replace_where) if w)
         with self._connect() as conn:
-            self._ensure_table(conn, target, schema)
+            self._ensure_table(conn, target, schema, replace_where)
             with conn.begin():
                 conn.execute(
                     sa.delete(target).where(
@@ -967,9 +967,16 @@ class Warehouse:
                 f"DELETE FROM {target} WHERE ({cols}) IN (SELECT {cols} FROM {staged})"
             )
 
-    def _ensure_table(self, conn: Connection, target: sa.Table, schema: TableSchema) -> None:
+    def _ensure_table(
+        self,
+        conn: Connection,
+        target: sa.Table,
+        schema: TableSchema,
+        replaced: dict[str, object] | None = None,
+    ) -> None:
         """Create the table a slice is written into if absent (in its own transaction): in a
-        publication, a copy of the published table, whose other slices the publication keeps."""
+        publication, a copy of the published table's rows outside the `replaced` slice, which
+        the publication keeps."""
         published = target.schema is not None and schema.name in self.relations(
             [self.default_schema]
         )
@@ -984,10 +991,15 @@ class Warehouse:
                     if published:
                         self._check_columns(conn, self._qualified(schema.name, None), schema)
                         cols = self._cols(schema.column_names)
+                        # Rows the slice replaces are not copied only to be deleted (the whole
+                        # roll's keys, when its one jurisdiction's are kept again).
+                        outside = (
+                            f" WHERE ({self.condition(replaced)}) IS NOT TRUE" if replaced else ""
+                        )
                         conn.exec_driver_sql(
                             f"INSERT INTO {self._qualified(target.name, target.schema)} "
                             f"({cols}) SELECT {cols} "
-                            f"FROM {self._q(self.default_schema)}.{self._q(schema.name)}"
+                            f"FROM {self._q(self.default_schema)}.{self._q(schema.name)}" + outside
                         )
                 break
             except sa.exc.DBAPIError:

@@ -10,15 +10,25 @@ import sys
 
 import dagster as dg
 
-from recall_pipeline import runner
+from recall_pipeline import runner, settings
+from recall_pipeline.defs.common import PUBLICATION_TAG
+from recall_pipeline.defs.planning import lines_run_tags, petition_run_tags, register_partitions
+from recall_pipeline.publication import new_publication_id
 
 
 def main() -> int:
     with dg.DagsterInstance.get() as instance:
+        register_partitions(instance, settings.data_dir())
+        batches = instance.get_dynamic_partitions("scan_batches")
+        petitions = instance.get_dynamic_partitions("petitions")
+        publication = {PUBLICATION_TAG: new_publication_id()}
         pids = set()
         for job, tags in (
-            (runner.verify_lines_job, runner.batch_tags(instance)),
-            *((runner.verify_petitions_job, t) for t in runner.petition_tags(instance)),
+            (runner.verify_lines_job, {**lines_run_tags(batches), **publication}),
+            (
+                runner.verify_petitions_job,
+                {**petition_run_tags(petitions, batches, batches), **publication},
+            ),
         ):
             result = dg.execute_job(dg.reconstructable(job), instance=instance, tags=tags)
             pids |= {e.pid for e in result.all_events if e.event_type_value == "STEP_START"}

@@ -22,13 +22,13 @@ from recall_pipeline.defs.batches.automation import (
     nightly_roll_refresh,
     petition_runs,
 )
-from recall_pipeline.defs.common import CHANGED_LINES_TAG
-from recall_pipeline.defs.resources import InputDataResource
+from recall_pipeline.defs.common import CHANGED_LINES_TAG, PUBLICATION_TAG, tagged_partitions
+from recall_pipeline.defs.planning import lines_run_tags, petition_run_tags, register_partitions
+from recall_pipeline.defs.resources import InputDataResource, run_publication
 from recall_pipeline.defs.warehouse_io import petition_configs
+from recall_pipeline.publication import new_publication_id
 from recall_pipeline.runner import (
-    batch_tags,
     materialize_all,
-    petition_tags,
     verify_lines_job,
     verify_petitions_job,
 )
@@ -45,7 +45,13 @@ SCANS = Path("petitions") / PETITION / "scans"
 # Columns that name the run that wrote a row, not what the row says.
 RUN_COLUMNS = {"run_id", "recorded_at"}
 # Tables each run adds its own rows to, by design.
-PER_RUN_TABLES = {"run_manifest", "determination_certificates"}
+PER_RUN_TABLES = {
+    "run_manifest",
+    "determination_certificates",
+    "publications",
+    "publication_tables",
+    "publication_current",
+}
 
 
 @pytest.fixture
@@ -58,6 +64,19 @@ def data_dir(tmp_path: Path) -> Path:
 def use(monkeypatch: pytest.MonkeyPatch, data_dir: Path, url: str) -> None:
     monkeypatch.setenv(settings.DATA_DIR_ENV, str(data_dir))
     monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, url)
+
+
+def plan(instance, data_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The tags of a lines run over every batch and of the petition run after it, both in one
+    new publication, as `recall-audit run` plans them."""
+    register_partitions(instance, data_dir)
+    batches = instance.get_dynamic_partitions("scan_batches")
+    petitions = instance.get_dynamic_partitions("petitions")
+    publication = {PUBLICATION_TAG: new_publication_id()}
+    return (
+        {**lines_run_tags(batches), **publication},
+        {**petition_run_tags(petitions, batches, batches), **publication},
+    )
 
 
 def verify_all(monkeypatch: pytest.MonkeyPatch, data_dir: Path, url: str) -> None:
@@ -473,7 +492,7 @@ def step_events(instance, run_id: str, kind: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("killed_at", "job", "failed_step", "left", "published", "unpublished"),
+    ("killed_at", "job", "failed_step", "left", "finished", "unfinished"),
     [
         # Killed inside line_matches after its first table was published, before its second.
         (
@@ -500,8 +519,8 @@ def test_a_run_killed_midway_and_reexecuted_from_failure_completes_the_same(
     job,
     failed_step: str,
     left: set[str],
-    published: str,
-    unpublished: str,
+    finished: str,
+    unfinished: str,
     data_dir: Path,
     tmp_path: Path,
     instance,
@@ -512,8 +531,7 @@ def test_a_run_killed_midway_and_reexecuted_from_failure_completes_the_same(
 
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     use(monkeypatch, data_dir, url)
-    lines_tags = batch_tags(instance)
-    (petitions_tags,) = petition_tags(instance)
+    lines_tags, petitions_tags = plan(instance, data_dir)
     tags = lines_tags if job is verify_lines_in_one_process else petitions_tags
     if job is verify_petitions_in_one_process:
         lines = dg.execute_job(
@@ -532,7 +550,8 @@ def test_a_run_killed_midway_and_reexecuted_from_failure_completes_the_same(
     done_before = step_events(instance, failed.run_id, "STEP_SUCCESS")
     assert done_before and not done_before & left
     with Warehouse(url) as store:
-        assert store.table_exists(published) and not store.table_exists(unpublished)
+        # Nothing of a failed run is visible, not even the tables it finished.
+        assert not store.table_exists(finished) and not store.table_exists(unfinished)
 
     monkeypatch.setattr(warehouse_module, "after_staging_hook", warehouse_module._no_op_hook)
     # As the UI's re-execution does, the run keeps its parent's partitions.
@@ -586,19 +605,20 @@ def lines_then_petitions(instance, tags: dict[str, str], selection=None) -> list
     )
     requests = list(petition_runs(context) or [])
     for request in requests:
-        assert request.run_key == f"{run.run_id}:{request.partition_key}"
+        assert request.run_key == f"{run.run_id}:petitions"
+        assert request.tags[PUBLICATION_TAG] == run_publication(run)
         done = dg.execute_job(
             dg.reconstructable(verify_petitions_in_one_process),
             instance,
             QUIET,
-            tags={**request.tags, "dagster/partition": request.partition_key},
+            tags=request.tags,
             asset_selection=request.asset_selection,
         )
         assert done.success
     return requests
 
 
-def test_petitions_fan_out_one_run_each_and_a_batch_run_decides_only_its_petition(
+def test_a_lines_run_is_followed_by_one_petition_run_and_a_batch_run_decides_only_its_petition(
     data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A second petition, signed by the same voters: duplicates are per petition, so neither
@@ -620,10 +640,14 @@ def test_petitions_fan_out_one_run_each_and_a_batch_run_decides_only_its_petitio
     shutil.move(late, held)
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     use(monkeypatch, data_dir, url)
-    first = lines_then_petitions(instance, batch_tags(instance))
-    petition_tags(instance)  # registers the petitions, as the arrivals sensor does
-    assert sorted(r.partition_key for r in first) == [PETITION, second]
-    assert not any(CHANGED_LINES_TAG in r.tags for r in first)
+    register_partitions(instance, data_dir)  # as the arrivals sensor does
+    batches = instance.get_dynamic_partitions("scan_batches")
+    # One petition run after the lines run, over both petitions: one commit publishes the
+    # lines and the verdicts together.
+    (first,) = lines_then_petitions(instance, lines_run_tags(batches))
+    petitions = instance.get_dynamic_partitions("petitions")
+    assert tagged_partitions(first.tags, petitions) == sorted([PETITION, second])
+    assert CHANGED_LINES_TAG not in first.tags
 
     with Warehouse(url) as store:
         untouched = store.query(
@@ -632,10 +656,10 @@ def test_petitions_fan_out_one_run_each_and_a_batch_run_decides_only_its_petitio
         )
     shutil.move(held, late)
     batch = f"{second}/batch_0003"
-    batch_tags(instance)
+    register_partitions(instance, data_dir)
     selection = list(BATCH_LINES.resolve(defs().resolve_asset_graph()))
     (after,) = lines_then_petitions(instance, {"dagster/partition": batch}, selection)
-    assert after.partition_key == second and after.tags[CHANGED_LINES_TAG] == "true"
+    assert after.tags["dagster/partition"] == second and after.tags[CHANGED_LINES_TAG] == "true"
 
     same_tables(url, whole)
     with Warehouse(url) as store:

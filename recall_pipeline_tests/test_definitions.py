@@ -156,10 +156,10 @@ def test_column_lineage_covers_the_published_columns() -> None:
 def test_steps_hold_an_embedded_warehouse_only_when_one_process_runs_them_all(
     tmp_path: Path,
 ) -> None:
-    from recall_pipeline.defs.resources import WarehouseResource, steps_hold_the_warehouse
+    from recall_pipeline.defs.resources import WarehouseResource
 
-    def held(url: str) -> bool:
-        store = WarehouseResource(url=url).open()
+    def held(url: str, hold_per_step: bool) -> bool:
+        store = WarehouseResource(url=url, hold_per_step=hold_per_step).open()
         try:
             return store.held
         finally:
@@ -167,8 +167,7 @@ def test_steps_hold_an_embedded_warehouse_only_when_one_process_runs_them_all(
 
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     # A step on the multiprocess executor: steps in other processes may need the file.
-    assert not held(url)
-    with steps_hold_the_warehouse():
-        assert held(url)
-        assert not held("duckdb:///:memory:")
-    assert not held(url)
+    assert not held(url, hold_per_step=False)
+    # `recall-audit run`, which runs every step in its own process.
+    assert held(url, hold_per_step=True)
+    assert not held("duckdb:///:memory:", hold_per_step=True)

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -65,7 +66,11 @@ class InputDataResource(dg.ConfigurableResource):
     certificates are written."""
 
     data_dir: str
-    reports_dir: str
+    # Where certificates are written; default $RECALL_REPORTS_DIR or data/reports.
+    reports_dir: str | None = None
+
+    def reports(self) -> Path:
+        return Path(self.reports_dir) if self.reports_dir else settings.reports_dir()
 
 
 def _configured(env_var: str, default: str) -> str | dg.EnvVar:

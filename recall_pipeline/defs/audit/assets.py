@@ -2,7 +2,6 @@
 
 import datetime as dt
 import hashlib
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -107,7 +106,7 @@ def determination_certificate(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, input_data: InputDataResource
 ):
     scope, every = petition_scope(context)
-    out_dir = Path(input_data.reports_dir)
+    out_dir = input_data.reports()
     chromium = chromium_binary()
     rows = []
     with warehouse.open() as store:
@@ -171,7 +170,7 @@ def publication(
     # The publication is committed whatever follows: tidying is retried by the next one.
     try:
         dropped = collect_garbage(warehouse.url)
-        prune_certificates(Path(input_data.reports_dir), gone_publications(warehouse.url))
+        prune_certificates(input_data.reports(), gone_publications(warehouse.url))
     except Exception as exc:  # noqa: BLE001
         context.log.warning(f"could not drop earlier publications yet: {exc}")
         dropped = []

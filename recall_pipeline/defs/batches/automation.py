@@ -186,7 +186,7 @@ def petition_runs(context: dg.RunStatusSensorContext):
             instance.get_dynamic_partitions(PETITIONS.name), registered, covered, decide
         ),
     }
-    return dg.RunRequest(
+    yield dg.RunRequest(
         run_key=f"{run.run_id}:petitions",
         asset_selection=list(PETITION_PHASE.resolve(context.repository_def.asset_graph)),
         tags=tags,
