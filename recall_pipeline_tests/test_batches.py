@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -240,6 +241,52 @@ def test_sensor_launches_one_run_per_new_file_and_none_for_a_file_seen(
     added, deleted = renamed.dynamic_partitions_requests
     assert added.partition_keys == [f"{PETITION}/batch_0009"]
     assert deleted.partition_keys == [f"{PETITION}/batch_0003"]
+
+
+def test_the_sensor_starts_one_chain_of_runs_at_a_time(data_dir: Path, instance) -> None:
+    first = data_arrivals(sensor_context(instance, data_dir))
+    (added, petitions) = first.dynamic_partitions_requests
+    instance.add_dynamic_partitions("scan_batches", list(added.partition_keys))
+    instance.add_dynamic_partitions("petitions", list(petitions.partition_keys))
+    instance.report_runless_asset_event(dg.AssetMaterialization("voter_roll"))
+
+    # Two new batches in one look: a run for one now, for the other at the next look.
+    for name in ("batch_0004.csv", "batch_0005.csv"):
+        shutil.copy(data_dir / SCANS / "batch_0003.csv", data_dir / SCANS / name)
+    now = data_arrivals(sensor_context(instance, data_dir, first.cursor))
+    (request,) = now.run_requests
+    assert request.partition_key == f"{PETITION}/batch_0004"
+    later = data_arrivals(sensor_context(instance, data_dir, now.cursor))
+    (request,) = later.run_requests
+    assert request.partition_key == f"{PETITION}/batch_0005"
+
+    # While a run of a chain is going, or its lines are matched and its petition run is still
+    # to come, a new file waits: the two chains could not both publish.
+    shutil.copy(data_dir / SCANS / "batch_0003.csv", data_dir / SCANS / "batch_0006.csv")
+    going = dg.DagsterRun(
+        job_name="verify_lines", run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED
+    )
+    instance.add_run(going)
+    waiting = data_arrivals(sensor_context(instance, data_dir, later.cursor))
+    assert isinstance(waiting, dg.SkipReason) and going.run_id in waiting.skip_message
+    instance.delete_run(going.run_id)
+    matched = dg.DagsterRun(
+        job_name="verify_lines", run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.SUCCESS
+    )
+    instance.add_run(matched)
+    assert isinstance(
+        data_arrivals(sensor_context(instance, data_dir, later.cursor)), dg.SkipReason
+    )
+    instance.add_run(
+        dg.DagsterRun(
+            job_name="verify_petitions",
+            run_id=str(uuid.uuid4()),
+            status=dg.DagsterRunStatus.SUCCESS,
+            tags={PUBLICATION_TAG: run_publication(matched)},
+        )
+    )
+    (request,) = data_arrivals(sensor_context(instance, data_dir, later.cursor)).run_requests
+    assert request.partition_key == f"{PETITION}/batch_0006"
 
 
 def test_adding_a_batch_incrementally_equals_a_full_run(

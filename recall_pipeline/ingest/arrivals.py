@@ -53,3 +53,14 @@ def departed_batches(before: str | None, after: str) -> list[str]:
     now = json.loads(after)
     prefix = "scan_batch:"
     return sorted(s[len(prefix) :] for s in seen if s.startswith(prefix) and s not in now)
+
+
+def advance(before: str | None, after: str, handled: list[Arrival]) -> str:
+    """The cursor that has seen the `handled` arrivals and every departure since `before`, and
+    nothing else new: the arrivals left out are found again at the next look."""
+    seen = json.loads(before) if before else {}
+    now = json.loads(after)
+    kept = {slot: sha for slot, sha in seen.items() if slot in now}
+    for arrival in handled:
+        kept[f"{arrival.kind}:{arrival.file.key}"] = arrival.file.sha256
+    return json.dumps(kept, sort_keys=True)

@@ -14,7 +14,6 @@ files disagree about identity, and the run stops with the rows named.
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -38,9 +37,6 @@ from recall_pipeline.contract import (
 
 # (input, column, values) → those of `values` that name a row of that input, as published.
 Lookup = Callable[[str, str, list[str]], set[str]]
-
-# GX reports usage to a remote service unless told not to; this machine has no such network.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
 @dataclass(frozen=True)
@@ -290,7 +286,11 @@ def _context():
     context = getattr(_CONTEXTS, "context", None)
     if context is None:
         import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
         from great_expectations.execution_engine import pandas_execution_engine
 
         # GX fingerprints every in-memory batch with an md5 over a hash of each row, twice per
@@ -298,7 +298,11 @@ def _context():
         # SHA-256 of their files, so the batch fingerprint is switched off (0 = never hash).
         pandas_execution_engine.HASH_THRESHOLD = 0
         with _CREATING:
-            context = gx.get_context(mode="ephemeral")
+            # No usage reports: a county's server has no business calling out.
+            config = DataContextConfig(
+                store_backend_defaults=InMemoryStoreBackendDefaults(), analytics_enabled=False
+            )
+            context = gx.get_context(mode="ephemeral", project_config=config)
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         _CONTEXTS.context = context
     return context

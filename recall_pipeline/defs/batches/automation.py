@@ -3,6 +3,7 @@ nightly refresh against the latest voter-roll extract, and the sensor that decid
 petition again after its lines are matched (`verify_lines` → `verify_petitions`, see
 `defs/jobs.py`)."""
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from recall_pipeline.defs.jobs import (
 )
 from recall_pipeline.defs.planning import petition_run_tags
 from recall_pipeline.defs.resources import InputDataResource, run_publication
-from recall_pipeline.ingest.arrivals import arrivals, departed_batches
+from recall_pipeline.ingest.arrivals import advance, arrivals, departed_batches
 
 # A batch's own lines and matches; its petition's verdicts follow in a `verify_petitions` run.
 BATCH_LINES = dg.AssetSelection.assets("petition_lines").downstream() & LINES_PHASE
@@ -56,11 +57,16 @@ BATCH_TAG = "recall/batch"
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Launches one run per new or changed scan batch or review file, and one to drop the "
-        "lines of scan batches no longer delivered."
+        "Launches a run for a new or changed scan batch or review file, or one to drop the "
+        "lines of scan batches no longer delivered — one at a time: while a run and the one "
+        "after it have not published, new files wait."
     ),
 )
 def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataResource):
+    # Two chains of runs started from one publication cannot both commit (see
+    # recall_pipeline/publication.py): the second would fail. New files wait their turn.
+    if busy := _chain_in_flight(context.instance):
+        return dg.SkipReason(f"run {busy} has not published yet; new files wait for it")
     found, cursor = arrivals(Path(input_data.data_dir), context.cursor)
     known = set(context.instance.get_dynamic_partitions(SCAN_BATCHES.name))
     new_batches = sorted(
@@ -96,8 +102,12 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
             cursor=cursor,
         )
     graph = context.repository_def.asset_graph
+    # One chain per look: a scan batch (which also drops the lines of batches gone), else the
+    # departures, else a review file.
+    scans = [a for a in found if a.kind == "scan_batch"]
     requests = _departure_runs(context, gone, remaining, found)
-    for arrival in found:
+    handled = scans[:1] if scans else ([] if requests else found[:1])
+    for arrival in handled:
         tags = {REASON_TAG: arrival.reason, PETITION_TAG: arrival.file.petition_id}
         if arrival.kind == "scan_batch":
             requests.append(
@@ -119,7 +129,11 @@ def data_arrivals(context: dg.SensorEvaluationContext, input_data: InputDataReso
                     tags=tags,
                 )
             )
-    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=add, cursor=cursor)
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=add,
+        cursor=advance(context.cursor, cursor, handled),
+    )
 
 
 def _departure_runs(
@@ -191,6 +205,47 @@ def petition_runs(context: dg.RunStatusSensorContext):
         asset_selection=list(PETITION_PHASE.resolve(context.repository_def.asset_graph)),
         tags=tags,
     )
+
+
+_UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+# How long after a lines run succeeds its petition run is still expected (petition_runs looks
+# every 30 s); past it, a missing petition run (the sensor switched off) blocks nothing.
+_HANDOVER = dt.timedelta(minutes=10)
+
+
+def _chain_in_flight(instance: dg.DagsterInstance) -> str | None:
+    """A run of a chain that has not published yet: one queued or going, or a lines run
+    whose petition run is still to be launched."""
+    for job in (verify_lines.name, verify_petitions.name):
+        going = instance.get_runs(
+            filters=dg.RunsFilter(job_name=job, statuses=_UNFINISHED), limit=1
+        )
+        if going:
+            return going[0].run_id
+    recent = instance.get_runs(
+        filters=dg.RunsFilter(
+            job_name=verify_lines.name,
+            statuses=[dg.DagsterRunStatus.SUCCESS],
+            updated_after=dt.datetime.now(dt.UTC) - _HANDOVER,
+        ),
+        limit=5,
+    )
+    for run in recent:
+        followed = instance.get_runs(
+            filters=dg.RunsFilter(
+                job_name=verify_petitions.name, tags={PUBLICATION_TAG: run_publication(run)}
+            ),
+            limit=1,
+        )
+        if not followed:
+            return run.run_id
+    return None
 
 
 def _loaded(instance: dg.DagsterInstance) -> bool:
