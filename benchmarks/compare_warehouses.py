@@ -27,7 +27,11 @@ RUN_COLUMNS = {
     "pdf_path",
     "html",
     "html_sha256",
+    # The code's identity, derived from its content.
+    "roll_version",
 }
+# Rows that name the code's version, not the data.
+ROW_FILTERS = {"verdict_inputs": "input_name <> 'code'"}
 # Tables that record runs themselves.
 RUN_TABLES = {"run_manifest", "run_failures", "publications", "publication_tables"}
 
@@ -63,11 +67,12 @@ def main() -> int:
             continue
         columns = [c for c in old[table] if c in new[table] and c not in RUN_COLUMNS]
         cols = ", ".join(f'"{c}"' for c in columns)
+        where = f" WHERE {ROW_FILTERS[table]}" if table in ROW_FILTERS else ""
         counts = []
         for a, b in (("old", "new"), ("new", "old")):
             (n,) = con.execute(
-                f'SELECT count(*) FROM (SELECT {cols} FROM {a}.main."{table}" '
-                f'EXCEPT ALL SELECT {cols} FROM {b}.main."{table}")'
+                f'SELECT count(*) FROM (SELECT {cols} FROM {a}.main."{table}"{where} '
+                f'EXCEPT ALL SELECT {cols} FROM {b}.main."{table}"{where})'
             ).fetchone()
             counts.append(n)
         (rows,) = con.execute(f'SELECT count(*) FROM new.main."{table}"').fetchone()

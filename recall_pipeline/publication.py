@@ -51,9 +51,10 @@ from recall_pipeline.warehouse import (
 
 log = logging.getLogger(__name__)
 
-# Committed publications kept readable: the current one and those before it, for readers
-# pinned to them while a run commits, and for an auditor comparing runs.
-KEEP = 3
+# Committed publications kept readable: the current one and the one before it, for readers
+# pinned to it while a run commits. Each full run writes every table anew, so each kept
+# publication costs about one warehouse's worth of storage.
+KEEP = 2
 # An open publication that can no longer commit (another was published since it opened) is
 # dropped only once it is this old: until then it may still be running, and should fail at its
 # commit with a clear conflict rather than on a table that vanished under it.
