@@ -144,9 +144,9 @@ def sqlalchemy_table(
     text_compression: str | None = None,
     **table_kwargs: Any,
 ) -> sa.Table:
-    """The SQLAlchemy `Table` for `schema` (optionally under another `name`). On DuckDB, text
-    that is not `compressible` is stored uncompressed, and other text with `text_compression`
-    when given."""
+    """The SQLAlchemy `Table` for `schema` (optionally under another `name`), its primary key
+    declared when `schema.key_constraint` says so. On DuckDB, text that is not `compressible` is
+    stored uncompressed, and other text with `text_compression` when given."""
     columns: list[sa.SchemaItem] = [
         sa.Column(
             c.name,
@@ -159,8 +159,8 @@ def sqlalchemy_table(
         )
         for c in schema.columns
     ]
-    if schema.primary_key:
-        columns.append(sa.PrimaryKeyConstraint(*schema.primary_key, name=pk_name))
+    if schema.constraint_key:
+        columns.append(sa.PrimaryKeyConstraint(*schema.constraint_key, name=pk_name))
     return sa.Table(name or schema.name, metadata, *columns, quote=True, **table_kwargs)
 
 
@@ -727,7 +727,7 @@ class Warehouse:
                     sa.schema.DropTable(sa.Table(name, metadata, quote=True), if_exists=True)
                 )
                 conn.exec_driver_sql(f"ALTER TABLE {self._q(stage)} RENAME TO {self._q(name)}")
-                if is_pg and schema.primary_key:
+                if is_pg and schema.constraint_key:
                     conn.exec_driver_sql(
                         f"ALTER TABLE {self._q(name)} RENAME CONSTRAINT "
                         f"{self._q(stage + '_pkey')} TO {self._q(name + '_pkey')}"

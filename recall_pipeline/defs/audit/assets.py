@@ -7,7 +7,12 @@ import dagster as dg
 import pandas as pd
 
 from recall_pipeline import settings
-from recall_pipeline.audit.certificate import certificate_html, chromium_binary, print_pdf
+from recall_pipeline.audit.certificate import (
+    CERTIFICATES,
+    certificate_html,
+    chromium_binary,
+    print_pdf,
+)
 from recall_pipeline.audit.manifest import RUN_MANIFEST, build_manifest
 from recall_pipeline.contract import INPUTS
 from recall_pipeline.defs.common import (
@@ -22,7 +27,6 @@ from recall_pipeline.defs.matching.assets import MATCHING_CODE_VERSION
 from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.defs.verdicts.assets import VERDICTS_CODE_VERSION
 from recall_pipeline.defs.warehouse_io import publish_petitions
-from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.verify.report import petition_ids
 
 AUDIT_CODE_VERSION = "audit-2"
@@ -68,19 +72,6 @@ def run_manifest(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             "code": {item: detail for item, detail in code.items()},
         }
     )
-
-
-CERTIFICATES = TableSchema(
-    name="determination_certificates",
-    description="Each petition's certificate: where it was written and the hash of its HTML.",
-    columns=(
-        Column("petition_id", "string", False),
-        Column("html_path", "string", False),
-        Column("html_sha256", "string", False),
-        Column("pdf_path", "string", True, "empty when no Chromium was available to print it"),
-        Column("html", "string", False, "the certificate itself"),
-    ),
-)
 
 
 @dg.asset(
