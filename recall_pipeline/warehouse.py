@@ -66,6 +66,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool, StaticPool
 from sqlalchemy.schema import CreateColumn
 
+from recall_pipeline.schema import comment_statements
 from recall_pipeline.tables import Column, TableSchema
 
 __all__ = ["SQL_TYPES", "Warehouse", "after_staging_hook", "sqlalchemy_table"]
@@ -146,7 +147,8 @@ def sqlalchemy_table(
 ) -> sa.Table:
     """The SQLAlchemy `Table` for `schema` (optionally under another `name`), its primary key
     declared when `schema.key_constraint` says so. On DuckDB, text that is not `compressible` is
-    stored uncompressed, and other text with `text_compression` when given."""
+    stored uncompressed, and other text with `text_compression` when given. The comments are
+    set apart, by `comment_statements` (`Warehouse._set_comments`)."""
     columns: list[sa.SchemaItem] = [
         sa.Column(
             c.name,
@@ -154,7 +156,6 @@ def sqlalchemy_table(
             nullable=c.nullable,
             autoincrement=False,  # an integer primary key is data, never a SERIAL
             quote=True,  # always quoted: DuckDB reserves words PostgreSQL does not (e.g. "at")
-            comment=c.description or None,
             info={_COMPRESSION: _compression(c, text_compression)},
         )
         for c in schema.columns
@@ -713,6 +714,7 @@ class Warehouse:
             self._drop_leftover_stages(conn, name)
             with conn.begin():
                 stage_table.create(conn)
+                self._set_comments(conn, schema, stage)
                 if selection is None:
                     self._bulk_load(conn, stage, schema.column_names, table)
                 else:
@@ -868,6 +870,7 @@ class Warehouse:
             try:
                 with conn.begin():
                     target.create(conn, checkfirst=True)
+                    self._set_comments(conn, schema, target.name)
                 break
             except sa.exc.DBAPIError:
                 # Lost a creation race against another producer, which may not have committed
@@ -882,6 +885,19 @@ class Warehouse:
                 f"table {schema.name} exists with columns {existing}, but the schema declares "
                 f"{schema.column_names}; publish the whole table (without replace_where) first"
             )
+
+    def _set_comments(self, conn: Connection, schema: TableSchema, name: str) -> None:
+        """Comment table `name` and its columns with `schema`'s descriptions, in the caller's
+        transaction (what `\\d+` and `duckdb_columns()` show). Sent to the driver as they are,
+        without parameters: psycopg would read a '%' of the text as a placeholder."""
+        raw = conn.connection.driver_connection
+        for statement in comment_statements(schema, self._dialect, self._q(name)):
+            with self._driver_errors(statement):
+                if self._dialect == "duckdb":
+                    raw.execute(statement)
+                else:
+                    with raw.cursor() as cur:
+                        cur.execute(statement)
 
     # -- bulk loading --------------------------------------------------------------------------
 

@@ -1,20 +1,31 @@
-"""The table declarations: the registry of the published tables, the shared fields, the keys."""
+"""The table declarations and what is derived from them: the registry, the shared fields, the
+data dictionary and the warehouse comments (on DuckDB and PostgreSQL)."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 import recall_pipeline
 from recall_pipeline import tables as t
 from recall_pipeline.contract import INPUTS
-from recall_pipeline.schema import published_table, published_tables
+from recall_pipeline.schema import (
+    REGENERATE,
+    comment_statements,
+    data_dictionary,
+    published_table,
+    published_tables,
+    sql_literal,
+)
 from recall_pipeline.tables import Column, TableSchema
+from recall_pipeline.warehouse import Warehouse
 
 PROJECT = Path(__file__).resolve().parents[1]
 DICTIONARY = PROJECT / "docs" / "data-dictionary.md"
@@ -47,8 +58,8 @@ def test_the_registry_holds_every_table_declared_in_the_package() -> None:
 def test_the_registry_needs_no_dagster() -> None:
     code = (
         "import sys\n"
-        "from recall_pipeline.schema import published_tables\n"
-        "published_tables()\n"
+        "from recall_pipeline.schema import data_dictionary, published_tables\n"
+        "published_tables(); data_dictionary()\n"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'dagster'], 'dagster imported'\n"
     )
     done = subprocess.run(
@@ -126,3 +137,107 @@ def test_the_line_key_is_the_key_of_every_table_of_lines() -> None:
     ]
     for name in line_tables:
         assert list(published_table(name).primary_key) == t.LINE_KEY_COLUMNS, name
+
+
+# --- the data dictionary ------------------------------------------------------------------------
+
+
+def test_the_committed_data_dictionary_is_what_the_declarations_generate() -> None:
+    committed = DICTIONARY.read_text(encoding="utf-8") if DICTIONARY.is_file() else ""
+    assert committed == data_dictionary(), (
+        f"docs/data-dictionary.md is out of date with the table declarations; regenerate it: "
+        f"{REGENERATE}"
+    )
+
+
+def test_the_dictionary_has_a_section_per_table_with_its_key_and_columns() -> None:
+    table = TableSchema(
+        "odd",
+        (Column("a|b", "integer", False, "pipe | inside"), Column("c", "date", True, "a date")),
+        description="Odd rows.",
+        primary_key=("a|b",),
+    )
+    text = data_dictionary([table])
+    assert "## odd" in text and "Odd rows." in text
+    assert "Primary key: `a|b`." in text
+    assert "| `a\\|b` | integer | never | pipe \\| inside |" in text
+    assert "| `c` | date | may be empty | a date |" in text
+    assert REGENERATE in text
+
+
+# --- comments -----------------------------------------------------------------------------------
+
+TRICKY = 'it\'s 100% "quoted", a\\b; :name -- not a comment\nsecond line ✓'
+COMMENTED = TableSchema(
+    name="commented",
+    columns=(
+        Column("id", "integer", False, "the id"),
+        Column('we"ird', "string", True, TRICKY),
+        Column("bare", "string", True),
+    ),
+    description="A table's own comment: " + TRICKY,
+    primary_key=("id",),
+)
+
+
+def test_comment_statements_quote_the_text_and_the_column() -> None:
+    statements = comment_statements(COMMENTED, "postgresql", '"s"."commented"')
+    assert statements == [
+        f'COMMENT ON TABLE "s"."commented" IS {sql_literal(COMMENTED.description)}',
+        'COMMENT ON COLUMN "s"."commented"."id" IS \'the id\'',
+        f'COMMENT ON COLUMN "s"."commented"."we""ird" IS {sql_literal(TRICKY)}',
+    ]
+    assert sql_literal("it's") == "'it''s'"
+    assert comment_statements(COMMENTED, "duckdb", '"commented"')[0].startswith(
+        'COMMENT ON TABLE "commented" IS'
+    )
+    with pytest.raises(ValueError):
+        comment_statements(COMMENTED, "sqlite", '"commented"')  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        sql_literal("nul \x00 inside")
+
+
+def _comments(store: Warehouse, table: str) -> tuple[str | None, dict[str, str | None]]:
+    if store.dialect == "postgresql":
+        own = store.query(
+            "SELECT obj_description(CAST(:t AS regclass), 'pg_class') AS c",
+            {"t": f'"{table}"'},
+        )["c"].iloc[0]
+        columns = store.query(
+            "SELECT attname AS name, col_description(attrelid, attnum) AS c FROM pg_attribute"
+            " WHERE attrelid = CAST(:t AS regclass) AND attnum > 0 AND NOT attisdropped",
+            {"t": f'"{table}"'},
+        )
+    else:
+        own = store.query(
+            "SELECT comment AS c FROM duckdb_tables() WHERE table_name = :t", {"t": table}
+        )["c"].iloc[0]
+        columns = store.query(
+            "SELECT column_name AS name, comment AS c FROM duckdb_columns() WHERE table_name = :t",
+            {"t": table},
+        )
+    return own, {
+        r["name"]: (r["c"] if isinstance(r["c"], str) else None) for _, r in columns.iterrows()
+    }
+
+
+def test_publishing_comments_the_table_and_its_columns(warehouse: Warehouse) -> None:
+    data = pa.table({"id": [1, 2], 'we"ird': ["x", None], "bare": ["y", "z"]})
+    # A whole table (staged, renamed into place), then published again.
+    for _ in range(2):
+        warehouse.publish(COMMENTED, data)
+        own, columns = _comments(warehouse, "commented")
+        assert own == COMMENTED.description
+        assert columns == {"id": "the id", 'we"ird': TRICKY, "bare": None}
+    # A table created by its first slice.
+    sliced = dataclasses.replace(COMMENTED, name="commented_slices")
+    warehouse.publish(sliced, data.slice(0, 1), replace_where={"id": 1})
+    assert _comments(warehouse, "commented_slices") == _comments(warehouse, "commented")
+
+
+def test_a_published_table_carries_its_declared_descriptions(warehouse: Warehouse) -> None:
+    schema = published_table("line_verdicts")
+    warehouse.publish(schema, schema.arrow_schema().empty_table())
+    own, columns = _comments(warehouse, schema.name)
+    assert own == schema.description
+    assert columns == {c.name: c.description for c in schema.columns}
