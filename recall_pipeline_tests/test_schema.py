@@ -1,5 +1,5 @@
 """The table declarations and what is derived from them: the registry, the shared fields, the
-data dictionary and the warehouse comments (on DuckDB and PostgreSQL)."""
+data dictionary, the warehouse comments and the key check (each on DuckDB and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import pkgutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pytest
 
 import recall_pipeline
 from recall_pipeline import tables as t
+from recall_pipeline.checks import key_check
 from recall_pipeline.contract import INPUTS
 from recall_pipeline.schema import (
     REGENERATE,
@@ -241,3 +243,174 @@ def test_a_published_table_carries_its_declared_descriptions(warehouse: Warehous
     own, columns = _comments(warehouse, schema.name)
     assert own == schema.description
     assert columns == {c.name: c.description for c in schema.columns}
+
+
+# --- the key check ------------------------------------------------------------------------------
+
+STRICT = TableSchema(
+    name="keyed",
+    columns=(
+        Column("petition_id", "string", False, "p"),
+        Column("n", "integer", False, "n"),
+        Column("name", "string", False, "a name"),
+        Column("note", "string", True, "a note"),
+    ),
+    description="Keyed rows.",
+    primary_key=("petition_id", "n"),
+)
+# The same table as a warehouse may hold it: created before its constraints.
+LOOSE = TableSchema(
+    name="keyed",
+    columns=tuple(dataclasses.replace(c, nullable=True) for c in STRICT.columns),
+)
+
+
+def test_the_key_check_counts_repeated_keys_and_empty_required_values(
+    warehouse: Warehouse,
+) -> None:
+    warehouse.publish(
+        LOOSE,
+        pa.table(
+            {
+                "petition_id": ["a", "a", "a", "a", "b", "b", None],
+                "n": [1, 1, 1, 2, 1, 2, 3],
+                "name": ["MARIA GARCIA", "JOHN DOE", None, "X", "Y", None, "Z"],
+                "note": [None] * 7,
+            }
+        ),
+    )
+    found = key_check(warehouse, STRICT)
+    assert not found.passed
+    assert (found.rows, found.duplicate_keys, found.duplicate_rows) == (7, 1, 2)
+    assert found.null_counts == {"petition_id": 1, "n": 0, "name": 2}
+    metadata = found.metadata
+    assert metadata["duplicate_keys"] == 1
+    assert metadata["empty_required_values"] == {"petition_id": 1, "name": 2}
+    assert metadata["primary_key"] == ["petition_id", "n"]
+    # Counts and column names only: never a value of the table.
+    assert "MARIA" not in repr(metadata) and "'a'" not in repr(metadata)
+
+    one = key_check(warehouse, STRICT, where={"petition_id": "b"})
+    assert (one.rows, one.duplicate_keys, one.null_counts["name"]) == (2, 0, 1)
+    assert one.metadata["slice_columns"] == ["petition_id"]
+    # A value that looks like a bound parameter or a format string stays a value.
+    odd_values = [":n", "%s", "it's", "100%"]
+    warehouse.publish(
+        LOOSE,
+        pa.table(
+            {"petition_id": odd_values, "n": [1, 1, 1, 1], "name": ["x"] * 4, "note": [None] * 4}
+        ),
+        replace_where={"petition_id": odd_values},
+    )
+    odd = key_check(warehouse, STRICT, where={"petition_id": odd_values})
+    assert (odd.rows, odd.passed) == (4, True)
+
+
+def test_the_key_check_passes_a_sound_table_and_fails_a_missing_one(warehouse: Warehouse) -> None:
+    warehouse.publish(
+        STRICT,
+        pa.table({"petition_id": ["a", "a"], "n": [1, 2], "name": ["x", "y"], "note": [None, "z"]}),
+    )
+    found = key_check(warehouse, STRICT)
+    assert found.passed and found.rows == 2
+    gone = key_check(warehouse, dataclasses.replace(STRICT, name="never_published"))
+    assert not gone.passed and gone.metadata["published"] is False
+
+
+def test_a_table_without_a_key_is_checked_for_empty_values_only(warehouse: Warehouse) -> None:
+    log = TableSchema("log", (Column("at", "string", False, "when"),), description="No key: a log.")
+    warehouse.publish(log, pa.table({"at": ["x", "x"]}))
+    found = key_check(warehouse, log)
+    assert found.passed and found.duplicate_keys == 0
+    assert found.metadata["primary_key"] == "none declared"
+
+
+# --- the key checks in the Dagster definitions ----------------------------------------------------
+
+
+def test_every_asset_has_a_blocking_check_of_each_table_it_publishes() -> None:
+    import dagster as dg
+
+    from recall_pipeline.defs.table_checks import CHECK_NAME, NOT_CHECKED, STEPS
+    from recall_pipeline.runner import load_definitions
+
+    defs = load_definitions()
+    graph = defs.resolve_asset_graph()
+    specs = {
+        (spec.asset_key.to_user_string(), spec.name): spec
+        for checks_def in defs.asset_checks or []
+        if isinstance(checks_def, dg.AssetChecksDefinition)
+        for spec in checks_def.check_specs
+    }
+    for key in graph.get_all_asset_keys():
+        spec = specs.get((key.to_user_string(), CHECK_NAME)) or specs.get(
+            (key.to_user_string(), f"{CHECK_NAME}_determination_certificates")
+        )
+        assert spec is not None and spec.blocking, key
+    checked = {
+        item.table for assets in STEPS.values() for items in assets.values() for item in items
+    }
+    assert checked | set(NOT_CHECKED) == {table.name for table in published_tables()}
+
+
+def _context(tags: dict[str, str], partitions: dict[str, list[str]], run_id: str = "r1"):
+    instance = SimpleNamespace(get_dynamic_partitions=lambda name: partitions.get(name, []))
+    return SimpleNamespace(run=SimpleNamespace(tags=tags, run_id=run_id), instance=instance)
+
+
+def test_the_checks_read_the_slice_the_run_wrote() -> None:
+    from recall_pipeline.defs import table_checks as tc
+
+    partitions = {"petitions": ["p1", "p2"], "scan_batches": ["p1/b1", "p1/b2", "p2/b1"]}
+    one = _context({"dagster/partition": "p2"}, partitions)
+    every = _context({}, partitions)
+    assert tc.run_petitions(one, "line_verdicts") == {"petition_id": ["p2"]}
+    assert tc.run_petitions(every, "line_verdicts") is None
+    batch = _context({"dagster/partition": "p1/b2"}, partitions)
+    assert tc.batch_petitions(batch, "line_matches") == {"petition_id": ["p1"]}
+    assert tc.batch_petitions(every, "line_matches") is None
+    assert tc.input_rows(every, "voter_roll") == {"input_name": "voter_roll"}
+    assert tc.run_rows(every, "run_manifest") == {"run_id": "r1"}
+
+
+def test_a_failing_key_check_stops_the_run(warehouse_url: str, tmp_path: Path) -> None:
+    import dagster as dg
+
+    from recall_pipeline.defs.resources import WarehouseResource
+    from recall_pipeline.defs.table_checks import CHECK_NAME, STEPS, key_checks
+
+    schema = published_table("jurisdictions")
+    loose = TableSchema(
+        schema.name, tuple(dataclasses.replace(c, nullable=True) for c in schema.columns)
+    )
+    rows = {c.name: ["19", "19"] for c in schema.columns if c.type == "string"}
+    rows |= {"name": ["Los Angeles", None], "source_row": [2, 3]}
+    with Warehouse(warehouse_url) as store:
+        store.publish(loose, pa.table(rows))
+        for side in ("quarantined_rows", "nulled_values", "ingested_files", "expectation_results"):
+            table = published_table(side)
+            store.publish(table, table.arrow_schema().empty_table())
+    checks = key_checks("jurisdictions", STEPS["jurisdictions"])
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec("jurisdictions")],
+        asset_checks=[checks],
+        jobs=[dg.define_asset_job("key_checks", selection=dg.AssetSelection.checks(checks))],
+        resources={"warehouse": WarehouseResource(url=warehouse_url)},
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("key_checks").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+    assert not result.success
+    evaluations = {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    own = evaluations[CHECK_NAME]
+    assert not own.passed and own.severity == dg.AssetCheckSeverity.ERROR
+    metadata = {k: v.value for k, v in own.metadata.items()}
+    assert metadata["duplicate_keys"] == 1
+    assert metadata["empty_required_values"] == {"name": 1}
+    assert "Los Angeles" not in repr(metadata)
+    assert evaluations[f"{CHECK_NAME}_quarantined_rows"].passed
