@@ -20,7 +20,7 @@ export UV_LINK_MODE := copy
 # from source in every run, seconds each time.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: env run test lint format postgres browser bench accuracy clean corpus
+.PHONY: env run test lint format postgres browser bench accuracy clean corpus dictionary
 
 env: $(VENV)/.synced
 
@@ -73,6 +73,12 @@ ACCURACY_ARGS ?=
 accuracy: env
 	$(UV) sync --frozen --group bench --python $(PYTHON)
 	$(BIN)/python benchmarks/accuracy.py $(ACCURACY_ARGS)
+
+# The published data dictionary, generated from the table declarations (recall_pipeline/schema.py);
+# a test fails when the committed file is not what the code generates.
+dictionary: env
+	$(BIN)/python -m recall_pipeline.schema > docs/data-dictionary.md.partial
+	mv docs/data-dictionary.md.partial docs/data-dictionary.md
 
 lint: env
 	$(BIN)/ruff format --check recall_pipeline recall_pipeline_tests benchmarks

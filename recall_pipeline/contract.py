@@ -11,7 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from recall_pipeline.tables import Column, TableSchema
+from recall_pipeline.tables import (
+    JURISDICTION_CODE,
+    LINE,
+    LINE_KEY_COLUMNS,
+    PAGE,
+    PETITION_ID,
+    PROVENANCE,
+    SECTION_ID,
+    VOTER_ID,
+    Column,
+    TableSchema,
+)
 
 # How a field is checked and typed. Every kind but "text" has a format rule whose failures put
 # the row in quarantine; the same kind decides the column's type in the warehouse.
@@ -77,6 +88,9 @@ class InputSpec:
     unique_key: tuple[str, ...] = ()
     # Columns safe to show in check metadata to identify a failing row (never PII).
     identifying: tuple[str, ...] = ()
+    # Whether the warehouse table declares its primary key as a constraint (see
+    # TableSchema.key_constraint: off for the inputs of millions of rows).
+    key_constraint: bool = True
 
     @property
     def table_name(self) -> str:
@@ -100,7 +114,7 @@ class InputSpec:
 
     def table_schema(self) -> TableSchema:
         """The warehouse table of the rows this input accepted, with their provenance."""
-        leading = [Column("petition_id", "string", False)] if self.per_petition else []
+        leading = [PETITION_ID] if self.per_petition else []
         # A single-column key holds nothing but distinct values.
         distinct = self.unique_key[0] if len(self.unique_key) == 1 else None
         data = [
@@ -117,31 +131,63 @@ class InputSpec:
             name=self.table_name,
             columns=tuple(leading + data + list(PROVENANCE_COLUMNS)),
             description=self.description,
+            primary_key=self.primary_key,
+            key_constraint=self.key_constraint,
         )
 
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        """What identifies an accepted row: the contract's unique key, or else the row's place
+        in its file (an input that may repeat a row, such as a second finding on a line)."""
+        return self.unique_key or ("source_file", "source_row")
 
-PROVENANCE_COLUMNS = (
-    Column("source_file", "string", False, "input file, relative to the data directory"),
-    Column(
-        "source_row",
-        "integer",
-        False,
-        "the row's physical line in the file, the header being line 1 (Parquet: record)",
+
+PROVENANCE_COLUMNS = PROVENANCE
+
+# A residence as the county writes it (the registered one, or an earlier one).
+_ADDRESS = (
+    Field(
+        "house_number",
+        required_column=True,
+        required_value=True,
+        pii=True,
+        description="house number; may carry a fraction (1234 1/2)",
     ),
-    Column("source_sha256", "string", False, "SHA-256 of the whole input file"),
+    Field("street_predir", pii=True, description="direction before the street name (N, SW ...)"),
+    Field("street_name", required_column=True, required_value=True, pii=True, description="street"),
+    Field(
+        "street_type",
+        pii=True,
+        description="street type as the county writes it (USPS abbreviation or full word)",
+    ),
+    Field("street_postdir", pii=True, description="direction after the street name"),
+    Field("unit_type", pii=True, description="unit designator (APT, UNIT, STE ...)"),
+    Field("unit_number", pii=True, description="unit number"),
+    Field("city", required_column=True, required_value=True, pii=True, description="city"),
+    Field("state", required_column=True, required_value=True, description="state (CA)"),
+    Field(
+        "zip",
+        "zip",
+        required_column=True,
+        required_value=True,
+        pii=True,
+        description="ZIP code: 5 digits, or ZIP+4 with or without hyphen, as written",
+    ),
 )
 
-_ADDRESS = (
-    Field("house_number", required_column=True, required_value=True, pii=True),
-    Field("street_predir", pii=True),
-    Field("street_name", required_column=True, required_value=True, pii=True),
-    Field("street_type", pii=True),
-    Field("street_postdir", pii=True),
-    Field("unit_type", pii=True),
-    Field("unit_number", pii=True),
-    Field("city", required_column=True, required_value=True, pii=True),
-    Field("state", required_column=True, required_value=True),
-    Field("zip", "zip", required_column=True, required_value=True, pii=True),
+# The line key within a petition (the petition is the folder): described as the line key is in
+# every table (recall_pipeline.tables).
+_SECTION_FIELD = Field(
+    "section_id", required_column=True, required_value=True, description=SECTION_ID.description
+)
+_LINE_FIELDS = (
+    _SECTION_FIELD,
+    Field(
+        "page", "integer", required_column=True, required_value=True, description=PAGE.description
+    ),
+    Field(
+        "line", "integer", required_column=True, required_value=True, description=LINE.description
+    ),
 )
 
 VOTER_STATUSES = ("ACTIVE", "INACTIVE", "CANCELLED")
@@ -150,11 +196,16 @@ REVIEW_FINDINGS = ("MATCH", "NO_MATCH")
 JURISDICTIONS = InputSpec(
     name="jurisdictions",
     pattern="reference/jurisdictions.csv",
-    description="Counties and cities a petition can be filed in.",
+    description="Counties and cities a petition can be filed in. One row per jurisdiction.",
     fields=(
-        Field("jurisdiction_code", required_column=True, required_value=True),
-        Field("name", required_column=True, required_value=True),
-        Field("state", required_column=True, required_value=True),
+        Field(
+            "jurisdiction_code",
+            required_column=True,
+            required_value=True,
+            description=JURISDICTION_CODE.description,
+        ),
+        Field("name", required_column=True, required_value=True, description="its name"),
+        Field("state", required_column=True, required_value=True, description="its state (CA)"),
     ),
     unique_key=("jurisdiction_code",),
     identifying=("jurisdiction_code",),
@@ -163,10 +214,23 @@ JURISDICTIONS = InputSpec(
 JURISDICTION_ZIPS = InputSpec(
     name="jurisdiction_zips",
     pattern="reference/jurisdiction_zips.csv",
-    description="The ZIP codes inside each jurisdiction.",
+    description="The ZIP codes inside each jurisdiction: one row per jurisdiction and ZIP. A "
+    "city's decide who on its county's roll belongs to it, and whether a written address is "
+    "inside a petition's jurisdiction.",
     fields=(
-        Field("jurisdiction_code", required_column=True, required_value=True),
-        Field("zip5", "zip", required_column=True, required_value=True),
+        Field(
+            "jurisdiction_code",
+            required_column=True,
+            required_value=True,
+            description=JURISDICTION_CODE.description,
+        ),
+        Field(
+            "zip5",
+            "zip",
+            required_column=True,
+            required_value=True,
+            description="a ZIP code inside the jurisdiction, as written",
+        ),
     ),
     unique_key=("jurisdiction_code", "zip5"),
     identifying=("jurisdiction_code", "zip5"),
@@ -177,41 +241,86 @@ VOTER_ROLL = InputSpec(
     pattern="voter_roll/*",
     description="The county's registration file: one row per registration record.",
     fields=(
-        Field("voter_id", required_column=True, required_value=True),
-        Field("jurisdiction_code", required_column=True, required_value=True),
-        Field("last_name", required_column=True, required_value=True, pii=True),
-        Field("first_name", required_column=True, required_value=True, pii=True),
-        Field("middle_name", pii=True),
-        Field("name_suffix", pii=True),
+        Field(
+            "voter_id", required_column=True, required_value=True, description=VOTER_ID.description
+        ),
+        Field(
+            "jurisdiction_code",
+            required_column=True,
+            required_value=True,
+            description=JURISDICTION_CODE.description,
+        ),
+        Field(
+            "last_name", required_column=True, required_value=True, pii=True, description="surname"
+        ),
+        Field(
+            "first_name",
+            required_column=True,
+            required_value=True,
+            pii=True,
+            description="first name",
+        ),
+        Field("middle_name", pii=True, description="middle name or initial"),
+        Field("name_suffix", pii=True, description="JR, SR, II, III ..."),
         *_ADDRESS,
-        Field("birth_date", "date", pii=True, informational=True),
-        Field("registration_date", "date", required_column=True, required_value=True),
+        Field(
+            "birth_date",
+            "date",
+            pii=True,
+            informational=True,
+            description="date of birth; a bad one is set to missing (listed in nulled_values)",
+        ),
+        Field(
+            "registration_date",
+            "date",
+            required_column=True,
+            required_value=True,
+            description="when the voter registered",
+        ),
         Field(
             "status",
             "enum",
             required_column=True,
             required_value=True,
             allowed=VOTER_STATUSES,
+            description="ACTIVE, INACTIVE or CANCELLED (an INACTIVE voter is still registered)",
         ),
-        Field("status_reason", informational=True),
-        Field("status_date", "date", required_when=("status", "CANCELLED")),
+        Field(
+            "status_reason",
+            informational=True,
+            description="why the status, e.g. DECEASED, MOVED, DUPLICATE_RECORD, VOTER_REQUEST",
+        ),
+        Field(
+            "status_date",
+            "date",
+            required_when=("status", "CANCELLED"),
+            description="when the status took effect; required when CANCELLED",
+        ),
     ),
     unique_key=("voter_id",),
     identifying=("voter_id",),
+    key_constraint=False,
 )
 
 ADDRESS_HISTORY = InputSpec(
     name="voter_address_history",
     pattern="voter_roll/address_history/*",
-    description="Earlier residences of voters and the dates each was their registered address.",
+    description="Earlier residences of voters and the dates each was their registered address. "
+    "A voter may have several, and a file may repeat one: rows are identified by their place in "
+    "their file.",
     optional=True,
     fields=(
-        Field("voter_id", required_column=True, required_value=True),
+        Field(
+            "voter_id", required_column=True, required_value=True, description=VOTER_ID.description
+        ),
         *_ADDRESS,
-        Field("valid_from", "date", required_column=True),
-        Field("valid_to", "date", required_column=True),
+        Field(
+            "valid_from", "date", required_column=True, description="first day it was registered"
+        ),
+        Field("valid_to", "date", required_column=True, description="last day it was registered"),
     ),
     identifying=("voter_id",),
+    key_constraint=False,
 )
 
 SECTIONS = InputSpec(
@@ -220,12 +329,28 @@ SECTIONS = InputSpec(
     per_petition=True,
     description="One row per circulated section of a petition, with its circulator declaration.",
     fields=(
-        Field("section_id", required_column=True, required_value=True),
-        Field("circulator_name", required_column=True, pii=True),
-        Field("declaration_signed", "flag", required_column=True),
-        Field("declaration_date", "date", required_column=True),
-        Field("jurisdiction_code", required_column=True),
-        Field("filed_with_petition", "flag", required_column=True, required_value=True),
+        _SECTION_FIELD,
+        Field(
+            "circulator_name",
+            required_column=True,
+            pii=True,
+            description="the circulator who made the declaration",
+        ),
+        Field(
+            "declaration_signed",
+            "flag",
+            required_column=True,
+            description="the circulator's declaration is signed",
+        ),
+        Field("declaration_date", "date", required_column=True, description="when it was signed"),
+        Field("jurisdiction_code", required_column=True, description=JURISDICTION_CODE.description),
+        Field(
+            "filed_with_petition",
+            "flag",
+            required_column=True,
+            required_value=True,
+            description="the section was filed with the petition",
+        ),
     ),
     unique_key=("petition_id", "section_id"),
     identifying=("section_id",),
@@ -235,25 +360,35 @@ PETITION_LINES = InputSpec(
     name="petition_lines",
     pattern="scans/*",
     per_petition=True,
-    description="Every petition line as keyed from the scanned pages, one file per scan batch.",
+    description="Every petition line as keyed from the scanned pages, one file per scan batch; "
+    "one row per line (a line set aside at ingestion is in quarantined_rows instead).",
     fields=(
-        Field("section_id", required_column=True, required_value=True),
-        Field("page", "integer", required_column=True, required_value=True),
-        Field("line", "integer", required_column=True, required_value=True),
-        Field("printed_name", required_column=True, pii=True),
-        Field("residence_address", required_column=True, pii=True),
-        Field("city", pii=True),
-        Field("zip", pii=True),
-        Field("date_signed", "date"),
+        *_LINE_FIELDS,
+        Field(
+            "printed_name",
+            required_column=True,
+            pii=True,
+            description="the signer's name as written",
+        ),
+        Field(
+            "residence_address",
+            required_column=True,
+            pii=True,
+            description="the residence address as written, on one line",
+        ),
+        Field("city", pii=True, description="the city as written"),
+        Field("zip", pii=True, description="the ZIP code as written (not checked)"),
+        Field("date_signed", "date", description="the date written beside the signature"),
         Field(
             "signature_present",
             "flag",
             required_column=True,
             required_value=True,
+            description="a signature is on the line",
         ),
-        Field("page_image"),
+        Field("page_image", description="the page's scan, relative to the petition folder"),
     ),
-    unique_key=("petition_id", "section_id", "page", "line"),
+    unique_key=tuple(LINE_KEY_COLUMNS),
     identifying=("section_id", "page", "line"),
 )
 
@@ -262,20 +397,25 @@ SIGNATURE_REVIEWS = InputSpec(
     pattern="reviews/*",
     per_petition=True,
     optional=True,
-    description="Examiners' comparisons of line signatures with the signatures on file.",
+    description="Examiners' comparisons of line signatures with the signatures on file. A line "
+    "may be reviewed more than once (the latest finding counts): rows are identified by their "
+    "place in their file.",
     fields=(
-        Field("section_id", required_column=True, required_value=True),
-        Field("page", "integer", required_column=True, required_value=True),
-        Field("line", "integer", required_column=True, required_value=True),
+        *_LINE_FIELDS,
         Field(
             "finding",
             "enum",
             required_column=True,
             required_value=True,
             allowed=REVIEW_FINDINGS,
+            description="MATCH or NO_MATCH: the signature against those on file",
         ),
-        Field("examiner_id", required_column=True),
-        Field("reviewed_at", required_column=True),
+        Field("examiner_id", required_column=True, description="the examiner"),
+        Field(
+            "reviewed_at",
+            required_column=True,
+            description="when the finding was made, as written (orders a line's findings)",
+        ),
     ),
     identifying=("section_id", "page", "line"),
 )
@@ -287,20 +427,25 @@ MATCH_REVIEWS = InputSpec(
     optional=True,
     description=(
         "Examiners' decisions on lines the matcher routed to them: the voter registered behind "
-        "the line, or none found. The latest decision on a line replaces the matcher's link."
+        "the line, or none found. The latest decision on a line replaces the matcher's link; a "
+        "line may have several, so rows are identified by their place in their file."
     ),
     fields=(
-        Field("section_id", required_column=True, required_value=True),
-        Field("page", "integer", required_column=True, required_value=True),
-        Field("line", "integer", required_column=True, required_value=True),
+        *_LINE_FIELDS,
         Field(
             "voter_id",
             required_column=True,
             references=("voter_roll", "voter_id"),
             description="the registration the examiner found; empty: no registration found",
         ),
-        Field("examiner_id", required_column=True),
-        Field("reviewed_at", "timestamp", required_column=True, required_value=True),
+        Field("examiner_id", required_column=True, description="the examiner"),
+        Field(
+            "reviewed_at",
+            "timestamp",
+            required_column=True,
+            required_value=True,
+            description="when decided: local date and time YYYY-MM-DD[T ]HH:MM[:SS], no zone",
+        ),
     ),
     identifying=("section_id", "page", "line", "voter_id"),
 )
@@ -310,10 +455,19 @@ WITHDRAWALS = InputSpec(
     pattern="withdrawals.csv",
     per_petition=True,
     optional=True,
-    description="Voters' requests to withdraw their signature from a petition.",
+    description="Voters' requests to withdraw their signature from a petition. A voter may "
+    "send more than one: rows are identified by their place in their file.",
     fields=(
-        Field("voter_id", required_column=True, required_value=True),
-        Field("received_date", "date", required_column=True, required_value=True),
+        Field(
+            "voter_id", required_column=True, required_value=True, description=VOTER_ID.description
+        ),
+        Field(
+            "received_date",
+            "date",
+            required_column=True,
+            required_value=True,
+            description="when the request was received",
+        ),
     ),
     identifying=("voter_id",),
 )

@@ -82,8 +82,13 @@ PUBLICATIONS = TableSchema(
         ),
         Column("state", "string", False, "open, committed, retired or abandoned"),
         Column("reason", "string", True, "why the run was started"),
-        Column("opened_at", "timestamp", False),
-        Column("committed_at", "timestamp", True),
+        Column("opened_at", "timestamp", False, "when its first run started writing"),
+        Column(
+            "committed_at",
+            "timestamp",
+            True,
+            "when it became the current publication; empty until then",
+        ),
     ),
     primary_key=("publication_id",),
 )
@@ -94,7 +99,7 @@ PUBLICATION_TABLES = TableSchema(
     "run did not write that table).",
     columns=(
         PUBLICATION_ID,
-        Column("table_name", "string", False),
+        Column("table_name", "string", False, "a published table's name"),
         Column("location", "string", False, "the schema holding the table's rows"),
     ),
     primary_key=("publication_id", "table_name"),
@@ -218,6 +223,8 @@ def open_publication(url: str, publication_id: str, reason: str | None = None) -
 def commit(url: str, publication_id: str) -> Committed:
     """Make `publication_id` the current publication, in one transaction (see the module
     docstring). Raises `PublicationConflict` when another was committed since it opened."""
+    from recall_pipeline.schema import published_tables
+
     schema = publication_schema(publication_id)
     with Warehouse(url) as store:
         publications = _table(store, PUBLICATIONS)
@@ -266,6 +273,7 @@ def commit(url: str, publication_id: str) -> Committed:
                     ],
                 )
             kinds = _relation_kinds(conn, default)
+            declared = {table.name: table for table in published_tables()}
             for name, location in sorted(where.items()):
                 kind = kinds.get(name)
                 if kind == "VIEW":
@@ -277,6 +285,9 @@ def commit(url: str, publication_id: str) -> Committed:
                 conn.exec_driver_sql(
                     f"CREATE VIEW {q(default)}.{q(name)} AS SELECT * FROM {q(location)}.{q(name)}"
                 )
+                if name in declared:
+                    # What `\\d+ line_verdicts` (psql) and duckdb_columns() show.
+                    store.set_comments(conn, declared[name], f"{q(default)}.{q(name)}", "VIEW")
             conn.execute(
                 publications.update()
                 .where(publications.c.publication_id == publication_id)

@@ -66,6 +66,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool, StaticPool
 from sqlalchemy.schema import CreateColumn
 
+from recall_pipeline.schema import comment_statements
 from recall_pipeline.tables import Column, TableSchema
 
 __all__ = [
@@ -157,9 +158,10 @@ def sqlalchemy_table(
     db_schema: str | None = None,
     **table_kwargs: Any,
 ) -> sa.Table:
-    """The SQLAlchemy `Table` for `schema` (optionally under another `name`). On DuckDB, text
-    that is not `compressible` is stored uncompressed, and other text with `text_compression`
-    when given."""
+    """The SQLAlchemy `Table` for `schema` (optionally under another `name`), its primary key
+    declared when `schema.key_constraint` says so. On DuckDB, text that is not `compressible` is
+    stored uncompressed, and other text with `text_compression` when given. The comments are
+    set apart, by `comment_statements` (`Warehouse.set_comments`)."""
     columns: list[sa.SchemaItem] = [
         sa.Column(
             c.name,
@@ -167,13 +169,12 @@ def sqlalchemy_table(
             nullable=c.nullable,
             autoincrement=False,  # an integer primary key is data, never a SERIAL
             quote=True,  # always quoted: DuckDB reserves words PostgreSQL does not (e.g. "at")
-            comment=c.description or None,
             info={_COMPRESSION: _compression(c, text_compression)},
         )
         for c in schema.columns
     ]
-    if schema.primary_key:
-        columns.append(sa.PrimaryKeyConstraint(*schema.primary_key, name=pk_name))
+    if schema.constraint_key:
+        columns.append(sa.PrimaryKeyConstraint(*schema.constraint_key, name=pk_name))
     return sa.Table(
         name or schema.name, metadata, *columns, quote=True, schema=db_schema, **table_kwargs
     )
@@ -814,6 +815,7 @@ class Warehouse:
                 if into is not None:
                     conn.execute(sa.schema.DropTable(stage_table, if_exists=True))
                 stage_table.create(conn)
+                self.set_comments(conn, schema, target)
                 if selection is None:
                     self._bulk_load(conn, target, schema.column_names, table)
                 else:
@@ -830,7 +832,7 @@ class Warehouse:
                     sa.schema.DropTable(sa.Table(name, metadata, quote=True), if_exists=True)
                 )
                 conn.exec_driver_sql(f"ALTER TABLE {self._q(stage)} RENAME TO {self._q(name)}")
-                if is_pg and schema.primary_key:
+                if is_pg and schema.constraint_key:
                     conn.exec_driver_sql(
                         f"ALTER TABLE {self._q(name)} RENAME CONSTRAINT "
                         f"{self._q(stage + '_pkey')} TO {self._q(name + '_pkey')}"
@@ -988,6 +990,7 @@ class Warehouse:
             try:
                 with conn.begin():
                     target.create(conn)
+                    self.set_comments(conn, schema, self._qualified(target.name, target.schema))
                     if published:
                         self._check_columns(conn, self._qualified(schema.name, None), schema)
                         cols = self._cols(schema.column_names)
@@ -1018,6 +1021,22 @@ class Warehouse:
                 f"table {schema.name} exists with columns {existing}, but the schema declares "
                 f"{schema.column_names}; publish the whole table (without replace_where) first"
             )
+
+    def set_comments(
+        self, conn: Connection, schema: TableSchema, qualified: str, relation: str = "TABLE"
+    ) -> None:
+        """Comment table `qualified` (quoted, perhaps qualified) and its columns with
+        `schema`'s descriptions, in the caller's transaction (what `\\d+` and `duckdb_columns()`
+        show). Sent to the driver as they are, without parameters: psycopg would read a '%' of
+        the text as a placeholder."""
+        raw = conn.connection.driver_connection
+        for statement in comment_statements(schema, self._dialect, qualified, relation):
+            with self._driver_errors(statement):
+                if self._dialect == "duckdb":
+                    raw.execute(statement)
+                else:
+                    with raw.cursor() as cur:
+                        cur.execute(statement)
 
     # -- bulk loading --------------------------------------------------------------------------
 

@@ -375,3 +375,31 @@ def test_a_slice_keeps_every_other_row_of_the_published_table(warehouse_url: str
     pub.commit(warehouse_url, publish(warehouse_url, (PEOPLE, replaced, {"name": "c"})))
     # The row whose name is null lies outside the slice `name = 'c'`: it stays.
     assert ids(warehouse_url) == [1, 2, 4]
+
+
+def test_the_published_views_carry_the_declared_comments(warehouse_url: str) -> None:
+    from recall_pipeline.audit.manifest import VERDICT_FINGERPRINTS
+
+    row = pd.DataFrame({"petition_id": ["p"], "lines": [3], "fingerprint": ["f" * 64]})
+    pub.commit(warehouse_url, publish(warehouse_url, (VERDICT_FINGERPRINTS, row, None)))
+    described = {c.name: c.description for c in VERDICT_FINGERPRINTS.columns}
+    with Warehouse(warehouse_url) as store:
+        if store.dialect == "postgresql":
+            found = store.query(
+                "SELECT a.attname AS name, col_description(a.attrelid, a.attnum) AS comment "
+                "FROM pg_attribute a WHERE a.attrelid = 'public.verdict_fingerprints'::regclass "
+                "AND a.attnum > 0"
+            )
+            kind = store.query(
+                "SELECT relkind FROM pg_class WHERE oid = 'public.verdict_fingerprints'::regclass"
+            )["relkind"].iloc[0]
+        else:
+            found = store.query(
+                "SELECT column_name AS name, comment FROM duckdb_columns() "
+                "WHERE schema_name = 'main' AND table_name = 'verdict_fingerprints'"
+            )
+            kind = store.query(
+                "SELECT 'v' AS k FROM duckdb_views() WHERE view_name = 'verdict_fingerprints'"
+            )["k"].iloc[0]
+    assert kind == "v"  # the published name is a view onto the publication's table
+    assert dict(zip(found["name"], found["comment"], strict=True)) == described

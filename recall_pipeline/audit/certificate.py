@@ -22,9 +22,26 @@ from pathlib import Path
 
 import pandas as pd
 
+from recall_pipeline.tables import PETITION_ID, Column, TableSchema
 from recall_pipeline.verify.reasons import reason_codes
 from recall_pipeline.verify.report import load_determination
 from recall_pipeline.warehouse import Warehouse
+
+# The certificates published: declared here, beside what writes them (the asset that prints
+# them is recall_pipeline.defs.audit.assets.determination_certificate).
+CERTIFICATES = TableSchema(
+    name="determination_certificates",
+    description="Each petition's certificate: where it was written and the hash of its HTML. "
+    "One row per petition.",
+    columns=(
+        PETITION_ID,
+        Column("html_path", "string", False, "where the HTML certificate was written"),
+        Column("html_sha256", "string", False, "SHA-256 of the HTML"),
+        Column("pdf_path", "string", True, "empty when no Chromium was available to print it"),
+        Column("html", "string", False, "the certificate itself"),
+    ),
+    primary_key=("petition_id",),
+)
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 CHROMIUM_FLAGS = (

@@ -22,16 +22,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from recall_pipeline.tables import Column, TableSchema
+from recall_pipeline.tables import LINE_KEY_COLUMNS, PETITION_ID, RUN_ID, Column, TableSchema
 from recall_pipeline.verify.schemas import LINE_VERDICTS
 from recall_pipeline.warehouse import Warehouse
 
 RUN_MANIFEST = TableSchema(
     name="run_manifest",
-    description="Per run: input files and hashes, settings, expectations, code, fingerprint.",
+    description="Per run: input files and hashes, settings, expectations, code, fingerprint. "
+    "Each run adds its rows (a run's are replaced if it records again): one row per run, kind "
+    "and item.",
     columns=(
-        Column("run_id", "string", False),
-        Column("recorded_at", "timestamp", False),
+        RUN_ID,
+        Column("recorded_at", "timestamp", False, "when the run recorded its manifest (UTC)"),
         Column(
             "kind",
             "string",
@@ -40,28 +42,42 @@ RUN_MANIFEST = TableSchema(
         ),
         Column("item", "string", False, "file path, petition, input:rule, or code component"),
         Column("sha256", "string", True, "file hash, settings hash or determination fingerprint"),
-        Column("rows_read", "integer", True),
-        Column("rows_accepted", "integer", True),
-        Column("rows_quarantined", "integer", True),
+        Column(
+            "rows_read",
+            "integer",
+            True,
+            "input_file: rows read from the file; expectation: rows checked; determination: "
+            "the raw count",
+        ),
+        Column("rows_accepted", "integer", True, "input_file: rows accepted"),
+        Column("rows_quarantined", "integer", True, "input_file: rows quarantined"),
         Column("detail", "string", True, "JSON: the rest of what was recorded"),
     ),
+    primary_key=("run_id", "kind", "item"),
 )
 
 # Verdict columns that describe the line's outcome; provenance columns are part of it (a moved
 # input row changes the fingerprint), the run that produced them is not.
 RUN_COLUMNS = ("run_id", "code_version")
 FINGERPRINT_COLUMNS = [c.name for c in LINE_VERDICTS.columns if c.name not in RUN_COLUMNS]
-LINE_KEY = ["petition_id", "section_id", "page", "line"]
+LINE_KEY = LINE_KEY_COLUMNS
 
 
 VERDICT_FINGERPRINTS = TableSchema(
     name="verdict_fingerprints",
-    description="Per petition, the SHA-256 of its verdicts sorted by line key (run left out).",
+    description="Per petition, the SHA-256 of its verdicts sorted by line key (run left out): "
+    "one row per petition.",
     columns=(
-        Column("petition_id", "string", False),
-        Column("lines", "integer", False),
-        Column("fingerprint", "string", False),
+        PETITION_ID,
+        Column("lines", "integer", False, "the petition's verdicts (its raw count)"),
+        Column(
+            "fingerprint",
+            "string",
+            False,
+            "SHA-256 of the verdicts as CSV, sorted by line key, without run_id and code_version",
+        ),
     ),
+    primary_key=("petition_id",),
 )
 
 

@@ -36,50 +36,77 @@ from recall_pipeline.ingest.files import (
 )
 from recall_pipeline.ingest.petition_config import PetitionConfig, load_petition_config
 from recall_pipeline.ingest.quality import Lookup, RuleOutcome, parse_dates, rules_for, validate
-from recall_pipeline.tables import Column, TableSchema
+from recall_pipeline.tables import (
+    INPUT_NAME,
+    JURISDICTION_CODE,
+    PETITION_ID,
+    PETITION_ID_OF_FILE,
+    SOURCE_FILE,
+    SOURCE_SHA256,
+    Column,
+    TableSchema,
+)
 from recall_pipeline.warehouse import Warehouse
 
 # Where an input row came from, in the tables that speak of rows of any input.
-_ROW_ORIGIN = (
-    Column("input_name", "string", False, "contract input the row belongs to"),
-    Column("petition_id", "string", True, "petition folder, for per-petition inputs"),
-    *PROVENANCE_COLUMNS,
+_ROW_ORIGIN = (INPUT_NAME, PETITION_ID_OF_FILE, *PROVENANCE_COLUMNS)
+_RECORD_KEY = Column(
+    "record_key",
+    "string",
+    True,
+    "the row's identifying columns as column=value (never personal data); empty when the row "
+    "could not be split into cells",
 )
 
 QUARANTINED_ROWS = TableSchema(
     name="quarantined_rows",
-    description="Input rows kept out of verification, each with the file, row and reason.",
+    description=(
+        "Input rows kept out of verification, each with the file, row and reason: one row per "
+        "input row set aside (a row that broke a rule, or a line the reader could not split)."
+    ),
     columns=(
         *_ROW_ORIGIN,
         Column("reason", "string", False, "every rule the row broke, '; '-separated"),
-        Column("record_key", "string", True, "the row's identifying columns (never PII)"),
-        Column("raw_record", "string", True, "the row's cells as JSON, or the raw line text"),
+        _RECORD_KEY,
+        Column(
+            "raw_record",
+            "string",
+            False,
+            "the row's cells as JSON, or the raw line text (may hold personal data: read access "
+            "as to the inputs)",
+        ),
     ),
+    primary_key=("input_name", "source_file", "source_row"),
 )
 
 NULLED_VALUES = TableSchema(
     name="nulled_values",
     description=(
         "Values set to missing at ingestion, their rows kept: a bad value in a column no rule "
-        "of verification reads (a registration's birth date), with the rule it broke."
+        "of verification reads (a registration's birth date), with the rule it broke. One row "
+        "per value and rule (a value may break two rules of its column)."
     ),
     columns=(
         *_ROW_ORIGIN,
         Column("column_name", "string", False, "the column whose value was set to missing"),
         Column("problem", "string", False, "the rule the value broke"),
-        Column("record_key", "string", True, "the row's identifying columns (never PII)"),
+        _RECORD_KEY,
     ),
+    primary_key=("input_name", "source_file", "source_row", "column_name", "problem"),
 )
 
 INGESTED_FILES = TableSchema(
     name="ingested_files",
-    description="Ledger of every input file ingested: hash, size and row accounting.",
+    description=(
+        "Ledger of every input file ingested: hash, size and row accounting. One row per file "
+        "of each input, the files in an input's folder that were not read included."
+    ),
     columns=(
-        Column("input_name", "string", False),
-        Column("petition_id", "string", True),
-        Column("source_file", "string", False),
-        Column("source_sha256", "string", False),
-        Column("size_bytes", "integer", False),
+        INPUT_NAME,
+        PETITION_ID_OF_FILE,
+        SOURCE_FILE,
+        SOURCE_SHA256,
+        Column("size_bytes", "integer", False, "the file's size in bytes"),
         Column(
             "physical_lines",
             "integer",
@@ -89,8 +116,8 @@ INGESTED_FILES = TableSchema(
         Column("header_lines", "integer", False, "1 for CSV, 0 for Parquet"),
         Column("blank_lines", "integer", False, "empty lines (or only spaces): no record"),
         Column("rows_read", "integer", False, "physical_lines - header_lines - blank_lines"),
-        Column("rows_accepted", "integer", False),
-        Column("rows_quarantined", "integer", False),
+        Column("rows_accepted", "integer", False, "rows published to the input's table"),
+        Column("rows_quarantined", "integer", False, "rows set aside in quarantined_rows"),
         Column("extra_columns", "string", True, "columns outside the contract, ignored"),
         Column(
             "ignored",
@@ -99,49 +126,98 @@ INGESTED_FILES = TableSchema(
             "why a file in an input's folder was not read (not CSV or Parquet); empty if read",
         ),
     ),
+    primary_key=("input_name", "source_file"),
 )
 
 EXPECTATION_RESULTS = TableSchema(
     name="expectation_results",
     description=(
         "Each input file's data-quality rules and how many of its rows broke each, from the run "
-        "that last ingested the file."
+        "that last ingested the file. One row per file and rule."
     ),
     columns=(
-        Column("input_name", "string", False),
-        Column("source_file", "string", False, "input file, relative to the data directory"),
+        INPUT_NAME,
+        SOURCE_FILE,
         Column("rule_id", "string", False, "column.rule, e.g. zip.format"),
         Column("problem", "string", False, "what a failing row is quarantined (or rejected) for"),
         Column("engine", "string", False, "great_expectations, or arrow for the calendar check"),
         Column("structural", "boolean", False, "a failure stops the run instead of quarantining"),
-        Column("rows_evaluated", "integer", False),
-        Column("rows_failing", "integer", False),
+        Column("rows_evaluated", "integer", False, "rows of the file the rule was checked on"),
+        Column("rows_failing", "integer", False, "of those, the rows that broke it"),
     ),
+    primary_key=("input_name", "source_file", "rule_id"),
 )
 
 PETITIONS = TableSchema(
     name="petitions",
-    description="Each petition's settings from petition.yaml, with their hash.",
+    description="Each petition's settings from petition.yaml, with their hash. One row per "
+    "petition folder.",
     columns=(
-        Column("petition_id", "string", False),
-        Column("kind", "string", False),
-        Column("jurisdiction_code", "string", False),
-        Column("target", "string", False),
-        Column("approved_for_circulation", "date", False),
-        Column("filed_date", "date", False),
-        Column("registered_voters_basis", "integer", False),
-        Column("basis_report_date", "date", False),
-        Column("threshold_percent", "float", True),
-        Column("verification_method", "string", False),
-        Column("sample_seed", "integer", False),
-        Column("sufficient_when", "string", False),
-        Column("registration_cutoff", "string", False),
-        Column("duplicates_keep", "string", False),
-        Column("unreviewed_signatures", "string", False),
-        Column("settings_sha256", "string", False),
-        Column("source_file", "string", False),
-        Column("source_sha256", "string", False),
+        PETITION_ID,
+        Column(
+            "kind",
+            "string",
+            False,
+            "local_recall, state_recall or initiative: selects the statutory defaults",
+        ),
+        JURISDICTION_CODE,
+        Column("target", "string", False, "the office (or measure) the petition is about"),
+        Column("approved_for_circulation", "date", False, "when circulation was approved"),
+        Column("filed_date", "date", False, "when the petition was filed"),
+        Column(
+            "registered_voters_basis",
+            "integer",
+            False,
+            "registered voters in the last report before approval: the requirement's basis",
+        ),
+        Column("basis_report_date", "date", False, "the date of that report of registration"),
+        Column(
+            "threshold_percent",
+            "float",
+            True,
+            "the percent of the basis required; empty: the Elections Code's table (EC 11221)",
+        ),
+        Column(
+            "verification_method",
+            "string",
+            False,
+            "full_count, random_sample or auto (a sample, then a full count within its band)",
+        ),
+        Column("sample_seed", "integer", False, "the seed the random sample is drawn with"),
+        Column(
+            "sufficient_when",
+            "string",
+            False,
+            "greater_than or at_least: how the valid count must compare with the requirement",
+        ),
+        Column(
+            "registration_cutoff",
+            "string",
+            False,
+            "filed_date or signing_date: the day a signer must have been registered by",
+        ),
+        Column(
+            "duplicates_keep",
+            "string",
+            False,
+            "earliest or latest: which of a voter's valid lines counts",
+        ),
+        Column(
+            "unreviewed_signatures",
+            "string",
+            False,
+            "presume_valid or pending: the verdict of a line whose signature no examiner reviewed",
+        ),
+        Column(
+            "settings_sha256",
+            "string",
+            False,
+            "SHA-256 of the settings as read (canonical JSON), not of the file's bytes",
+        ),
+        SOURCE_FILE,
+        SOURCE_SHA256,
     ),
+    primary_key=("petition_id",),
 )
 
 

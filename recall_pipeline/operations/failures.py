@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from recall_pipeline.tables import Column, TableSchema
+from recall_pipeline.tables import RUN_ID, Column, TableSchema
 from recall_pipeline.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,8 @@ RUN_FAILURES = TableSchema(
     description="One row per failed Dagster run: when it failed, which steps and blocking "
     "checks failed, and why. Identifiers only, no voter data.",
     columns=(
-        Column("run_id", "string", False, "the Dagster run; its page in the UI has the traceback"),
-        Column("job_name", "string", False),
+        RUN_ID,
+        Column("job_name", "string", False, "the job the run belonged to"),
         Column("failed_at", "timestamp", False, "when the run failed (UTC)"),
         Column("failed_steps", "string", True, "failed step keys, comma-separated"),
         Column(
@@ -60,6 +60,7 @@ RUN_FAILURES = TableSchema(
         Column("recorded_at", "timestamp", False, "when the sensor recorded it (UTC)"),
         Column("recorded_by", "string", False, "the sensor that recorded it"),
     ),
+    primary_key=("run_id",),
 )
 
 # Errors whose messages are written for the county and are free of personal data by contract.

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from recall_pipeline.tables import LINE_KEY_COLUMNS
 from recall_pipeline.verify import normalize as nz
 
 INPUT_NEEDS_CORRECTION = "INPUT_NEEDS_CORRECTION"
-KEY = ["petition_id", "section_id", "page", "line"]
+KEY = LINE_KEY_COLUMNS
 # The evidence of a line nobody could match: what the verdict rows of such lines carry.
 UNMATCHED = {
     "voter_id": None,

@@ -31,10 +31,10 @@ import pandas as pd
 
 from recall_pipeline.contract import PETITIONS_DIR
 from recall_pipeline.ingest.ledger import ledger_files
-from recall_pipeline.tables import Column, TableSchema
+from recall_pipeline.tables import LINE_KEY_COLUMNS, PETITION_ID, Column, TableSchema
 from recall_pipeline.warehouse import Warehouse
 
-KEY = ["petition_id", "section_id", "page", "line"]
+KEY = LINE_KEY_COLUMNS
 LINES_INPUT = "petition_lines"
 # Inputs a verdict reads besides the lines (and their matches, which follow from the lines and
 # the roll).
@@ -55,15 +55,27 @@ VERDICT_INPUTS = TableSchema(
     name="verdict_inputs",
     description=(
         "What each petition's published verdicts were decided from: each input file they "
-        "read and its hash, the petition's settings hash (input_name 'petitions') and the "
-        "verdict code version (input_name 'code')."
+        "read and its hash, the petition's settings hash (input_name 'petitions'), the hash "
+        "of its matching model (input_name 'match_models') and the verdict code version "
+        "(input_name 'code'). One row per petition, input and file."
     ),
     columns=(
-        Column("petition_id", "string", False),
-        Column("input_name", "string", False),
+        PETITION_ID,
+        Column(
+            "input_name",
+            "string",
+            False,
+            "the contract input of the file, or petitions, match_models or code",
+        ),
         Column("source_file", "string", False, "input file, petition_id, or code version"),
-        Column("source_sha256", "string", False),
+        Column(
+            "source_sha256",
+            "string",
+            False,
+            "the file's SHA-256, the settings' or the model's hash, or the code version",
+        ),
     ),
+    primary_key=("petition_id", "input_name", "source_file"),
 )
 
 

@@ -7,6 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from recall_pipeline.audit.certificate import (
+    CERTIFICATES,
     certificate_html,
     chromium_binary,
     link_certificates,
@@ -28,7 +29,6 @@ from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
 from recall_pipeline.defs.verdicts.assets import VERDICTS_CODE_VERSION, line_verdicts
 from recall_pipeline.defs.warehouse_io import publish_petitions
 from recall_pipeline.publication import collect_garbage, gone_publications
-from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.verify.report import petition_ids
 from recall_pipeline.versions import stage_version
 
@@ -76,19 +76,6 @@ def run_manifest(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             "code": {item: detail for item, detail in code.items()},
         }
     )
-
-
-CERTIFICATES = TableSchema(
-    name="determination_certificates",
-    description="Each petition's certificate: where it was written and the hash of its HTML.",
-    columns=(
-        Column("petition_id", "string", False),
-        Column("html_path", "string", False),
-        Column("html_sha256", "string", False),
-        Column("pdf_path", "string", True, "empty when no Chromium was available to print it"),
-        Column("html", "string", False, "the certificate itself"),
-    ),
-)
 
 
 @dg.asset(

@@ -1,0 +1,183 @@
+"""Every table the pipeline publishes, found once, and what is derived from their declarations.
+
+Each table is declared as a `TableSchema` beside the code that builds it; `published_tables`
+gathers them, in the order the pipeline publishes them, so that the data dictionary
+(`docs/data-dictionary.md`), the table and column comments in the warehouse and the key checks
+are derived from the same declarations. No Dagster here: the dictionary is written, and the
+declarations checked, without loading the definitions.
+
+    python -m recall_pipeline.schema > docs/data-dictionary.md    (make dictionary)
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal
+
+from recall_pipeline.tables import TableSchema
+
+Dialect = Literal["duckdb", "postgresql"]
+
+REGENERATE = "python -m recall_pipeline.schema > docs/data-dictionary.md  (make dictionary)"
+
+
+def published_tables() -> list[TableSchema]:
+    """Every table the pipeline publishes, in the order of the flow: the inputs as accepted,
+    the ingestion ledger, matching and its kept roll keys, the verdicts, the determination,
+    the audit record and the operations log."""
+    from recall_pipeline.audit.certificate import CERTIFICATES
+    from recall_pipeline.audit.manifest import RUN_MANIFEST, VERDICT_FINGERPRINTS
+    from recall_pipeline.contract import INPUTS
+    from recall_pipeline.ingest.pipeline import (
+        EXPECTATION_RESULTS,
+        INGESTED_FILES,
+        NULLED_VALUES,
+        PETITIONS,
+        QUARANTINED_ROWS,
+    )
+    from recall_pipeline.operations.failures import RUN_FAILURES
+    from recall_pipeline.publication import BOOKKEEPING
+    from recall_pipeline.verify import schemas as v
+    from recall_pipeline.verify.incremental import VERDICT_INPUTS
+
+    tables = [
+        PETITIONS,
+        *(spec.table_schema() for spec in INPUTS),
+        QUARANTINED_ROWS,
+        NULLED_VALUES,
+        INGESTED_FILES,
+        EXPECTATION_RESULTS,
+        v.LINE_MATCHES,
+        v.MATCH_CANDIDATES,
+        v.MATCH_MODELS,
+        v.ROLL_MATCH_KEYS,
+        v.HISTORY_MATCH_KEYS,
+        v.ROLL_STATISTICS,
+        v.ROLL_NAME_SHARES,
+        v.MATCH_KEY_VERSIONS,
+        v.LINE_VERDICTS,
+        *v.INVALID_TABLES.values(),
+        v.REASON_SUMMARY,
+        v.REGISTRAR_SUMMARY,
+        VERDICT_FINGERPRINTS,
+        VERDICT_INPUTS,
+        v.SUFFICIENCY_DETERMINATION,
+        v.SAMPLE_LINES,
+        RUN_MANIFEST,
+        CERTIFICATES,
+        RUN_FAILURES,
+        *BOOKKEEPING,
+    ]
+    names = [t.name for t in tables]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"tables declared twice: {repeated}")
+    return tables
+
+
+def published_table(name: str) -> TableSchema:
+    """The declaration of the published table `name`."""
+    for table in published_tables():
+        if table.name == name:
+            return table
+    raise KeyError(f"no published table {name!r}")
+
+
+# -- comments ----------------------------------------------------------------------------------
+
+
+def sql_literal(text: str) -> str:
+    """`text` as a standard SQL string literal (quotes doubled; a backslash is itself in both
+    dialects: PostgreSQL's standard_conforming_strings has been on by default since 9.1)."""
+    if "\x00" in text:
+        raise ValueError("a comment cannot hold a NUL character")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_identifier(name: str) -> str:
+    """`name` as a quoted SQL identifier (both dialects quote with double quotes)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def comment_statements(
+    schema: TableSchema, dialect: Dialect, qualified_name: str, relation: str = "TABLE"
+) -> list[str]:
+    """The statements that set the comment of table `qualified_name` (quoted, and qualified as
+    the caller needs: `"main"."t"`, `"run_42"."t"`) and of each of its columns, from `schema`'s
+    descriptions. Columns without a description get none (a comment is never set empty).
+
+    Both dialects take `COMMENT ON TABLE t IS '...'` and `COMMENT ON COLUMN t.c IS '...'`
+    (DuckDB since 0.10); they are run in the transaction that creates the table, so a table is
+    never visible without them."""
+    if dialect not in ("duckdb", "postgresql"):
+        raise ValueError(f"unsupported dialect {dialect!r}")
+    statements = []
+    if schema.description:
+        statements.append(
+            f"COMMENT ON {relation} {qualified_name} IS {sql_literal(schema.description)}"
+        )
+    for column in schema.columns:
+        if column.description:
+            statements.append(
+                f"COMMENT ON COLUMN {qualified_name}.{quote_identifier(column.name)} "
+                f"IS {sql_literal(column.description)}"
+            )
+    return statements
+
+
+# -- the data dictionary -----------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    """`text` in a Markdown table cell: pipes escaped, on one line."""
+    return " ".join(text.replace("|", "\\|").split())
+
+
+def data_dictionary(tables: list[TableSchema] | None = None) -> str:
+    """The published data dictionary, in Markdown: per table its description, primary key and
+    columns (type, whether it may be empty, description)."""
+    tables = published_tables() if tables is None else tables
+    out = [
+        "# Data dictionary",
+        "",
+        "<!-- Generated from the table declarations; do not edit by hand. Regenerate with:",
+        f"     {REGENERATE} -->",
+        "",
+        "Every table the pipeline publishes to the warehouse, in the order of the flow. The same "
+        "descriptions are the tables' and columns' comments in the warehouse (`\\d+` in psql, "
+        "`duckdb_columns()` in DuckDB). Types are the warehouse's: string (text), integer "
+        "(64-bit), float (double), boolean, date, timestamp (with time zone, UTC).",
+        "",
+        "| table | rows are | primary key |",
+        "|---|---|---|",
+    ]
+    for t in tables:
+        key = _cell(", ".join(t.primary_key)) if t.primary_key else "none"
+        out.append(f"| [{t.name}](#{t.name}) | {_cell(t.description)} | {key} |")
+    for t in tables:
+        out += ["", f"## {t.name}", "", t.description, ""]
+        if t.primary_key:
+            key = ", ".join(f"`{c}`" for c in t.primary_key)
+            enforced = (
+                ""
+                if t.key_constraint
+                else " (verified by the key check; not declared as a constraint: at a "
+                "county's scale its index would cost more than loading the table)"
+            )
+            out.append(f"Primary key: {key}{enforced}.")
+        else:
+            out.append("Primary key: none (see the description).")
+        out += ["", "| column | type | empty | description |", "|---|---|---|---|"]
+        for c in t.columns:
+            empty = "may be empty" if c.nullable else "never"
+            out.append(f"| `{_cell(c.name)}` | {c.type} | {empty} | {_cell(c.description)} |")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    sys.stdout.write(data_dictionary())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
