@@ -266,11 +266,12 @@ def commit(url: str, publication_id: str) -> Committed:
             where = {**carried_from, **dict.fromkeys(written, schema)}
             if where:
                 conn.execute(
-                    located.insert(),
-                    [
-                        {"publication_id": publication_id, "table_name": n, "location": loc}
-                        for n, loc in sorted(where.items())
-                    ],
+                    located.insert().values(
+                        [
+                            {"publication_id": publication_id, "table_name": n, "location": loc}
+                            for n, loc in sorted(where.items())
+                        ]
+                    )
                 )
             kinds = _relation_kinds(conn, default)
             declared = {table.name: table for table in published_tables()}

@@ -24,6 +24,8 @@ PER_PETITION = {
     "sufficiency_determination",
     "sample_lines",
     "determination_certificate",
+    # The commit of the run's publication: last, after everything it makes visible.
+    "publication",
 } | {f"invalid_{c.code.lower()}" for c in reason_codes()}
 
 

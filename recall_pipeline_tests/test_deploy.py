@@ -24,6 +24,7 @@ import yaml
 from sqlalchemy import make_url
 
 from recall_pipeline import settings
+from recall_pipeline.publication import BOOKKEEPING
 from recall_pipeline.runner import load_definitions, materialize_all
 from recall_pipeline.verify.report import load_determination
 from recall_pipeline.warehouse import Warehouse
@@ -205,13 +206,23 @@ def test_sample_on_postgres_instance_and_warehouse_equals_the_embedded_run(
         for s in spy.statements
         if re.search(r"INSERT INTO .* SELECT .* FROM \"line_verdicts\"", s)
     )
+    # Each is written into the run's own publication schema (see docs/publication.md), whose
+    # records are a few rows written by the commit itself; a slice through a temporary table.
     for table, rows in row_counts.items():
+        into = rf'("publication_[0-9a-z_]+"\."{table}"|"_stage_{table}_[0-9a-f]{{8}}") \('
+        if table in {schema.name for schema in BOOKKEEPING}:
+            continue
         if rows and table.startswith("invalid_"):
-            assert f'"_stage_{table}_' in selected, table
+            assert re.search(into, selected), table
         elif rows:
-            assert f'"_stage_{table}_' in copied, table
+            assert re.search(into, copied), table
+    # Rows by value only into the publication's records: a few per run, by its commit.
+    records = {schema.name for schema in BOOKKEEPING}
     inserts = [
-        s for s in spy.statements + spy.executemany if re.search(r"\bINSERT\b.*\bVALUES\b", s, re.I)
+        s
+        for s in spy.statements + spy.executemany
+        if re.search(r"\bINSERT\b.*\bVALUES\b", s, re.I)
+        and not any(f'"{name}"' in s.split("(")[0] for name in records)
     ]
     assert not inserts, inserts[:3]
     assert not spy.executemany
