@@ -151,7 +151,7 @@ _ADDRESS = (
         required_column=True,
         required_value=True,
         pii=True,
-        description="house number; may carry a fraction (1234 1/2)",
+        description="house number; may carry a fraction (1/2)",
     ),
     Field("street_predir", pii=True, description="direction before the street name (N, SW ...)"),
     Field("street_name", required_column=True, required_value=True, pii=True, description="street"),
