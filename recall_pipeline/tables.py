@@ -112,10 +112,10 @@ PETITION_ID_OF_FILE = replace(
     "shares (the roll, its address history, the reference tables)",
 )
 SECTION_ID = Column(
-    "section_id", "string", False, "the circulated section the line is on (sections.csv)"
+    "section_id", "string", False, "a circulated section of the petition, by its id in sections.csv"
 )
-PAGE = Column("page", "integer", False, "the page of the section the line is on")
-LINE = Column("line", "integer", False, "the line on the page")
+PAGE = Column("page", "integer", False, "a page of the section")
+LINE = Column("line", "integer", False, "a line of the page")
 # A petition line: what every table about lines is keyed by.
 LINE_KEY = (PETITION_ID, SECTION_ID, PAGE, LINE)
 LINE_KEY_COLUMNS = [c.name for c in LINE_KEY]
