@@ -3,8 +3,10 @@
 Metadata is written to Dagster's event log, so it carries counts, file names, row numbers and
 identifying keys only — never a name, an address or a birth date.
 
-`key_check` is the check every published table gets from its declaration (`TableSchema`): its
-primary key unique and its required columns never empty, counted in the warehouse.
+`key_check` checks a published table against its declaration (`TableSchema`): its primary key
+unique and its required columns never empty, counted in the warehouse. (Not yet a step of the
+runs: as separate Dagster steps the checks cost more than the whole verification of a batch;
+they belong inside the asset steps.)
 """
 
 from __future__ import annotations

@@ -161,8 +161,8 @@ def data_dictionary(tables: list[TableSchema] | None = None) -> str:
             enforced = (
                 ""
                 if t.key_constraint
-                else " (verified by the key check; not declared as a constraint: at a "
-                "county's scale its index would cost more than loading the table)"
+                else " (not declared as a constraint: at a county's scale its index would cost "
+                "more than loading the table; `checks.key_check` verifies it)"
             )
             out.append(f"Primary key: {key}{enforced}.")
         else:

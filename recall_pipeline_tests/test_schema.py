@@ -9,7 +9,6 @@ import pkgutil
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pyarrow as pa
 import pytest
@@ -323,96 +322,3 @@ def test_a_table_without_a_key_is_checked_for_empty_values_only(warehouse: Wareh
     found = key_check(warehouse, log)
     assert found.passed and found.duplicate_keys == 0
     assert found.metadata["primary_key"] == "none declared"
-
-
-# --- the key checks in the Dagster definitions ----------------------------------------------------
-
-
-def test_every_asset_has_a_blocking_check_of_each_table_it_publishes() -> None:
-    import dagster as dg
-
-    from recall_pipeline.defs.table_checks import CHECK_NAME, NO_TABLE, NOT_CHECKED, STEPS
-    from recall_pipeline.runner import load_definitions
-
-    defs = load_definitions()
-    graph = defs.resolve_asset_graph()
-    specs = {
-        (spec.asset_key.to_user_string(), spec.name): spec
-        for checks_def in defs.asset_checks or []
-        if isinstance(checks_def, dg.AssetChecksDefinition)
-        for spec in checks_def.check_specs
-    }
-    for key in graph.get_all_asset_keys():
-        if key.to_user_string() in NO_TABLE:
-            continue
-        spec = specs.get((key.to_user_string(), CHECK_NAME)) or specs.get(
-            (key.to_user_string(), f"{CHECK_NAME}_determination_certificates")
-        )
-        assert spec is not None and spec.blocking, key
-    checked = {
-        item.table for assets in STEPS.values() for items in assets.values() for item in items
-    }
-    assert checked | set(NOT_CHECKED) == {table.name for table in published_tables()}
-
-
-def _context(tags: dict[str, str], partitions: dict[str, list[str]], run_id: str = "r1"):
-    instance = SimpleNamespace(get_dynamic_partitions=lambda name: partitions.get(name, []))
-    return SimpleNamespace(run=SimpleNamespace(tags=tags, run_id=run_id), instance=instance)
-
-
-def test_the_checks_read_the_slice_the_run_wrote() -> None:
-    from recall_pipeline.defs import table_checks as tc
-
-    partitions = {"petitions": ["p1", "p2"], "scan_batches": ["p1/b1", "p1/b2", "p2/b1"]}
-    one = _context({"dagster/partition": "p2"}, partitions)
-    every = _context({}, partitions)
-    assert tc.run_petitions(one, "line_verdicts") == {"petition_id": ["p2"]}
-    assert tc.run_petitions(every, "line_verdicts") is None
-    batch = _context({"dagster/partition": "p1/b2"}, partitions)
-    assert tc.batch_petitions(batch, "line_matches") == {"petition_id": ["p1"]}
-    assert tc.batch_petitions(every, "line_matches") is None
-    assert tc.input_rows(every, "voter_roll") == {"input_name": "voter_roll"}
-    assert tc.run_rows(every, "run_manifest") == {"run_id": "r1"}
-
-
-def test_a_failing_key_check_stops_the_run(warehouse_url: str, tmp_path: Path) -> None:
-    import dagster as dg
-
-    from recall_pipeline.defs.resources import WarehouseResource
-    from recall_pipeline.defs.table_checks import CHECK_NAME, STEPS, key_checks
-
-    schema = published_table("jurisdictions")
-    loose = TableSchema(
-        schema.name, tuple(dataclasses.replace(c, nullable=True) for c in schema.columns)
-    )
-    rows = {c.name: ["19", "19"] for c in schema.columns if c.type == "string"}
-    rows |= {"name": ["Los Angeles", None], "source_row": [2, 3]}
-    with Warehouse(warehouse_url) as store:
-        store.publish(loose, pa.table(rows))
-        for side in ("quarantined_rows", "nulled_values", "ingested_files", "expectation_results"):
-            table = published_table(side)
-            store.publish(table, table.arrow_schema().empty_table())
-    checks = key_checks("jurisdictions", STEPS["jurisdictions"])
-    defs = dg.Definitions(
-        assets=[dg.AssetSpec("jurisdictions")],
-        asset_checks=[checks],
-        jobs=[dg.define_asset_job("key_checks", selection=dg.AssetSelection.checks(checks))],
-        resources={"warehouse": WarehouseResource(url=warehouse_url)},
-    )
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("key_checks").execute_in_process(
-            instance=instance, raise_on_error=False
-        )
-    assert not result.success
-    evaluations = {
-        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
-    own = evaluations[CHECK_NAME]
-    assert not own.passed and own.severity == dg.AssetCheckSeverity.ERROR
-    metadata = {k: v.value for k, v in own.metadata.items()}
-    assert metadata["duplicate_keys"] == 1
-    assert metadata["empty_required_values"] == {"name": 1}
-    assert "Los Angeles" not in repr(metadata)
-    assert evaluations[f"{CHECK_NAME}_quarantined_rows"].passed
