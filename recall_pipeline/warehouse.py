@@ -982,6 +982,12 @@ class Warehouse:
         published = target.schema is not None and schema.name in self.relations(
             [self.default_schema]
         )
+        if target.schema is None and self._is_view(conn, schema.name):
+            # Rows changed through the view would change a committed publication in place.
+            raise ValueError(
+                f"table {schema.name} is published by runs: write it in a publication "
+                "(Warehouse(url, publication=...)), not directly"
+            )
         for attempt in range(_CREATE_ATTEMPTS):
             exists = sa.inspect(conn).has_table(target.name, schema=target.schema)
             conn.rollback()
@@ -1013,6 +1019,17 @@ class Warehouse:
                 time.sleep(0.02 * (attempt + 1))
         self._check_columns(conn, self._qualified(target.name, target.schema), schema)
         conn.rollback()
+
+    def _is_view(self, conn: Connection, name: str) -> bool:
+        kind = conn.execute(
+            sa.text(
+                "SELECT table_type FROM information_schema.tables "
+                "WHERE table_schema = :schema AND table_name = :name"
+            ),
+            {"schema": self.default_schema, "name": name},
+        ).scalar()
+        conn.rollback()
+        return kind is not None and "VIEW" in kind.upper()
 
     def _check_columns(self, conn: Connection, table: str, schema: TableSchema) -> None:
         existing = list(conn.exec_driver_sql(f"SELECT * FROM {table} LIMIT 0").keys())

@@ -27,7 +27,7 @@ from recall_pipeline.defs.common import CHANGED_LINES_TAG, PUBLICATION_TAG, tagg
 from recall_pipeline.defs.planning import lines_run_tags, petition_run_tags, register_partitions
 from recall_pipeline.defs.resources import InputDataResource, run_publication
 from recall_pipeline.defs.warehouse_io import petition_configs
-from recall_pipeline.publication import new_publication_id
+from recall_pipeline.publication import new_publication_id, open_publication
 from recall_pipeline.runner import (
     materialize_all,
     verify_lines_job,
@@ -453,8 +453,12 @@ def reached_the_same(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(m, "key_hashes", lambda values: true_hashes(values) % 1024 + 1)
         colliding_lines = prepare_petition_lines(batch)
         colliding_whole = roll_cache.prepare_all(store, {code})[code]
-        roll_cache.publish(store, {code: colliding_whole}, version)
-        near_colliding = roll_cache.reachable(store, code, colliding_lines[1])
+        # Kept as a run keeps them: in a publication of its own (read there, never committed).
+        publication = new_publication_id()
+        open_publication(url, publication)
+        with Warehouse(url, publication=publication) as staged:
+            roll_cache.publish(staged, {code: colliding_whole}, version)
+            near_colliding = roll_cache.reachable(staged, code, colliding_lines[1])
     assert len(near[0]) < len(whole[0]) / 5 < len(near_colliding[0])
     # Every way of matching met: the current address, a past one, the name alone.
     methods = set(against_whole[0]["match_method"])
@@ -555,7 +559,12 @@ def step_events(instance, run_id: str, kind: str) -> set[str]:
             "sample_lines",
             verify_petitions_in_one_process,
             "sufficiency_determination",
-            {"sufficiency_determination", "run_manifest", "determination_certificate"},
+            {
+                "sufficiency_determination",
+                "run_manifest",
+                "determination_certificate",
+                "publication",
+            },
             "sufficiency_determination",
             "sample_lines",
         ),

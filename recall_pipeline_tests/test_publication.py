@@ -403,3 +403,13 @@ def test_the_published_views_carry_the_declared_comments(warehouse_url: str) -> 
             )["k"].iloc[0]
     assert kind == "v"  # the published name is a view onto the publication's table
     assert dict(zip(found["name"], found["comment"], strict=True)) == described
+
+
+def test_a_published_table_is_not_written_outside_a_publication(warehouse_url: str) -> None:
+    pub.commit(warehouse_url, publish(warehouse_url, (PEOPLE, people(1, 2), None)))
+    with (
+        Warehouse(warehouse_url) as store,
+        pytest.raises(ValueError, match="write it in a publication"),
+    ):
+        store.publish(PEOPLE, people(3), replace_where={"id": [3]})
+    assert ids(warehouse_url) == [1, 2]
