@@ -20,7 +20,7 @@ export UV_LINK_MODE := copy
 # from source in every run, seconds each time.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: env run test lint format postgres browser bench accuracy clean corpus dictionary
+.PHONY: env run test lint format postgres browser bench accuracy clean corpus dictionary publication
 
 env: $(VENV)/.synced
 
@@ -57,6 +57,12 @@ corpus: env postgres
 	  recall_pipeline_tests/test_bad_input_corpus.py
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -k fuzz \
 	  recall_pipeline_tests/test_ingest.py recall_pipeline_tests/test_yaml_settings.py
+
+# Runs killed at every step and two runs at once, on both backends (make test runs one backend
+# of each).
+publication: env postgres
+	$(BIN)/python -m pytest -q -m "publication_full or not publication_full" \
+	  recall_pipeline_tests/test_publication.py
 
 # Times the whole pipeline per stage at each scale (generating each scenario once) and scores it,
 # with Splink on the same data beside it (the `bench` dependency group; BENCH_ARGS=--no-splink

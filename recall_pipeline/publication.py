@@ -223,8 +223,6 @@ def open_publication(url: str, publication_id: str, reason: str | None = None) -
 def commit(url: str, publication_id: str) -> Committed:
     """Make `publication_id` the current publication, in one transaction (see the module
     docstring). Raises `PublicationConflict` when another was committed since it opened."""
-    from recall_pipeline.schema import published_tables
-
     schema = publication_schema(publication_id)
     with Warehouse(url) as store:
         publications = _table(store, PUBLICATIONS)
@@ -274,7 +272,6 @@ def commit(url: str, publication_id: str) -> Committed:
                     )
                 )
             kinds = _relation_kinds(conn, default)
-            declared = {table.name: table for table in published_tables()}
             for name, location in sorted(where.items()):
                 kind = kinds.get(name)
                 if kind == "VIEW":
@@ -286,9 +283,10 @@ def commit(url: str, publication_id: str) -> Committed:
                 conn.exec_driver_sql(
                     f"CREATE VIEW {q(default)}.{q(name)} AS SELECT * FROM {q(location)}.{q(name)}"
                 )
-                if name in declared:
-                    # What `\\d+ line_verdicts` (psql) and duckdb_columns() show.
-                    store.set_comments(conn, declared[name], f"{q(default)}.{q(name)}", "VIEW")
+                # What `\\d+ line_verdicts` (psql) and duckdb_columns() show: the comments
+                # the table was created with.
+                described = _described(conn, store.dialect, location, name)
+                store.set_comments(conn, described, f"{q(default)}.{q(name)}", "VIEW")
             conn.execute(
                 publications.update()
                 .where(publications.c.publication_id == publication_id)
@@ -301,6 +299,43 @@ def commit(url: str, publication_id: str) -> Committed:
             len(carried_from),
         )
         return Committed(publication_id, base, written, sorted(carried_from))
+
+
+def _described(conn: sa.Connection, dialect: str, schema: str, name: str) -> TableSchema:
+    """Table `schema`.`name`'s comments, as a declaration holding only them."""
+    if dialect == "postgresql":
+        relation = f'"{schema}"."{name}"'
+        table = conn.execute(
+            sa.text("SELECT obj_description(CAST(:r AS regclass), 'pg_class')"), {"r": relation}
+        ).scalar()
+        columns = conn.execute(
+            sa.text(
+                "SELECT attname, col_description(attrelid, attnum) FROM pg_attribute "
+                "WHERE attrelid = CAST(:r AS regclass) AND attnum > 0 AND NOT attisdropped "
+                "ORDER BY attnum"
+            ),
+            {"r": relation},
+        ).all()
+    else:
+        where = {"s": schema, "t": name}
+        table = conn.execute(
+            sa.text(
+                "SELECT comment FROM duckdb_tables() WHERE schema_name = :s AND table_name = :t"
+            ),
+            where,
+        ).scalar()
+        columns = conn.execute(
+            sa.text(
+                "SELECT column_name, comment FROM duckdb_columns() "
+                "WHERE schema_name = :s AND table_name = :t ORDER BY column_index"
+            ),
+            where,
+        ).all()
+    return TableSchema(
+        name,
+        tuple(Column(column, description=text or "") for column, text in columns),
+        description=table or "",
+    )
 
 
 def _swap_pointer(conn: sa.Connection, pointer: sa.Table, publication_id: str, base: str | None):

@@ -66,7 +66,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool, StaticPool
 from sqlalchemy.schema import CreateColumn
 
-from recall_pipeline.schema import comment_statements
+from recall_pipeline.comments import comment_statements
 from recall_pipeline.tables import Column, TableSchema
 
 __all__ = [

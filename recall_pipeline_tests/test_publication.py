@@ -303,7 +303,11 @@ def kill_at(data_dir: Path, url: str, env: dict, step: str) -> str:
 KILL_POINTS = ["line_matches", "line_verdicts", "determination_certificate", "publication"]
 
 
-@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+# CI kills runs on PostgreSQL and starts two at once on DuckDB; `make publication` does both on
+# both backends.
+@pytest.mark.parametrize(
+    "backend", [pytest.param("duckdb", marks=pytest.mark.publication_full), "postgresql"]
+)
 def test_a_run_killed_or_failed_at_any_step_leaves_one_runs_figures(
     backend: str, tmp_path: Path
 ) -> None:
@@ -340,7 +344,9 @@ def test_a_run_killed_or_failed_at_any_step_leaves_one_runs_figures(
         assert decided in ({k: before[k] for k in decided}, {k: after[k] for k in decided})
 
 
-@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+@pytest.mark.parametrize(
+    "backend", ["duckdb", pytest.param("postgresql", marks=pytest.mark.publication_full)]
+)
 def test_two_runs_at_once_each_publish_and_report_their_own_result(
     backend: str, tmp_path: Path
 ) -> None:

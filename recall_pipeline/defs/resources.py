@@ -14,6 +14,9 @@ from recall_pipeline.publication import (
 )
 from recall_pipeline.warehouse import Warehouse
 
+# The publications this process has opened (a memo: opening is idempotent).
+_OPENED: set[tuple[str, str]] = set()
+
 
 class WarehouseResource(dg.ConfigurableResource):
     """The SQL warehouse every published table goes to (DuckDB file or PostgreSQL by URL).
@@ -34,7 +37,10 @@ class WarehouseResource(dg.ConfigurableResource):
         if run is None:
             return
         publication = run_publication(run)
-        open_publication(self.url, publication, run.tags.get(REASON_TAG))
+        # Once per process: every step of a run in one process would open it again.
+        if (self.url, publication) not in _OPENED:
+            open_publication(self.url, publication, run.tags.get(REASON_TAG))
+            _OPENED.add((self.url, publication))
         self._publication = publication
 
     @property
