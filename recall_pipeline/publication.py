@@ -46,6 +46,7 @@ from recall_pipeline.warehouse import (
     PUBLICATION_SCHEMA_PREFIX,
     Warehouse,
     publication_schema,
+    relation_kinds,
     sqlalchemy_table,
 )
 
@@ -244,7 +245,7 @@ def commit(url: str, publication_id: str) -> Committed:
                 raise PublicationClosed(f"publication {publication_id} is {found}")
             base = row["base_id"]
             _swap_pointer(conn, pointer, publication_id, base)
-            written = sorted(n for n in _relations_in(conn, schema) if n not in _BOOKKEEPING_NAMES)
+            written = sorted(n for n in relation_kinds(conn, schema) if n not in _BOOKKEEPING_NAMES)
             carried_from = {}
             if base is not None:
                 carried_from = {
@@ -271,12 +272,12 @@ def commit(url: str, publication_id: str) -> Committed:
                         ]
                     )
                 )
-            kinds = _relation_kinds(conn, default)
+            kinds = relation_kinds(conn, default)
             for name, location in sorted(where.items()):
                 kind = kinds.get(name)
                 if kind == "VIEW":
                     conn.exec_driver_sql(f"DROP VIEW {q(default)}.{q(name)}")
-                elif kind is not None:
+                elif kind == "TABLE":
                     # A table published before runs had schemas of their own: the run wrote
                     # its successor, which replaces it.
                     conn.exec_driver_sql(f"DROP TABLE {q(default)}.{q(name)}")
@@ -364,22 +365,6 @@ def _swap_pointer(conn: sa.Connection, pointer: sa.Table, publication_id: str, b
     )
 
 
-def _relations_in(conn: sa.Connection, schema: str) -> list[str]:
-    return list(_relation_kinds(conn, schema))
-
-
-def _relation_kinds(conn: sa.Connection, schema: str) -> dict[str, str]:
-    """Each table or view of `schema`: "BASE TABLE" or "VIEW"."""
-    rows = conn.execute(
-        sa.text(
-            "SELECT table_name, table_type FROM information_schema.tables "
-            "WHERE table_schema = :schema"
-        ),
-        {"schema": schema},
-    )
-    return {name: ("VIEW" if "VIEW" in kind.upper() else "BASE TABLE") for name, kind in rows}
-
-
 def collect_garbage(
     url: str, keep: int = KEEP, abandon_after: dt.timedelta = ABANDON_AFTER
 ) -> list[str]:
@@ -426,15 +411,7 @@ def collect_garbage(
                         )
                     )
                 }
-                kinds = _relation_kinds(conn, schema)
-                for name, kind in kinds.items():
-                    if kind == "VIEW":
-                        conn.exec_driver_sql(f"DROP VIEW {q(schema)}.{q(name)}")
-                for name, kind in kinds.items():
-                    if kind != "VIEW" and name not in still_read:
-                        conn.exec_driver_sql(f"DROP TABLE {q(schema)}.{q(name)}")
-                if not still_read:
-                    conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {q(schema)}")
+                _drop_schema(conn, q, schema, keep=still_read)
                 conn.execute(located.delete().where(located.c.publication_id == victim))
                 conn.execute(
                     publications.update()
@@ -463,15 +440,22 @@ def collect_garbage(
             referenced = {r[0] for r in conn.execute(sa.select(located.c.location).distinct())}
         for schema in sorted(set(schemas) - live - referenced):
             with store.begin() as conn:
-                kinds = _relation_kinds(conn, schema)
-                for name, kind in kinds.items():
-                    if kind == "VIEW":
-                        conn.exec_driver_sql(f"DROP VIEW {q(schema)}.{q(name)}")
-                for name, kind in kinds.items():
-                    if kind != "VIEW":
-                        conn.exec_driver_sql(f"DROP TABLE {q(schema)}.{q(name)}")
-                conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {q(schema)}")
+                _drop_schema(conn, q, schema)
         return dropped
+
+
+def _drop_schema(
+    conn: sa.Connection, q: Callable[[str], str], schema: str, keep: set[str] = frozenset()
+) -> None:
+    """Drop the views of `schema`, then its tables but those in `keep` (a kept publication
+    still reads them), then the schema itself if nothing is left."""
+    kinds = relation_kinds(conn, schema)
+    for name in [n for n, kind in kinds.items() if kind == "VIEW"]:
+        conn.exec_driver_sql(f"DROP VIEW {q(schema)}.{q(name)}")
+    for name in [n for n, kind in kinds.items() if kind == "TABLE" and n not in keep]:
+        conn.exec_driver_sql(f"DROP TABLE {q(schema)}.{q(name)}")
+    if not keep & set(kinds):
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {q(schema)}")
 
 
 def gone_publications(url: str) -> set[str]:

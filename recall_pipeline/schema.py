@@ -127,8 +127,9 @@ def data_dictionary(tables: list[TableSchema] | None = None) -> str:
             enforced = (
                 ""
                 if t.key_constraint
-                else " (not declared as a constraint: at a county's scale its index would cost "
-                "more than loading the table; `checks.key_check` verifies it)"
+                else " (not enforced by the warehouse: at a county's scale its index would cost "
+                "more than loading the table; `checks.key_check` verifies it on demand, no run "
+                "does yet)"
             )
             out.append(f"Primary key: {key}{enforced}.")
         else:

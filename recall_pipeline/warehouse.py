@@ -34,6 +34,14 @@ the staged ones. The table is created first if absent. Every published row must 
 With ``replace_keys=[columns]`` the rows whose key occurs in the data are replaced as well, and
 the data may then hold rows outside the slice: an update of scattered rows.
 
+In a publication (``Warehouse(url, publication=id)``, see `recall_pipeline.publication`) every
+write goes into the schema ``publication_<id>``, which nobody else reads until the publication
+commits: a whole table is created there in place (no staging name, no rename), and the first
+slice written of a table copies the published table's rows outside the slice there. Reads look
+in that schema first (it leads the search path). Outside a publication a published table (a
+view in the default schema) cannot be written: that would change a committed publication in
+place.
+
 ``publish_selection(schema, source, where)`` replaces a whole table, as ``publish`` does, with
 the rows of another table matching ``where``, selected inside the warehouse (no data leaves it);
 with ``replace_where`` it replaces only that slice, with the source's rows in it.
@@ -74,6 +82,7 @@ __all__ = [
     "Warehouse",
     "after_staging_hook",
     "publication_schema",
+    "relation_kinds",
     "sqlalchemy_table",
 ]
 
@@ -346,7 +355,7 @@ class Warehouse:
     def _pin_current(self, engine: Engine) -> None:
         """Read the tables of the publication current now, for as long as this lives."""
         with engine.connect() as conn:
-            pointer = CURRENT_TABLE in sa.inspect(conn).get_table_names()
+            pointer = CURRENT_TABLE in relation_kinds(conn, self.default_schema)
             current = (
                 conn.execute(sa.text(f'SELECT publication_id FROM "{CURRENT_TABLE}"')).scalar()
                 if pointer
@@ -534,11 +543,8 @@ class Warehouse:
     def relations(self, schemas: list[str] | None = None) -> list[str]:
         """The tables and views of `schemas` (default: those a query sees without naming one)."""
         schemas = schemas or [s for s in (self._first_schema, self.default_schema) if s]
-        stmt = sa.text(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema IN :schemas"
-        ).bindparams(sa.bindparam("schemas", expanding=True))
         with self._connect() as conn:
-            return [row[0] for row in conn.execute(stmt, {"schemas": schemas})]
+            return [name for schema in schemas for name in relation_kinds(conn, schema)]
 
     def table_exists(self, name: str) -> bool:
         return name in self.relations()
@@ -979,10 +985,11 @@ class Warehouse:
         """Create the table a slice is written into if absent (in its own transaction): in a
         publication, a copy of the published table's rows outside the `replaced` slice, which
         the publication keeps."""
-        published = target.schema is not None and schema.name in self.relations(
-            [self.default_schema]
-        )
-        if target.schema is None and self._is_view(conn, schema.name):
+        # One look at the default schema: what the publication copies, or must not write.
+        kind = relation_kinds(conn, self.default_schema).get(schema.name)
+        conn.rollback()
+        published = target.schema is not None and kind is not None
+        if target.schema is None and kind == "VIEW":
             # Rows changed through the view would change a committed publication in place.
             raise ValueError(
                 f"table {schema.name} is published by runs: write it in a publication "
@@ -1019,17 +1026,6 @@ class Warehouse:
                 time.sleep(0.02 * (attempt + 1))
         self._check_columns(conn, self._qualified(target.name, target.schema), schema)
         conn.rollback()
-
-    def _is_view(self, conn: Connection, name: str) -> bool:
-        kind = conn.execute(
-            sa.text(
-                "SELECT table_type FROM information_schema.tables "
-                "WHERE table_schema = :schema AND table_name = :name"
-            ),
-            {"schema": self.default_schema, "name": name},
-        ).scalar()
-        conn.rollback()
-        return kind is not None and "VIEW" in kind.upper()
 
     def _check_columns(self, conn: Connection, table: str, schema: TableSchema) -> None:
         existing = list(conn.exec_driver_sql(f"SELECT * FROM {table} LIMIT 0").keys())
@@ -1117,6 +1113,18 @@ class Warehouse:
                 sink = io.BytesIO()
                 pacsv.write_csv(_pg_csv_ready(batch), sink, options)
                 copy.write(sink.getbuffer())
+
+
+def relation_kinds(conn: Connection, schema: str) -> dict[str, str]:
+    """Each table and view of `schema`, by name: "VIEW" or "TABLE"."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            "WHERE table_schema = :schema"
+        ),
+        {"schema": schema},
+    )
+    return {name: "VIEW" if "VIEW" in kind.upper() else "TABLE" for name, kind in rows}
 
 
 def publication_schema(publication_id: str) -> str:
