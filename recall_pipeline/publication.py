@@ -28,15 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
-import hashlib
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -286,7 +282,7 @@ def commit(url: str, publication_id: str) -> Committed:
                 )
                 # What `\\d+ line_verdicts` (psql) and duckdb_columns() show: the comments
                 # the table was created with.
-                described = _described(conn, store.dialect, location, name)
+                described = _described(conn, store, location, name)
                 store.set_comments(conn, described, f"{q(default)}.{q(name)}", "VIEW")
             conn.execute(
                 publications.update()
@@ -302,36 +298,9 @@ def commit(url: str, publication_id: str) -> Committed:
         return Committed(publication_id, base, written, sorted(carried_from))
 
 
-def _described(conn: sa.Connection, dialect: str, schema: str, name: str) -> TableSchema:
+def _described(conn: sa.Connection, store: Warehouse, schema: str, name: str) -> TableSchema:
     """Table `schema`.`name`'s comments, as a declaration holding only them."""
-    if dialect == "postgresql":
-        relation = f'"{schema}"."{name}"'
-        table = conn.execute(
-            sa.text("SELECT obj_description(CAST(:r AS regclass), 'pg_class')"), {"r": relation}
-        ).scalar()
-        columns = conn.execute(
-            sa.text(
-                "SELECT attname, col_description(attrelid, attnum) FROM pg_attribute "
-                "WHERE attrelid = CAST(:r AS regclass) AND attnum > 0 AND NOT attisdropped "
-                "ORDER BY attnum"
-            ),
-            {"r": relation},
-        ).all()
-    else:
-        where = {"s": schema, "t": name}
-        table = conn.execute(
-            sa.text(
-                "SELECT comment FROM duckdb_tables() WHERE schema_name = :s AND table_name = :t"
-            ),
-            where,
-        ).scalar()
-        columns = conn.execute(
-            sa.text(
-                "SELECT column_name, comment FROM duckdb_columns() "
-                "WHERE schema_name = :s AND table_name = :t ORDER BY column_index"
-            ),
-            where,
-        ).all()
+    table, columns = store.backend.comments(conn, schema, name)
     return TableSchema(
         name,
         tuple(Column(column, description=text or "") for column, text in columns),
@@ -478,8 +447,6 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 # -- the lease ----------------------------------------------------------------------------------
 
-_LEASE_NAMESPACE = "recall_pipeline publication lease"
-
 
 @contextlib.contextmanager
 def lease(
@@ -493,73 +460,11 @@ def lease(
     system when the holding process dies. Either way a killed run never holds it.
     """
     store = Warehouse(url)
-    if store.dialect == "postgresql":
-        with _advisory_lock(store, wait, say):
-            yield
-        return
-    database = store.url.database
-    if not database or database == ":memory:":
-        yield
-        return
-    path = Path(database).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{path}.lease", "a+") as handle:
-        _acquire(
-            lambda: _try_flock(handle),
-            wait,
-            say,
-            lambda: Path(f"{path}.lease").read_text().strip(),
-        )
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {_now():%Y-%m-%d %H:%M:%S} UTC\n")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.truncate(0)
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _try_flock(handle) -> bool:
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def _advisory_lock(store: Warehouse, wait: float, say) -> Iterator[None]:
-    key = int.from_bytes(hashlib.sha256(_LEASE_NAMESPACE.encode()).digest()[:8], "big", signed=True)
-    # A connection of its own, held for the run: the lock lives as long as this session.
-    conn = store.engine.connect()
-    try:
-
-        def holder() -> str:
-            found = conn.execute(
-                sa.text(
-                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                    "AND pid <> pg_backend_pid() LIMIT 1"
-                )
-            ).scalar()
-            conn.commit()
-            return f"PostgreSQL server process {found}" if found else "another run"
-
-        def attempt() -> bool:
-            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
-            conn.commit()
-            return bool(got)
-
-        _acquire(attempt, wait, say, holder)
-        try:
+        with store.backend.lease_lock(store.engine) as lock:
+            _acquire(lock.attempt, wait, say, lock.holder)
             yield
-        finally:
-            with contextlib.suppress(sa.exc.DBAPIError):
-                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                conn.commit()
     finally:
-        conn.close()
         store.dispose()
 
 

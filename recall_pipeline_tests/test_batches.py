@@ -39,6 +39,7 @@ from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lin
 from recall_pipeline.warehouse import Warehouse
 from recall_pipeline_tests.conftest import fresh_warehouse_url
 from recall_pipeline_tests.datadir import copy_sample, write_lines
+from recall_pipeline_tests.faults import fail_writes
 
 PROJECT = Path(__file__).resolve().parents[1]
 PETITION = "la-2022-da-recall"
@@ -501,16 +502,10 @@ def test_rerunning_gives_identical_tables_and_no_duplicated_rows(
 def test_a_run_that_failed_midway_completes_the_same_when_run_again(
     data_dir: Path, tmp_path: Path, instance, reference, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import recall_pipeline.warehouse as warehouse_module
-
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     use(monkeypatch, data_dir, url)
 
-    def crash(table: str, stage: str) -> None:
-        if table == "line_verdicts":
-            raise RuntimeError("the machine went down")
-
-    monkeypatch.setattr(warehouse_module, "after_staging_hook", crash)
+    fail_writes(monkeypatch, RuntimeError("the machine went down"), table="line_verdicts")
     failed = materialize_all()
     assert not failed.success and any("machine went down" in e for e in failed.errors)
     monkeypatch.undo()
@@ -583,8 +578,6 @@ def test_a_run_killed_midway_and_reexecuted_from_failure_completes_the_same(
     reference,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import recall_pipeline.warehouse as warehouse_module
-
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     use(monkeypatch, data_dir, url)
     lines_tags, petitions_tags = plan(instance, data_dir)
@@ -595,11 +588,7 @@ def test_a_run_killed_midway_and_reexecuted_from_failure_completes_the_same(
         )
         assert lines.success
 
-    def crash(table: str, stage: str) -> None:
-        if table == killed_at:
-            raise RuntimeError("the machine went down")
-
-    monkeypatch.setattr(warehouse_module, "after_staging_hook", crash)
+    recover = fail_writes(monkeypatch, RuntimeError("the machine went down"), table=killed_at)
     failed = dg.execute_job(dg.reconstructable(job), instance=instance, run_config=QUIET, tags=tags)
     assert not failed.success
     assert step_events(instance, failed.run_id, "STEP_FAILURE") == {failed_step}
@@ -609,7 +598,7 @@ def test_a_run_killed_midway_and_reexecuted_from_failure_completes_the_same(
         # Nothing of a failed run is visible, not even the tables it finished.
         assert not store.table_exists(finished) and not store.table_exists(unfinished)
 
-    monkeypatch.setattr(warehouse_module, "after_staging_hook", warehouse_module._no_op_hook)
+    recover()
     # As the UI's re-execution does, the run keeps its parent's partitions.
     again = dg.execute_job(
         dg.reconstructable(job),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recall_pipeline import settings, warehouse
+from recall_pipeline import settings
 from recall_pipeline.contract import INPUTS, VOTER_ROLL
 from recall_pipeline.ingest.ledger import conservation_report
 from recall_pipeline.publication import current
@@ -16,6 +16,7 @@ from recall_pipeline.runner import materialize_all
 from recall_pipeline.warehouse import Warehouse
 from recall_pipeline_tests import datadir
 from recall_pipeline_tests.datadir import build_data_dir, petition_dir, write_lines
+from recall_pipeline_tests.faults import fail_writes
 
 # Values from the test roll that must never appear in Dagster's event log.
 PII_VALUES = ("GARCIA", "MARIA", "O'BRIEN", "MUÑOZ", "SUNSET", "1234 1/2", "1970-04-02", "OLYMPIC")
@@ -129,11 +130,7 @@ def test_failed_publish_leaves_previous_table_whole(
         [datadir.ROLL_HEADER, datadir.ROLL_PART_2[0]],
     )
 
-    def crash(table_name: str, stage_name: str) -> None:
-        if table_name == "voter_roll":
-            raise RuntimeError("simulated crash after staging")
-
-    monkeypatch.setattr(warehouse, "after_staging_hook", crash)
+    fail_writes(monkeypatch, RuntimeError("simulated crash after staging"), table="voter_roll")
     outcome = materialize_all()
 
     assert not outcome.success

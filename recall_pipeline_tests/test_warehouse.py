@@ -19,9 +19,9 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from recall_pipeline import warehouse as warehouse_module
 from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.warehouse import Warehouse, Within
+from recall_pipeline_tests.faults import fail_writes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 UTC = dt.UTC
@@ -503,20 +503,15 @@ def test_failure_between_staging_and_swap_leaves_previous_table(
     warehouse.publish(
         SHARED, checks("voter_roll", ["a", "b"], True), replace_where={"input_name": "voter_roll"}
     )
-    calls = []
-
-    def explode(table_name: str, stage_name: str) -> None:
-        calls.append((table_name, stage_name))
-        raise RuntimeError("injected failure after staging")
-
-    monkeypatch.setattr(warehouse_module, "after_staging_hook", explode)
+    calls: list[tuple[str, str]] = []
+    fail_writes(monkeypatch, RuntimeError("injected failure after staging"), calls=calls)
     with pytest.raises(RuntimeError, match="injected"):
         warehouse.publish(SMALL, small_data(range(5000), "new"))
     with pytest.raises(RuntimeError, match="injected"):
         warehouse.publish(
             SHARED, checks("voter_roll", ["z"], False), replace_where={"input_name": "voter_roll"}
         )
-    assert calls[0][0] == "people" and calls[0][1].startswith("_stage_people_")
+    assert calls[0][0] == "people" and calls[0][1].startswith('"_stage_people_')
     monkeypatch.undo()
 
     assert rows(warehouse.read(SMALL)) == rows(old)
@@ -569,10 +564,12 @@ WRITER_SCRIPT = textwrap.dedent(
         "score": pa.array(np.arange(n) / 7.0),
     })
     if mode == "before_swap":
-        def pause(table_name, stage_name):
-            print("STAGED", stage_name, flush=True)
+        fill = wm.Warehouse._fill
+        def pause(self, conn, target, schema, rows):
+            fill(self, conn, target, schema, rows)
+            print("STAGED", target, flush=True)
             time.sleep(600)
-        wm.after_staging_hook = pause
+        wm.Warehouse._fill = pause
     wh = wm.Warehouse(url)
     wh.table_exists("people")  # connect (and open the file) before announcing
     print("PUBLISHING", flush=True)
@@ -790,3 +787,29 @@ def test_a_read_only_warehouse_reads_and_refuses_writes(warehouse_url: str) -> N
             reader.execute("CREATE TABLE u (a INTEGER)")
     with Warehouse(warehouse_url) as store:
         assert "u" not in store.table_names()
+
+
+def test_the_publishing_logic_is_written_once_over_the_backends() -> None:
+    """Neither the warehouse's reads and writes nor the publications compare dialects: what
+    differs between the databases lives in the backends alone."""
+    import ast
+    import inspect
+
+    from recall_pipeline import publication
+    from recall_pipeline.warehouse import store
+
+    for module in (store, publication):
+        tree = ast.parse(inspect.getsource(module))
+        compared = [
+            node.value
+            for compare in ast.walk(tree)
+            if isinstance(compare, ast.Compare)
+            for node in [compare.left, *compare.comparators]
+            if isinstance(node, ast.Constant) and node.value in ("duckdb", "postgresql")
+        ]
+        dialect_reads = [
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr in ("_dialect", "do_close")
+        ]
+        assert not compared and not dialect_reads, module.__name__
