@@ -56,8 +56,9 @@ DATA_READ_BY: dict[str, tuple[str, ...]] = {
 # Computes no stage's output: an edit here changes the versions only through what they hash.
 NOT_HASHED = frozenset({"recall_pipeline.versions"})
 
-# Each stage's entry modules: the plain modules that compute what it publishes, and the asset
-# module that reads, slices and publishes it. Their imports are followed.
+# Each stage's entry modules: the plain modules that compute what it publishes, the service
+# that reads, slices and publishes it (`recall_pipeline.services`), and the asset module that
+# runs the service in Dagster. Their imports are followed.
 STAGES: dict[str, tuple[str, ...]] = {
     # Reading, checking and publishing the input files and the petitions' settings.
     "ingest": (
@@ -79,6 +80,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     # Each line's match, candidates and fitted model: whole runs and runs for some batches.
     "matching": (
         "recall_pipeline.defs.matching.assets",
+        "recall_pipeline.services.matching",
         "recall_pipeline.verify.roll_cache",
         "recall_pipeline.verify.matching_run",
         "recall_pipeline.verify.pipeline",
@@ -87,6 +89,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     # lines a batch run decides again.
     "verdicts": (
         "recall_pipeline.defs.verdicts.assets",
+        "recall_pipeline.services.verdicts",
         "recall_pipeline.verify.pipeline",
         "recall_pipeline.verify.verdicts",
         "recall_pipeline.verify.incremental",
@@ -95,12 +98,14 @@ STAGES: dict[str, tuple[str, ...]] = {
     # The raw count, the statutory sample and the result.
     "determination": (
         "recall_pipeline.defs.determination.assets",
+        "recall_pipeline.services.determination",
         "recall_pipeline.verify.sufficiency",
         "recall_pipeline.verify.determination",
     ),
     # The run manifest (which records the other stages' versions) and the certificates.
     "audit": (
         "recall_pipeline.defs.audit.assets",
+        "recall_pipeline.services.audit",
         "recall_pipeline.audit.manifest",
         "recall_pipeline.audit.certificate",
     ),

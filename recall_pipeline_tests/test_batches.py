@@ -26,13 +26,13 @@ from recall_pipeline.defs.batches.automation import (
 from recall_pipeline.defs.common import CHANGED_LINES_TAG, PUBLICATION_TAG, tagged_partitions
 from recall_pipeline.defs.planning import lines_run_tags, petition_run_tags, register_partitions
 from recall_pipeline.defs.resources import InputDataResource, run_publication
-from recall_pipeline.defs.warehouse_io import petition_configs
 from recall_pipeline.publication import new_publication_id, open_publication
 from recall_pipeline.runner import (
     materialize_all,
     verify_lines_job,
     verify_petitions_job,
 )
+from recall_pipeline.services.io import petition_configs
 from recall_pipeline.verify import match as m
 from recall_pipeline.verify import roll_cache
 from recall_pipeline.verify.pipeline import match_petition, prepare_petition_lines

@@ -59,7 +59,7 @@ def test_a_failed_blocking_check_is_printed_with_what_it_found(
     tmp_path: Path, warehouse_url: str, capsys: pytest.CaptureFixture[str], monkeypatch
 ) -> None:
     from recall_pipeline.checks import CheckOutcome
-    from recall_pipeline.defs.determination import assets as determination
+    from recall_pipeline.services import determination
 
     data_dir = build_data_dir(tmp_path / "data")
     problems = [f"p{i}: counts {i} != raw count 5" for i in range(12)]

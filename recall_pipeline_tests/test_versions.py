@@ -143,6 +143,31 @@ def test_one_byte_of_a_module_a_stage_imports_changes_its_version_and_no_other(
     assert all_versions(root) == after
 
 
+@pytest.mark.parametrize(
+    ("module", "moved"),
+    [
+        # The audit stage records the verdicts' version and imports the verdicts' assets.
+        ("verdicts", {"verdicts", "audit"}),
+        ("matching", {"matching", "audit"}),
+        ("determination", {"determination", "audit"}),
+        ("audit", {"audit"}),
+        # Every stage after ingestion reads and publishes through it.
+        ("io", {"matching", "verdicts", "determination", "audit"}),
+    ],
+)
+def test_one_byte_of_a_service_changes_the_versions_of_the_stages_it_serves(
+    tmp_path: Path, module: str, moved: set[str]
+) -> None:
+    name = f"recall_pipeline.services.{module}"
+    if module != "io":
+        assert name in versions.STAGES[module]
+    before = all_versions()
+    root = copy_package(tmp_path)
+    flip_one_byte(root / "services" / f"{module}.py")
+    after = all_versions(root)
+    assert {stage for stage in versions.STAGES if after[stage] != before[stage]} == moved
+
+
 def test_a_reference_table_of_the_normalizer_changes_the_keys_version(tmp_path: Path) -> None:
     before = all_versions()
     root = copy_package(tmp_path)

@@ -27,8 +27,8 @@ from recall_pipeline.verify.reasons import reason_codes
 from recall_pipeline.verify.report import load_determination
 from recall_pipeline.warehouse import Warehouse
 
-# The certificates published: declared here, beside what writes them (the asset that prints
-# them is recall_pipeline.defs.audit.assets.determination_certificate).
+# The certificates published: declared here, beside what writes them (the service that prints
+# them is recall_pipeline.services.audit.write_certificates).
 CERTIFICATES = TableSchema(
     name="determination_certificates",
     description="Each petition's certificate: where it was written and the hash of its HTML. "

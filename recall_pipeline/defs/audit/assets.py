@@ -1,20 +1,13 @@
 """Audit: the run manifest that makes every determination reproducible and checkable."""
 
-import datetime as dt
-import hashlib
-
 import dagster as dg
-import pandas as pd
 
 from recall_pipeline.audit.certificate import (
     CERTIFICATES,
-    certificate_html,
-    chromium_binary,
     link_certificates,
-    print_pdf,
     prune_certificates,
 )
-from recall_pipeline.audit.manifest import RUN_MANIFEST, build_manifest
+from recall_pipeline.audit.manifest import RUN_MANIFEST
 from recall_pipeline.contract import INPUTS
 from recall_pipeline.defs.common import (
     PETITION_BACKFILL,
@@ -27,13 +20,12 @@ from recall_pipeline.defs.ingest.assets import INGEST_CODE_VERSION
 from recall_pipeline.defs.matching.assets import MATCHING_CODE_VERSION
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
 from recall_pipeline.defs.verdicts.assets import VERDICTS_CODE_VERSION, line_verdicts
-from recall_pipeline.defs.warehouse_io import publish_petitions
 from recall_pipeline.publication import collect_garbage, gone_publications
-from recall_pipeline.verify.report import petition_ids
-from recall_pipeline.versions import stage_version
-
-# A hash of the code that writes the manifest and the certificates (`versions`).
-AUDIT_CODE_VERSION = stage_version("audit")
+from recall_pipeline.services.audit import (
+    AUDIT_CODE_VERSION,
+    record_run_manifest,
+    write_certificates,
+)
 
 
 @dg.asset(
@@ -53,27 +45,16 @@ def run_manifest(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         "determination": DETERMINATION_CODE_VERSION,
         "audit": AUDIT_CODE_VERSION,
     }
-    recorded_at = dt.datetime.now(dt.UTC)
+    reason = context.run.tags.get("recall/reason", "run started by hand")
     with warehouse.open() as store:
-        manifest = build_manifest(
-            store,
-            context.run.run_id,
-            code_versions,
-            recorded_at,
-            reason=context.run.tags.get("recall/reason", "run started by hand"),
-        )
-        store.publish(RUN_MANIFEST, manifest, replace_where={"run_id": context.run.run_id})
-    determinations = manifest[manifest["kind"] == "determination"]
-    code = manifest[manifest["kind"] == "code"].set_index("item")["detail"]
+        outcome = record_run_manifest(store, context.run.run_id, code_versions, reason)
     return dg.MaterializeResult(
         metadata={
-            **table_metadata(RUN_MANIFEST, len(manifest)),
+            **table_metadata(RUN_MANIFEST, outcome.manifest_rows),
             "run_id": context.run.run_id,
-            "determination_fingerprint": dict(
-                zip(determinations["item"], determinations["sha256"], strict=True)
-            ),
-            "input_files": int((manifest["kind"] == "input_file").sum()),
-            "code": {item: detail for item, detail in code.items()},
+            "determination_fingerprint": outcome.determination_fingerprint,
+            "input_files": outcome.input_files,
+            "code": outcome.code,
         }
     )
 
@@ -93,40 +74,15 @@ def determination_certificate(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, input_data: InputDataResource
 ):
     scope, every = petition_scope(context)
-    out_dir = input_data.reports()
-    chromium = chromium_binary()
-    rows = []
     with warehouse.open() as store:
-        for petition_id in [p for p in petition_ids(store) if p in scope]:
-            page = certificate_html(store, petition_id)
-            # Under the publication: the petition's certificate.html links to it once the
-            # publication commits (see `publication`).
-            folder = out_dir / petition_id / warehouse.publication
-            folder.mkdir(parents=True, exist_ok=True)
-            html_path = folder / "certificate.html"
-            html_path.write_text(page, encoding="utf-8")
-            pdf_path = None
-            if chromium:
-                pdf_path = folder / "certificate.pdf"
-                print_pdf(html_path, pdf_path, chromium)
-            else:
-                context.log.info("no Chromium found: the certificate is HTML only")
-            rows.append(
-                {
-                    "petition_id": petition_id,
-                    "html_path": str(html_path),
-                    "html_sha256": hashlib.sha256(page.encode()).hexdigest(),
-                    "pdf_path": str(pdf_path) if pdf_path else None,
-                    "html": page,
-                }
-            )
-        table = pd.DataFrame(rows, columns=CERTIFICATES.column_names)
-        publish_petitions(store, CERTIFICATES, table, scope, every)
+        outcome = write_certificates(
+            store, scope, every, input_data.reports(), warehouse.publication, log=context.log
+        )
     return dg.MaterializeResult(
         metadata={
-            **table_metadata(CERTIFICATES, len(table)),
-            "certificates": {r["petition_id"]: r["html_path"] for r in rows},
-            "pdf": bool(chromium),
+            **table_metadata(CERTIFICATES, outcome.certificate_rows),
+            "certificates": outcome.certificates,
+            "pdf": outcome.pdf,
         }
     )
 

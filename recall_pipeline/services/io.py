@@ -1,8 +1,10 @@
-"""Reading published tables back as pandas frames, for the assets downstream of ingestion."""
+"""Reading published tables back as pandas frames and publishing a run's petitions' rows, for
+the stages downstream of ingestion; and what a stage logs to."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 import pandas as pd
 
@@ -10,6 +12,14 @@ from recall_pipeline.ingest.pipeline import PETITIONS
 from recall_pipeline.tables import TableSchema
 from recall_pipeline.verify.pipeline import config_from_row
 from recall_pipeline.warehouse import Warehouse
+
+
+class Log(Protocol):
+    """Where a stage says what it did: a `logging.Logger`, or Dagster's `context.log` in a run."""
+
+    def info(self, msg: str, /) -> object: ...
+
+    def warning(self, msg: str, /) -> object: ...
 
 
 def read_frame(
