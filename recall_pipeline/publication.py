@@ -31,11 +31,12 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from recall_pipeline.checks import KeyCheck, key_check
 from recall_pipeline.tables import Column, TableSchema
 from recall_pipeline.warehouse import (
     CURRENT_TABLE,
@@ -298,6 +299,17 @@ def commit(url: str, publication_id: str) -> Committed:
         return Committed(publication_id, base, written, sorted(carried_from))
 
 
+def check_keys(store: Warehouse, declared: Mapping[str, TableSchema]) -> list[KeyCheck]:
+    """`key_check` of each table the open publication `store` writes into has written, that
+    `declared` declares: whether each holds its key once and its required columns filled, as
+    the tables will be published. Tables carried over from the publication it started from were
+    checked when that one committed."""
+    if store.publication is None:
+        raise ValueError("only a publication being written has tables of its own to check")
+    written = store.relations([publication_schema(store.publication)])
+    return [key_check(store, declared[name]) for name in sorted(written) if name in declared]
+
+
 def _described(conn: sa.Connection, store: Warehouse, schema: str, name: str) -> TableSchema:
     """Table `schema`.`name`'s comments, as a declaration holding only them."""
     table, columns = store.backend.comments(conn, schema, name)
@@ -494,6 +506,7 @@ __all__ = [
     "PublicationClosed",
     "PublicationConflict",
     "PublicationError",
+    "check_keys",
     "collect_garbage",
     "commit",
     "current",

@@ -128,8 +128,8 @@ def data_dictionary(tables: list[TableSchema] | None = None) -> str:
                 ""
                 if t.key_constraint
                 else " (not enforced by the warehouse: at a county's scale its index would cost "
-                "more than loading the table; `checks.key_check` verifies it on demand, no run "
-                "does yet)"
+                "more than loading the table; every run checks it before publishing, "
+                "`publication.check_keys`)"
             )
             out.append(f"Primary key: {key}{enforced}.")
         else:

@@ -53,7 +53,8 @@ class TableSchema:
     # Whether the warehouse DDL declares `primary_key` as a PRIMARY KEY constraint. Off for the
     # tables of millions of rows: DuckDB keeps such a key in an index that costs several times
     # the load itself (6M roll keys: 27-62 s instead of 6-7 s) and more memory. Their key
-    # holds by construction; `checks.key_check` verifies it on demand (no run calls it yet).
+    # holds by construction, and every run checks it before it publishes
+    # (`recall_pipeline.publication.check_keys`).
     key_constraint: bool = True
 
     def __post_init__(self) -> None:

@@ -161,3 +161,37 @@ def test_a_sampled_petition_beside_a_counted_one_verifies(
     assert (sample["method"], sample["sample_size"]) == ("random_sample", 500)
     assert sample["valid"] + sample["invalid"] + sample["pending"] == 500
     assert drawn.to_dict("records") == [{"petition_id": "la-2022-sampled", "n": 500}]
+
+
+def test_a_table_breaking_its_declared_key_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recall_pipeline.defs.audit import assets as audit_assets
+    from recall_pipeline.schema import published_table, published_tables
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(SAMPLE))
+    monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, url)
+    first = materialize_all()
+    assert first.success, first.errors
+    checked = [c for c in first.checks if c.name == audit_assets.KEYS_CHECK]
+    assert [c.passed for c in checked] == [True]
+    before = load_determination(Warehouse(url), "la-2022-da-recall")
+
+    # The registrar summary declared as one row per petition: it holds one per category.
+    summary = published_table("registrar_summary")
+    one_per_petition = type(summary)(
+        summary.name, summary.columns, primary_key=("petition_id",), key_constraint=False
+    )
+    monkeypatch.setattr(
+        audit_assets,
+        "published_tables",
+        lambda: [one_per_petition if t.name == summary.name else t for t in published_tables()],
+    )
+    second = materialize_all()
+    assert not second.success and second.publication is None
+    assert any("registrar_summary" in e and "nothing was published" in e for e in second.errors)
+    assert [c.passed for c in second.checks if c.name == audit_assets.KEYS_CHECK] == [False]
+    with Warehouse(url) as store:
+        assert current(store) == first.publication
+        assert load_determination(store, "la-2022-da-recall") == before

@@ -419,3 +419,33 @@ def test_a_published_table_is_not_written_outside_a_publication(warehouse_url: s
     ):
         store.publish(PEOPLE, people(3), replace_where={"id": [3]})
     assert ids(warehouse_url) == [1, 2]
+
+
+def test_the_key_check_sees_only_what_the_publication_wrote_and_finds_a_broken_key(
+    warehouse_url: str,
+) -> None:
+    # A key and a required column the database does not enforce (as for the roll's big
+    # tables, which declare no constraint): only the check sees them broken.
+    loose = TableSchema("people", PEOPLE.columns, primary_key=("id",), key_constraint=False)
+    required = TableSchema(
+        "people",
+        (Column("id", "integer", False), Column("name", nullable=False)),
+        primary_key=("id",),
+    )
+    declared = {"people": required, "places": PLACES}
+    pub.commit(warehouse_url, publish(warehouse_url, (PLACES, pd.DataFrame({"code": [1]}), None)))
+    broken = publish(
+        warehouse_url, (loose, pd.DataFrame({"id": [1, 1, 2], "name": ["a", "b", None]}), None)
+    )
+    with Warehouse(warehouse_url, publication=broken) as store:
+        found = pub.check_keys(store, declared)
+    # "places" is carried over, not written: its check was made when it was published.
+    assert [c.table for c in found] == ["people"]
+    assert not found[0].passed
+    assert (found[0].duplicate_keys, found[0].null_counts) == (1, {"id": 0, "name": 1})
+
+    sound = publish(warehouse_url, (loose, people(1, 2), None))
+    with Warehouse(warehouse_url, publication=sound) as store:
+        assert [c.passed for c in pub.check_keys(store, declared)] == [True]
+    with Warehouse(warehouse_url) as store, pytest.raises(ValueError, match="publication"):
+        pub.check_keys(store, declared)

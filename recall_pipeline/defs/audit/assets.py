@@ -20,7 +20,8 @@ from recall_pipeline.defs.ingest.assets import INGEST_CODE_VERSION
 from recall_pipeline.defs.matching.assets import MATCHING_CODE_VERSION
 from recall_pipeline.defs.resources import InputDataResource, WarehouseResource
 from recall_pipeline.defs.verdicts.assets import VERDICTS_CODE_VERSION, line_verdicts
-from recall_pipeline.publication import collect_garbage, gone_publications
+from recall_pipeline.publication import check_keys, collect_garbage, gone_publications
+from recall_pipeline.schema import published_tables
 from recall_pipeline.services.audit import (
     AUDIT_CODE_VERSION,
     record_run_manifest,
@@ -87,6 +88,9 @@ def determination_certificate(
     )
 
 
+KEYS_CHECK = "written_tables_hold_their_keys"
+
+
 @dg.asset(
     group_name="audit",
     code_version=AUDIT_CODE_VERSION,
@@ -99,15 +103,42 @@ def determination_certificate(
     ],
     partitions_def=PETITIONS,
     backfill_policy=PETITION_BACKFILL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            KEYS_CHECK,
+            asset="publication",
+            blocking=True,
+            description="Every table this run wrote, as declared in recall_pipeline/schema.py, "
+            "holds each value of its primary key once and no empty value in a required column "
+            "(checked before the commit: a table that breaks it publishes nothing).",
+        )
+    ],
     description="Makes everything this run (and the scan-batch run before it) decided visible "
     "at once: every table it wrote, the manifest and the certificates, or — when a step failed "
     "— none of it (see recall_pipeline/publication.py and docs/publication.md).",
 )
 def publication(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, input_data: InputDataResource
-) -> dg.MaterializeResult:
-    committed = warehouse.commit()
+):
     with warehouse.open(hold=False) as store:
+        keys = check_keys(store, {table.name: table for table in published_tables()})
+        failing = [check.table for check in keys if not check.passed]
+        yield dg.AssetCheckResult(
+            check_name=KEYS_CHECK,
+            passed=not failing,
+            metadata={
+                "tables_checked": len(keys),
+                "failing_tables": failing or "none",
+                **{check.table: check.metadata for check in keys if not check.passed},
+            },
+        )
+        if failing:
+            # Before the commit: the previous publication stays the current one, whole.
+            raise dg.Failure(
+                description=f"tables written by this run break their declared keys or leave "
+                f"required columns empty: {', '.join(failing)}; nothing was published",
+            )
+        committed = warehouse.commit()
         # A run of some assets only (a hand selection) may publish no certificate.
         if store.table_exists(CERTIFICATES.name):
             certificates = store.read_frame(CERTIFICATES.name, columns=["html_path", "pdf_path"])
@@ -119,7 +150,7 @@ def publication(
     except Exception as exc:  # noqa: BLE001
         context.log.warning(f"could not drop earlier publications yet: {exc}")
         dropped = []
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "publication_id": committed.publication_id,
             "started_from": committed.base_id or "an empty warehouse",
