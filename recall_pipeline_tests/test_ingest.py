@@ -363,6 +363,21 @@ def test_duplicate_line_key_fails(data_dir: Path) -> None:
     assert "batch_0001.csv row 3" in message and "batch_0002.csv row 2" in message
 
 
+def test_a_line_key_written_two_ways_is_one_key(data_dir: Path) -> None:
+    """Page "01" and page "1" are both published as page 1: the run stops naming both rows,
+    rather than at the warehouse's primary key with no row named."""
+    scans = petition_dir(data_dir) / "scans" / "batch_0002.csv"
+    lines = scans.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("S002,1,1,", "S001,01,002,")
+    write_lines(scans, lines)
+    with pytest.raises(StructuralError) as caught:
+        ingest_input(PETITION_LINES, data_dir)
+    message = str(caught.value)
+    assert "must be unique in petition_lines" in message
+    assert "section_id=S001, page=1, line=2 at " in message
+    assert "batch_0001.csv row 3" in message and "batch_0002.csv row 2" in message
+
+
 def test_missing_required_input_fails(data_dir: Path) -> None:
     shutil.rmtree(data_dir / "voter_roll")
     with pytest.raises(StructuralError, match="no input files for voter_roll"):

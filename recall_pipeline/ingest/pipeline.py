@@ -35,7 +35,14 @@ from recall_pipeline.ingest.files import (
     relative_to,
 )
 from recall_pipeline.ingest.petition_config import PetitionConfig, load_petition_config
-from recall_pipeline.ingest.quality import Lookup, RuleOutcome, parse_dates, rules_for, validate
+from recall_pipeline.ingest.quality import (
+    Lookup,
+    RuleOutcome,
+    key_as_typed,
+    parse_dates,
+    rules_for,
+    validate,
+)
 from recall_pipeline.tables import (
     INPUT_NAME,
     JURISDICTION_CODE,
@@ -453,7 +460,8 @@ def _raise_structural(spec: InputSpec, combined: pa.Table, outcomes: list[RuleOu
         positions = outcome.failing_positions
         files = combined.column("source_file").take(positions).to_pylist()
         rows = combined.column(SOURCE_ROW).take(positions).to_pylist()
-        keys = [combined.column(c).take(positions).to_pylist() for c in outcome.rule.columns]
+        as_typed = key_as_typed(spec, combined.select(list(outcome.rule.columns)))
+        keys = [as_typed.column(c).take(positions).to_pylist() for c in outcome.rule.columns]
         key_text = [
             ", ".join(f"{c}={v}" for c, v in zip(outcome.rule.columns, vals, strict=True))
             for vals in zip(*keys, strict=True)

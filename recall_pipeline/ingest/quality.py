@@ -176,14 +176,20 @@ def validate(
     rules = rules if rules is not None else rules_for(spec)
     # GX filters the whole batch frame for every expectation, so each group of rules reading
     # the same columns is validated on a frame holding only those columns.
-    groups: dict[tuple[str, ...], list[tuple[Rule, Any]]] = {}
+    # A key's uniqueness is judged on the values as they will be published (`key_as_typed`),
+    # apart from the rules on the text as written.
+    groups: dict[tuple[tuple[str, ...], bool], list[tuple[Rule, Any]]] = {}
     for rule, expectation in rules:
         if expectation is not None:
-            groups.setdefault(rule.columns + rule.also_reads, []).append((rule, expectation))
+            group_key = (rule.columns + rule.also_reads, rule.structural)
+            groups.setdefault(group_key, []).append((rule, expectation))
 
-    def run(item: tuple[tuple[str, ...], list[tuple[Rule, Any]]]) -> dict[str, RuleOutcome]:
-        columns, group = item
-        frame, positions = _frame_for(table.select(list(columns)), group)
+    def run(item: tuple[tuple[tuple[str, ...], bool], list[tuple[Rule, Any]]]):
+        (columns, structural), group = item
+        frame = table.select(list(columns))
+        if structural:
+            frame = key_as_typed(spec, frame)
+        frame, positions = _frame_for(frame, group)
         return _run_great_expectations(spec, frame, positions, table.num_rows, group)
 
     # GX's pandas metrics spend their time in Arrow and pandas kernels that release the GIL, so
@@ -209,6 +215,16 @@ def validate(
 
 
 _VALIDATION_THREADS = 2
+
+
+def key_as_typed(spec: InputSpec, table: pa.Table) -> pa.Table:
+    """`table` (text cells) with each whole-number field written as the number it will be
+    published as: page "01" and page "1" are one page, so they are one key."""
+    for index, name in enumerate(table.column_names):
+        if name in spec.field_names and spec.field(name).kind == "integer":
+            number = pc.replace_substring_regex(table.column(name), r"^0+(\d)", r"\1")
+            table = table.set_column(index, name, number)
+    return table
 
 
 def _checks_uniqueness(rules: list[tuple[Rule, Any]]) -> bool:
