@@ -20,7 +20,7 @@ export UV_LINK_MODE := copy
 # from source in every run, seconds each time.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: env run test lint format postgres browser bench accuracy clean corpus dictionary publication
+.PHONY: env run test lint format postgres browser bench accuracy clean corpus dictionary publication long
 
 env: $(VENV)/.synced
 
@@ -57,6 +57,12 @@ corpus: env postgres
 	  recall_pipeline_tests/test_bad_input_corpus.py
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -k fuzz \
 	  recall_pipeline_tests/test_ingest.py recall_pipeline_tests/test_yaml_settings.py
+
+# Whole runs that repeat what the CI suite proves by cheaper means: the multiprocess executor,
+# reruns compared table by table, a renamed scan file.
+long: env postgres browser
+	$(UV) sync --frozen --group bench --python $(PYTHON)
+	$(BIN)/python -m pytest -q -n 2 -m long
 
 # Runs killed at every step and two runs at once, on both backends (make test runs one backend
 # of each).

@@ -392,7 +392,8 @@ def test_a_batch_that_moves_the_fitted_model_ends_as_a_full_run_would(
     same_tables(step_url, tables(whole_url))
 
 
-@pytest.mark.parametrize("departure", ["renamed", "withdrawn"])
+# A renamed file is a withdrawn one plus a new one: `make long` runs it too.
+@pytest.mark.parametrize("departure", [pytest.param("renamed", marks=pytest.mark.long), "withdrawn"])
 def test_a_batch_run_drops_the_rows_of_a_scan_file_no_longer_delivered(
     departure: str, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
@@ -474,6 +475,7 @@ def reached_the_same(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         pd.testing.assert_frame_equal(got, expected)
 
 
+@pytest.mark.long
 def test_rerunning_gives_identical_tables_and_no_duplicated_rows(
     data_dir: Path, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -782,6 +784,7 @@ def test_a_batch_repeating_another_batchs_line_keys_is_refused(
         assert store.row_count("petition_lines") == before
 
 
+@pytest.mark.long
 def test_a_launched_run_on_the_multiprocess_executor_gives_the_same_verdicts(
     data_dir: Path, tmp_path: Path, instance, reference, monkeypatch: pytest.MonkeyPatch
 ) -> None:

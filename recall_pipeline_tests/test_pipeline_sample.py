@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from recall_pipeline.publication import current
 from recall_pipeline.runner import materialize_all
 from recall_pipeline.verify.report import load_determination
 from recall_pipeline.warehouse import Warehouse
+from recall_pipeline_tests.conftest import fresh_warehouse_url
 from recall_pipeline_tests.datadir import SAMPLE, copy_sample
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -20,15 +22,35 @@ TRUTH = PROJECT / "recall_pipeline_tests" / "fixtures" / "sample_truth"
 KEY = ["petition_id", "section_id", "page", "line"]
 
 
-@pytest.fixture
-def published(warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
-    monkeypatch.setenv(settings.DATA_DIR_ENV, str(SAMPLE))
-    monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, warehouse_url)
-    outcome = materialize_all()
+def _run_sample(url: str) -> Warehouse:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(settings.DATA_DIR_ENV, str(SAMPLE))
+        patch.setenv(settings.WAREHOUSE_URL_ENV, url)
+        outcome = materialize_all()
     assert outcome.success, outcome.errors
     assert all(c.passed for c in outcome.checks), [c for c in outcome.checks if not c.passed]
-    with Warehouse(warehouse_url) as store:
+    return Warehouse(url)
+
+
+# One run per backend serves every test that only reads what it published.
+@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
+def published(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    with fresh_warehouse_url(request.param, tmp_path_factory.mktemp("sample")) as url:
+        store = _run_sample(url)
+        try:
+            yield store
+        finally:
+            store.dispose()
+
+
+@pytest.fixture
+def published_to_change(warehouse_url: str) -> Iterator[Warehouse]:
+    """A run of its own, for a test that changes what was published."""
+    store = _run_sample(warehouse_url)
+    try:
         yield store
+    finally:
+        store.dispose()
 
 
 def test_every_line_gets_its_true_verdict(published: Warehouse) -> None:
@@ -83,12 +105,12 @@ def test_per_reason_tables_partition_the_invalid_lines(published: Warehouse) -> 
     assert duplicated_voters <= set(valid_per_voter.index)
 
 
-def test_reconciliation_checks_catch_tampering(published: Warehouse) -> None:
+def test_reconciliation_checks_catch_tampering(published_to_change: Warehouse) -> None:
     from recall_pipeline.verify import reconcile
 
     # The published names are views; the rows are in the publication's own tables, and that
     # is where someone tampering would change them.
-    published = Warehouse(published.url, publication=current(published))
+    published = Warehouse(published_to_change.url, publication=current(published_to_change))
     assert reconcile.one_verdict_per_line(published).passed
     published.execute(
         "DELETE FROM line_verdicts WHERE section_id = 'S000001' AND page = 1 AND line = 1"

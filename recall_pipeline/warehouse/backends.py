@@ -561,7 +561,8 @@ class PostgresBackend(Backend):
                 found = conn.execute(
                     sa.text(
                         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                        "AND pid <> pg_backend_pid() LIMIT 1"
+                        "AND pid <> pg_backend_pid() AND database = "
+                        "(SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
                     )
                 ).scalar()
                 conn.commit()
