@@ -68,6 +68,7 @@ def published_tables() -> list[TableSchema]:
         VERDICT_INPUTS,
         v.SUFFICIENCY_DETERMINATION,
         v.SAMPLE_LINES,
+        v.REQUIREMENT_BASES,
         RUN_MANIFEST,
         CERTIFICATES,
         RUN_FAILURES,

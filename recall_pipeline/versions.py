@@ -95,12 +95,13 @@ STAGES: dict[str, tuple[str, ...]] = {
         "recall_pipeline.verify.incremental",
         "recall_pipeline.verify.reconcile",
     ),
-    # The raw count, the statutory sample and the result.
+    # The raw count, the statutory sample and the result; the requirement under each basis.
     "determination": (
         "recall_pipeline.defs.determination.assets",
         "recall_pipeline.services.determination",
         "recall_pipeline.verify.sufficiency",
         "recall_pipeline.verify.determination",
+        "recall_pipeline.verify.bases",
     ),
     # The run manifest (which records the other stages' versions) and the certificates.
     "audit": (

@@ -71,6 +71,14 @@ def test_certificate_shows_the_determination_and_its_basis(certificate) -> None:
     for category, count in report["by_registrar_category"].items():
         assert category in text and f"{count:,}" in text
     assert fingerprint in text
+    assert "The requirement under each basis" in text
+    assert len(report["requirement_bases"]) == 3
+    for b in report["requirement_bases"]:
+        # One table row per basis: name, kind, date, source, then the figures.
+        assert (
+            f"{b['basis']} {b['kind']} {b['as_of']} {b['source']} {b['registered_voters']:,} "
+            f"{b['threshold_percent']:g} % {b['required']:,} {b['margin']:+,} {b['result']}"
+        ) in text, b["basis"]
 
 
 def test_certificate_has_no_names_or_addresses(certificate) -> None:

@@ -23,6 +23,7 @@ PER_PETITION = {
     "verdict_inputs",
     "sufficiency_determination",
     "sample_lines",
+    "requirement_bases",
     "determination_certificate",
     # The commit of the run's publication: last, after everything it makes visible.
     "publication",

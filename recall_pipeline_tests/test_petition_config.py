@@ -163,3 +163,90 @@ def test_the_contracts_optional_blocks_are_validated(tmp_path: Path) -> None:
         "examination.begun: not a setting petition.yaml has (misspelt, or in the wrong block?)"
         " (line 23)",
     ]
+
+
+BASES = (
+    "alternative_bases:\n"
+    "  - name: active voters\n"
+    "    registered_voters: 5438400\n"
+    "    as_of: 2021-12-31\n"
+    "    source: county public-records response, 2022-10\n"
+)
+
+
+def test_alternative_bases_and_the_examination_are_kept(tmp_path: Path) -> None:
+    from recall_pipeline.ingest.petition_config import Basis
+
+    config = load(tmp_path, PETITION_YAML + BASES + "examination:\n  started: 2022-09-06\n")
+    assert config.alternative_bases == (
+        Basis(
+            "active voters",
+            5438400,
+            dt.date(2021, 12, 31),
+            "county public-records response, 2022-10",
+        ),
+    )
+    assert config.examination_started == dt.date(2022, 9, 6)
+    assert config.examination_ends == dt.date(2022, 11, 5)
+    plain = load(tmp_path, PETITION_YAML)
+    assert (plain.alternative_bases, plain.examination_started) == ((), None)
+    assert plain.examination_ends is None
+    # A basis is a setting like the others: the settings' hash moves with it.
+    assert config.settings_sha256() != plain.settings_sha256()
+    other = load(tmp_path, PETITION_YAML + BASES.replace("5438400", "5438401"))
+    assert other.settings_sha256() != load(tmp_path, PETITION_YAML + BASES).settings_sha256()
+
+
+def test_the_petitions_table_keeps_the_bases_and_the_examination(tmp_path: Path) -> None:
+    from recall_pipeline.ingest.pipeline import petitions_table
+    from recall_pipeline.verify.pipeline import config_from_row
+
+    with_all = load(tmp_path, PETITION_YAML + BASES + "examination:\n  started: 2022-09-06\n")
+    plain = load(tmp_path, PETITION_YAML)
+    table = petitions_table([(with_all, "a.yaml", "0" * 64), (plain, "b.yaml", "1" * 64)])
+    rows = table.to_pandas().to_dict("records")
+    assert rows[0]["examination_started"] == dt.date(2022, 9, 6)
+    assert [config_from_row(row) for row in rows] == [with_all, plain]
+
+
+@pytest.mark.parametrize(
+    ("broken", "problem"),
+    [
+        (
+            BASES.replace("    source: county public-records response, 2022-10\n", ""),
+            "alternative_bases.0.source: missing (every basis names where its figure comes from)",
+        ),
+        (
+            BASES.replace("source: county public-records response, 2022-10", "source: ''"),
+            "alternative_bases.0.source: missing (every basis names where its figure comes from)"
+            " (line 21)",
+        ),
+        (
+            BASES.replace("5438400", "-5438400"),
+            "alternative_bases.0.registered_voters: -5438400 is below 1 (line 19)",
+        ),
+        (
+            BASES.replace("2021-12-31", "2021-12-32"),
+            "alternative_bases.0.as_of: '2021-12-32' is not a date (YYYY-MM-DD) (line 20)",
+        ),
+        (
+            BASES.replace("    as_of: 2021-12-31\n", ""),
+            "alternative_bases.0.as_of: missing (a date, YYYY-MM-DD)",
+        ),
+        (
+            BASES + BASES.split("\n", 1)[1].replace("active voters", "Active Voters"),
+            "alternative_bases.1.name: 'Active Voters' is already the name of "
+            "alternative_bases.0 (line 22)",
+        ),
+        (
+            "examination:\n  started: 2022-07-05\n",
+            "examination: started 2022-07-05 is before filed_date 2022-07-06 (the examination "
+            "follows the finding on the filed petition) (line 17)",
+        ),
+    ],
+    ids=["no-source", "blank-source", "negative", "bad-date", "no-date", "same-name", "early-exam"],
+)
+def test_a_bad_basis_or_examination_is_named_by_file_and_key(
+    tmp_path: Path, broken: str, problem: str
+) -> None:
+    assert problems(tmp_path, PETITION_YAML + broken) == [problem]

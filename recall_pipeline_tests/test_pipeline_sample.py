@@ -130,6 +130,42 @@ def test_reconciliation_checks_catch_tampering(published_to_change: Warehouse) -
     assert not reconcile.one_valid_line_per_voter(published).passed
 
 
+def test_requirement_bases_hold_the_official_figures_and_the_rolls_own_counts(
+    published: Warehouse,
+) -> None:
+    report = load_determination(published, "la-2022-da-recall")
+    bases = published.read("requirement_bases").to_pandas().sort_values("position")
+    assert list(bases["kind"]) == ["official", "roll", "roll"]
+    official = bases.iloc[0]
+    # The official basis's row is the determination's own figures (a full count was done).
+    for figure in ("required", "margin", "result", "threshold_percent"):
+        assert official[figure] == report[figure], figure
+    assert official["registered_voters"] == report["registered_voters_basis"]
+    verdicts = published.read("line_verdicts", columns=["status"]).to_pandas()
+    assert set(bases["valid"]) == {(verdicts["status"] == "VALID").sum()} == {report["valid"]}
+
+    # The roll counted here from the published table, apart from the pipeline's code.
+    roll = published.read("voter_roll", columns=["jurisdiction_code", "zip", "status"])
+    roll = roll.to_pandas()
+    zips = published.read("jurisdiction_zips").to_pandas()
+    listed = set(zips.loc[zips["jurisdiction_code"] == "19", "zip5"])
+    inside = roll[(roll["jurisdiction_code"] == "19") | roll["zip"].str[:5].isin(listed)]
+    active = int((inside["status"] == "ACTIVE").sum())
+    registered = int(inside["status"].isin(["ACTIVE", "INACTIVE"]).sum())
+    assert 0 < active < registered < len(roll)  # the sample has inactive and cancelled voters
+    counted = dict(zip(bases["basis"], bases["registered_voters"], strict=True))
+    assert counted["roll: active registrations"] == active
+    assert counted["roll: all registrations (active and inactive)"] == registered
+    latest = max(
+        published.query("SELECT max(registration_date) AS d FROM voter_roll")["d"].iloc[0],
+        published.query("SELECT max(status_date) AS d FROM voter_roll")["d"].iloc[0],
+    )
+    assert set(bases.loc[bases["kind"] == "roll", "as_of"]) == {latest}
+    assert all(
+        "voter_roll/roll_part_01.csv" in s for s in bases.loc[bases["kind"] == "roll", "source"]
+    )
+
+
 def test_determination_command(published: Warehouse, capsys: pytest.CaptureFixture[str]) -> None:
     from recall_pipeline.cli import main
 
@@ -139,11 +175,38 @@ def test_determination_command(published: Warehouse, capsys: pytest.CaptureFixtu
     expected = json.loads((TRUTH / "expected_determination.json").read_text())
     assert (report["valid"], report["result"]) == (expected["valid"], expected["result"])
     assert report["by_registrar_category"] == expected["by_registrar_category"]
+    bases = {b["basis"]: b for b in report["requirement_bases"]}
+    official = bases["registered voters (official basis)"]
+    assert (official["required"], official["margin"]) == (expected["required"], expected["margin"])
+    assert official["as_of"] == "2021-12-31"
+    assert [b["kind"] for b in report["requirement_bases"]] == ["official", "roll", "roll"]
 
     assert main(["determination", "la-2022-da-recall", "--warehouse", url]) == 0
     text = capsys.readouterr().out
     assert "Petition la-2022-da-recall: INSUFFICIENT" in text
     assert "Not Registered" in text and "sample size n" in text
+    lines = text.splitlines()
+    at = lines.index(
+        "  under each basis (full-count rule on the 1,040 valid lines; the result above uses the"
+        " official basis)"
+    )
+    # After the official result and its sample, before the breakdown by reason.
+    assert lines.index("    sample result         FULL_COUNT_REQUIRED") < at
+    assert at < lines.index("  invalid by reason")
+    shown = {line[4:50].strip(): line[50:].split() for line in lines[at + 2 : at + 8 : 2]}
+    assert shown["registered voters (official basis)"] == [
+        f"{expected['registered_voters_basis']:,}",
+        "10%",
+        f"{expected['required']:,}",
+        f"{expected['margin']:+,}",
+        "INSUFFICIENT",
+    ]
+    active = bases["roll: active registrations"]
+    assert shown["roll: active registrations"][0] == f"{active['registered_voters']:,}"
+    assert shown["roll: active registrations"][3] == f"{active['margin']:+,}"
+    assert lines[at + 3].startswith(
+        "      official, as of 2021-12-31: petitions/la-2022-da-recall/"
+    )
 
     assert main(["determination", "no-such-petition", "--warehouse", url]) == 2
     assert "no determination for 'no-such-petition'" in capsys.readouterr().err
@@ -167,6 +230,13 @@ def test_a_sampled_petition_beside_a_counted_one_verifies(
         settings_file.read_text()
         .replace("petition_id: la-2022-da-recall", "petition_id: la-2022-sampled")
         .replace("method: auto", "method: random_sample")
+        + "alternative_bases:\n"
+        "  - name: active voters\n"
+        "    registered_voters: 10877\n"
+        "    as_of: 2021-12-31\n"
+        "    source: county public-records response, 2022-10\n"
+        "examination:\n"
+        "  started: 2022-09-06\n"
     )
     monkeypatch.setenv(settings.DATA_DIR_ENV, str(data))
     monkeypatch.setenv(settings.WAREHOUSE_URL_ENV, warehouse_url)
@@ -179,10 +249,33 @@ def test_a_sampled_petition_beside_a_counted_one_verifies(
         full = load_determination(store, "la-2022-da-recall")
         sample = load_determination(store, "la-2022-sampled")
         drawn = store.query("SELECT petition_id, count(*) AS n FROM sample_lines GROUP BY 1")
+        bases = store.read("requirement_bases").to_pandas()
+        petitions = store.read("petitions").to_pandas().set_index("petition_id")
+        valid = store.query(
+            "SELECT count(*) AS n FROM line_verdicts"
+            " WHERE petition_id = 'la-2022-sampled' AND status = 'VALID'"
+        )["n"].iloc[0]
     assert (full["method"], full["sample_size"]) == ("full_count", None)
     assert (sample["method"], sample["sample_size"]) == ("random_sample", 500)
     assert sample["valid"] + sample["invalid"] + sample["pending"] == 500
     assert drawn.to_dict("records") == [{"petition_id": "la-2022-sampled", "n": 500}]
+    # The sampled petition's alternative basis, against every line's verdict (its official
+    # result came from the sample alone).
+    alternative = bases[bases["kind"] == "alternative"]
+    assert list(alternative["petition_id"]) == ["la-2022-sampled"]
+    row = alternative.iloc[0]
+    assert (row["basis"], row["registered_voters"], row["required"]) == (
+        "active voters",
+        10877,
+        1088,
+    )
+    assert str(row["as_of"]) == "2021-12-31"
+    assert row["source"] == "county public-records response, 2022-10"
+    assert (row["valid"], row["margin"]) == (valid, valid - 1088)
+    assert valid != sample["valid"]
+    assert str(petitions.loc["la-2022-sampled", "examination_started"]) == "2022-09-06"
+    assert pd.isna(petitions.loc["la-2022-da-recall", "examination_started"])
+    assert petitions.loc["la-2022-da-recall", "alternative_bases"] == "[]"
 
 
 def test_a_table_breaking_its_declared_key_publishes_nothing(

@@ -3,7 +3,8 @@
 A self-contained HTML page per petition (no scripts, no external assets; the chart is inline
 SVG) built only from published tables: the determination and its result, the threshold
 computation (EC §11221), the random-sample arithmetic step by step when a sample was drawn
-(EC §11225, 2 CCR §§20530–20532), the invalid lines per reason and per registrar category, and
+(EC §11225, 2 CCR §§20530–20532), the requirement under each basis (requirement_bases), the
+invalid lines per reason and per registrar category, and
 the run manifest's input hashes, code identity and determination fingerprint. It carries
 counts, file names and hashes — never a voter's name or address.
 
@@ -199,6 +200,7 @@ def certificate_html(store: Warehouse, petition_id: str) -> str:
             f"qualifies the petition; fewer than {_n(report['sample_lower_cutoff'])} fails it; "
             "in between, every line is examined.</p>",
         ]
+    parts += _bases_section(report.get("requirement_bases") or [])
     precedence = {c.code: c for c in reason_codes()}
     parts += [
         "<h2>Invalid lines by reason (primary reason, in order of precedence)</h2>",
@@ -240,6 +242,49 @@ def certificate_html(store: Warehouse, petition_id: str) -> str:
         ]
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _bases_section(bases: list[dict]) -> list[str]:
+    """The requirement under each basis (requirement_bases): the official one and those the
+    petition's readers argue from, each with its source."""
+    if not bases:
+        return []
+    return [
+        "<h2 id='bases'>The requirement under each basis</h2>",
+        "<p>The determination above uses the official basis. Which count of registered voters "
+        "is the basis can be disputed (EC §2226(a)(2) leaves voters on the inactive file out), "
+        "so the requirement is also shown under the other counts, each with its source. Each "
+        f"result applies the full-count rule (EC §11224) to the {_n(bases[0]['valid'])} valid "
+        "lines.</p>",
+        _table(
+            [
+                "basis",
+                "kind",
+                "as of",
+                "source",
+                "registered voters",
+                "percent",
+                "required",
+                "margin",
+                "result",
+            ],
+            [
+                [
+                    b["basis"],
+                    b["kind"],
+                    b["as_of"] or "",
+                    b["source"],
+                    _n(b["registered_voters"]),
+                    f"{b['threshold_percent']:g} %",
+                    _n(b["required"]),
+                    f"{b['margin']:+,}",
+                    b["result"],
+                ]
+                for b in bases
+            ],
+            numeric={4, 5, 6, 7},
+        ),
+    ]
 
 
 def _latest_manifest(store: Warehouse) -> pd.DataFrame | None:

@@ -75,7 +75,9 @@ class Verification(StrictSettings):
 
 
 class AlternativeBasis(StrictSettings):
-    """Another denominator the requirement may be compared against (`../shared` contract)."""
+    """Another count of registered voters the requirement is compared against: which figure is
+    the basis is disputed in practice (EC §2226(a)(2) leaves inactive voters out, and a county's
+    own reports disagree), so each one names where it comes from."""
 
     name: Text
     registered_voters: StrictInt = Field(ge=1)
@@ -118,9 +120,49 @@ class PetitionSettings(StrictSettings):
                 f"basis_report_date: {self.basis_report_date} is after approved_for_circulation "
                 f"{approved} (the basis is the last report before approval)"
             )
+        if self.examination is not None and self.examination.started < self.filed_date:
+            # The examination follows a finding of insufficiency, which follows the filing.
+            problems.append(
+                f"examination: started {self.examination.started} is before filed_date "
+                f"{self.filed_date} (the examination follows the finding on the filed petition)"
+            )
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+
+# SB 1441 (2024): the proponents' examination ends within 60 days of its start.
+EXAMINATION_DAYS = 60
+
+
+@dataclass(frozen=True)
+class Basis:
+    """An alternative basis as petition.yaml gives it."""
+
+    name: str
+    registered_voters: int
+    as_of: dt.date
+    source: str
+
+
+def bases_json(bases: tuple[Basis, ...]) -> str:
+    """The alternative bases as the petitions table keeps them: a JSON list, in the file's
+    order."""
+    return json.dumps([{**asdict(b), "as_of": b.as_of.isoformat()} for b in bases])
+
+
+def bases_from_json(text: str | None) -> tuple[Basis, ...]:
+    if not text:
+        return ()
+    return tuple(
+        Basis(
+            name=item["name"],
+            registered_voters=int(item["registered_voters"]),
+            as_of=dt.date.fromisoformat(item["as_of"]),
+            source=item["source"],
+        )
+        for item in json.loads(text)
+    )
 
 
 @dataclass(frozen=True)
@@ -140,6 +182,15 @@ class PetitionConfig:
     registration_cutoff: str
     duplicates_keep: str
     unreviewed_signatures: str
+    alternative_bases: tuple[Basis, ...] = ()
+    examination_started: dt.date | None = None
+
+    @property
+    def examination_ends(self) -> dt.date | None:
+        """The last day the law allows the proponents' examination, once it has started."""
+        if self.examination_started is None:
+            return None
+        return self.examination_started + dt.timedelta(days=EXAMINATION_DAYS)
 
     def settings_sha256(self) -> str:
         canonical = json.dumps(asdict(self), sort_keys=True, default=str).encode()
@@ -162,6 +213,8 @@ def load_petition_config(path: Path, relative: str, folder_name: str) -> Petitio
             f"petition_id: {petition_id.strip()!r} does not match its folder name "
             f"{folder_name!r}{at_line(lines, ('petition_id',))}"
         )
+    if isinstance(settings, PetitionSettings):
+        problems += _repeated_basis_names(settings.alternative_bases, lines)
     if problems or not isinstance(settings, PetitionSettings):
         raise PetitionConfigError(relative, problems)
     return PetitionConfig(
@@ -180,7 +233,29 @@ def load_petition_config(path: Path, relative: str, folder_name: str) -> Petitio
         registration_cutoff=settings.registration_cutoff,
         duplicates_keep=settings.duplicates_keep,
         unreviewed_signatures=settings.unreviewed_signatures,
+        alternative_bases=tuple(
+            Basis(b.name, b.registered_voters, b.as_of, b.source)
+            for b in settings.alternative_bases
+        ),
+        examination_started=settings.examination.started if settings.examination else None,
     )
+
+
+def _repeated_basis_names(bases: tuple[AlternativeBasis, ...], lines) -> list[str]:
+    # A basis is published under its name: two of one name (whatever their case) would be
+    # one row the reader cannot tell apart.
+    seen: dict[str, int] = {}
+    problems = []
+    for i, basis in enumerate(bases):
+        key = basis.name.casefold()
+        if key in seen:
+            problems.append(
+                f"alternative_bases.{i}.name: {basis.name!r} is already the name of "
+                f"alternative_bases.{seen[key]}{at_line(lines, ('alternative_bases', i, 'name'))}"
+            )
+        else:
+            seen[key] = i
+    return problems
 
 
 _ALLOWED = {
@@ -207,6 +282,8 @@ def _describe(path: tuple, error: dict) -> str | None:
             return "missing (a whole number)"
         if name == "verification":
             return "missing (a mapping: method, sample_seed, sufficient_when)"
+        if path[:1] == ("alternative_bases",) and name == "source":
+            return "missing (every basis names where its figure comes from)"
         return None
     if allowed and kind == "literal_error":
         return f"{error.get('input')!r} is not one of {', '.join(allowed)}"

@@ -34,7 +34,11 @@ from recall_pipeline.ingest.files import (
     read_input_file,
     relative_to,
 )
-from recall_pipeline.ingest.petition_config import PetitionConfig, load_petition_config
+from recall_pipeline.ingest.petition_config import (
+    PetitionConfig,
+    bases_json,
+    load_petition_config,
+)
 from recall_pipeline.ingest.quality import (
     Lookup,
     RuleOutcome,
@@ -216,6 +220,21 @@ PETITIONS = TableSchema(
             "presume_valid or pending: the verdict of a line whose signature no examiner reviewed",
         ),
         Column(
+            "alternative_bases",
+            "string",
+            False,
+            "other counts of registered voters to compare the requirement against, as JSON: a "
+            "list of {name, registered_voters, as_of, source} in the file's order ([] for none); "
+            "requirement_bases shows each one's requirement",
+        ),
+        Column(
+            "examination_started",
+            "date",
+            True,
+            "when the proponents' examination began (EC 11301); it ends within 60 days "
+            "(SB 1441). Empty until it has begun",
+        ),
+        Column(
             "settings_sha256",
             "string",
             False,
@@ -306,7 +325,10 @@ def petitions_table(loaded: list[tuple[PetitionConfig, str, str]]) -> pa.Table:
     for config, relative, digest in loaded:
         row = {c: getattr(config, c, None) for c in PETITIONS.column_names}
         row.update(
-            settings_sha256=config.settings_sha256(), source_file=relative, source_sha256=digest
+            alternative_bases=bases_json(config.alternative_bases),
+            settings_sha256=config.settings_sha256(),
+            source_file=relative,
+            source_sha256=digest,
         )
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=PETITIONS.arrow_schema())

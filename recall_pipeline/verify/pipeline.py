@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from recall_pipeline.ingest.petition_config import PetitionConfig
+from recall_pipeline.ingest.petition_config import PetitionConfig, bases_from_json
 from recall_pipeline.verify import compare as c
 from recall_pipeline.verify import jurisdiction
 from recall_pipeline.verify import match as m
@@ -47,6 +47,11 @@ def config_from_row(row: dict) -> PetitionConfig:
     )
     values["registered_voters_basis"] = int(values["registered_voters_basis"])
     values["sample_seed"] = int(values["sample_seed"])
+    values["alternative_bases"] = bases_from_json(values.get("alternative_bases"))
+    started = values.get("examination_started")
+    values["examination_started"] = (
+        None if started is None or pd.isna(started) else pd.Timestamp(started).date()
+    )
     return PetitionConfig(**values)
 
 

@@ -6,6 +6,7 @@ from recall_pipeline.values import plain
 from recall_pipeline.verify.schemas import (
     REASON_SUMMARY,
     REGISTRAR_SUMMARY,
+    REQUIREMENT_BASES,
     SUFFICIENCY_DETERMINATION,
 )
 from recall_pipeline.warehouse import Warehouse
@@ -47,7 +48,22 @@ def load_determination(store: Warehouse, petition_id: str) -> dict:
         params,
     )
     report["lines_to_correct"] = int(to_correct["n"].iloc[0])
+    report["requirement_bases"] = load_bases(store, petition_id)
     return report
+
+
+def load_bases(store: Warehouse, petition_id: str) -> list[dict]:
+    """The petition's rows of requirement_bases, in their order (none from a warehouse
+    published before the table existed)."""
+    if not store.table_exists(REQUIREMENT_BASES.name):
+        return []
+    columns = [c for c in REQUIREMENT_BASES.column_names if c != "petition_id"]
+    found = store.query(
+        f"SELECT {', '.join(columns)} FROM {REQUIREMENT_BASES.name}"
+        " WHERE petition_id = :pid ORDER BY position",
+        {"pid": petition_id},
+    )
+    return [{k: plain(v) for k, v in row.items()} for row in found.to_dict("records")]
 
 
 def render(report: dict) -> str:
@@ -88,6 +104,7 @@ def render(report: dict) -> str:
             f" < {n(report['sample_lower_cutoff'])} fails",
             f"    sample result         {report['sample_result']}",
         ]
+    lines += _bases_lines(report.get("requirement_bases") or [])
     lines.append("  invalid by reason")
     lines += [f"    {code:<32}{n(count):>10}" for code, count in report["by_reason"].items()]
     lines.append("  invalid by registrar category")
@@ -98,6 +115,26 @@ def render(report: dict) -> str:
         )
     ]
     return "\n".join(lines)
+
+
+def _bases_lines(bases: list[dict]) -> list[str]:
+    """The requirement and margin under each basis, after the official result."""
+    if not bases:
+        return []
+    n = "{:,}".format
+    lines = [
+        f"  under each basis (full-count rule on the {n(bases[0]['valid'])} valid lines;"
+        " the result above uses the official basis)",
+        f"    {'basis':<46}{'registered':>12}{'%':>6}{'required':>11}{'margin':>10}  result",
+    ]
+    for b in bases:
+        lines += [
+            f"    {b['basis']:<46}{n(b['registered_voters']):>12}"
+            f"{b['threshold_percent']:>5g}%{n(b['required']):>11}{b['margin']:>+10,}"
+            f"  {b['result']}",
+            f"      {b['kind']}, as of {b['as_of'] or 'unknown'}: {b['source']}",
+        ]
+    return lines
 
 
 def _pending_note(report: dict) -> str:

@@ -488,6 +488,82 @@ SUFFICIENCY_DETERMINATION = TableSchema(
     primary_key=("petition_id",),
 )
 
+REQUIREMENT_BASES = TableSchema(
+    name="requirement_bases",
+    description=(
+        "The signature requirement, margin and result under each basis a petition's count may "
+        "be read against, beside the official determination (which uses only the official "
+        "basis and is not changed by these rows): the official basis, each alternative basis "
+        "petition.yaml lists with its source, and what the published roll counts in the "
+        "jurisdiction — its ACTIVE registrations (EC 2226(a)(2) leaves inactive voters out) "
+        "and all its registrations in force (ACTIVE and INACTIVE; CANCELLED records are no "
+        "registrations). A roll row counts the roll's rows whose county code is the "
+        "petition's jurisdiction or whose residence ZIP is listed for it in jurisdiction_zips "
+        "(the rule every cut of the roll uses), as published: rows quarantined at ingestion "
+        "are not counted. Each requirement is computed as the official one: the EC 11221 "
+        "percent by that basis's own count (or the petition's threshold_percent), rounded up; "
+        "each result is the full count's rule (EC 11224, sufficient_when) on the petition's "
+        "VALID lines. One row per petition and basis."
+    ),
+    columns=(
+        PETITION_ID,
+        Column(
+            "position",
+            "integer",
+            False,
+            "the row's place in the listing: the official basis first, then the alternatives "
+            "in the file's order, then the roll's counts",
+        ),
+        Column("kind", "string", False, "official, alternative (petition.yaml) or roll"),
+        Column(
+            "basis",
+            "string",
+            False,
+            "the basis's name: the alternative's own, or the official basis's or the roll "
+            "count's fixed name",
+        ),
+        Column(
+            "as_of",
+            "date",
+            True,
+            "the date of the count: the official report's date (basis_report_date), the "
+            "alternative's as_of; for the roll, which carries no extract date, the latest "
+            "registration or status date it records (empty for an empty roll)",
+        ),
+        Column(
+            "source",
+            "string",
+            False,
+            "where the count comes from: the petition.yaml setting, the alternative's source, "
+            "or the roll's files",
+        ),
+        Column("registered_voters", "integer", False, "the count of registered voters"),
+        Column(
+            "threshold_percent",
+            "float",
+            False,
+            "the percent of this count required: the EC 11221 table by the count, or the "
+            "petition's threshold_percent",
+        ),
+        Column("required", "integer", False, "ceil(percent x count): signatures required"),
+        Column(
+            "valid",
+            "integer",
+            False,
+            "the petition's VALID lines, every line's verdict counted (a full count's figure, "
+            "also when the official result came from the sample alone)",
+        ),
+        Column("margin", "integer", False, "valid minus required"),
+        Column(
+            "result",
+            "string",
+            False,
+            "SUFFICIENT or INSUFFICIENT under this basis, by the full count's rule",
+        ),
+    ),
+    primary_key=("petition_id", "kind", "basis"),
+)
+
 
 # Where matching's prepared roll is: 64-bit hashes of each registration's and each past
 # address's key in every blocking pass, and what the model measures on the roll, so that a run

@@ -101,6 +101,7 @@ DECLARED = {table.name: table for table in published_tables()}
         *line_verdicts.keys,
         "sample_lines",
         "sufficiency_determination",
+        "requirement_bases",
         "run_manifest",
         "determination_certificate",
     ],

@@ -1,4 +1,5 @@
-"""The determination: raw count, statutory random sample, full count, result."""
+"""The determination: raw count, statutory random sample, full count, result; and the
+requirement under each basis beside it."""
 
 import dagster as dg
 
@@ -14,9 +15,15 @@ from recall_pipeline.services.determination import (
     DETERMINATION_CODE_VERSION,
     determine_sufficiency,
 )
-from recall_pipeline.verify.schemas import SAMPLE_LINES, SUFFICIENCY_DETERMINATION
+from recall_pipeline.verify.schemas import (
+    REQUIREMENT_BASES,
+    SAMPLE_LINES,
+    SUFFICIENCY_DETERMINATION,
+)
 
 _DEPS = ["line_verdicts", "petitions"]
+# The roll's own counts in the jurisdiction are one of the bases.
+_BASES_DEPS = [*_DEPS, "voter_roll", "jurisdiction_zips"]
 
 
 @dg.multi_asset(
@@ -25,6 +32,7 @@ _DEPS = ["line_verdicts", "petitions"]
     specs=[
         table_spec(SUFFICIENCY_DETERMINATION, _DEPS, "determination", DETERMINATION_CODE_VERSION),
         table_spec(SAMPLE_LINES, _DEPS, "determination", DETERMINATION_CODE_VERSION),
+        table_spec(REQUIREMENT_BASES, _BASES_DEPS, "determination", DETERMINATION_CODE_VERSION),
     ],
     check_specs=[
         dg.AssetCheckSpec(
@@ -52,6 +60,10 @@ def sufficiency_determination(context: dg.AssetExecutionContext, warehouse: Ware
     )
     yield dg.MaterializeResult(
         asset_key="sample_lines", metadata=table_metadata(SAMPLE_LINES, outcome.sample_rows)
+    )
+    yield dg.MaterializeResult(
+        asset_key="requirement_bases",
+        metadata=table_metadata(REQUIREMENT_BASES, outcome.bases_rows),
     )
     yield dg.AssetCheckResult(
         asset_key="sufficiency_determination",
