@@ -33,7 +33,7 @@ def test_run_publishes_and_prints_tables(
     assert table_lines["voter_roll"] == "5"
     assert table_lines["petition_lines"] == "5"
     assert table_lines["quarantined_rows"] == "0"
-    assert "checks: 22 passed, 0 failed" in out
+    assert "checks: 23 passed, 0 failed" in out
 
     capsys.readouterr()
     assert main(["tables", "--warehouse", warehouse_url]) == 0

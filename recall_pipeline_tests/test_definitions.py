@@ -23,6 +23,9 @@ PER_PETITION = {
     "verdict_inputs",
     "sufficiency_determination",
     "sample_lines",
+    "examination_status",
+    "examination_reasons",
+    "examination_set",
     "determination_certificate",
     # The commit of the run's publication: last, after everything it makes visible.
     "publication",
