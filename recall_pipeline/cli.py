@@ -414,6 +414,13 @@ def _examination_export(args: argparse.Namespace) -> int:
     with _reader(args) as store:
         load_determination(store, args.petition_id)
         rows = store.read(EXAMINATION_SET, where={"petition_id": args.petition_id})
+    # In the order to examine it: the lines most likely wrongly invalid first.
+    rows = rows.sort_by(
+        [
+            ("review_priority", "descending"),
+            *((c, "ascending") for c in ("section_id", "page", "line")),
+        ]
+    )
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         if kind == "parquet":

@@ -172,15 +172,21 @@ def test_the_examination_set_holds_invalid_lines_and_their_own_registrations_onl
         if (
             column not in found
             and column not in lines
-            and not column.startswith(("written_", "registered_", "reason_description"))
+            and not column.startswith(
+                ("written_", "registered_", "reason_description", "review_priority", "priority_")
+            )
         ):
             found[column] = None
     found["registrar_category"] = found["reason_code"].fillna("")
     registrations = pd.DataFrame(
         [{"voter_id": v, **{c: f"{c} of {v}" for c in ex.REGISTRATION_SHOWN}} for v in ("V1", "V9")]
     )
-    shown = ex.examination_set(found, lines, registrations)
+    priority = pd.DataFrame(
+        [{**key, "line": 3, "review_priority": 0.7, "priority_evidence": "candidate close"}]
+    )
+    shown = ex.examination_set(found, lines, registrations, priority)
     assert list(shown["line"]) == [2, 3]
+    assert list(shown["review_priority"]) == [0.0, 0.7]
     assert list(shown.columns) == ex.EXAMINATION_SET.column_names
     assert shown.loc[0, "registered_last_name"] == "last_name of V1"
     assert shown.loc[1, "registered_last_name"] is None or pd.isna(
@@ -189,3 +195,42 @@ def test_the_examination_set_holds_invalid_lines_and_their_own_registrations_onl
     assert shown.loc[0, "written_printed_name"] == "NAME 2"
     assert shown.loc[1, "reason_description"]
     assert not any("birth" in c for c in shown.columns)
+
+
+def test_the_review_priority_weighs_each_lines_own_evidence() -> None:
+    key = {"petition_id": "p", "section_id": "S1", "page": 1}
+    invalid = pd.DataFrame(
+        [
+            {**key, "line": 1, "reason_code": "NOT_REGISTERED", "voter_id": None},
+            {**key, "line": 2, "reason_code": "NOT_REGISTERED", "voter_id": None},
+            {**key, "line": 3, "reason_code": "ADDRESS_MISMATCH", "voter_id": "V3"},
+            {**key, "line": 4, "reason_code": "DUPLICATE", "voter_id": "V4"},
+            {**key, "line": 5, "reason_code": "CANCELLED", "voter_id": "V5"},
+            # A strong candidate does not make a withdrawn line's reason doubtful.
+            {**key, "line": 6, "reason_code": "WITHDRAWN", "voter_id": "V4"},
+        ]
+    )
+    best = pd.DataFrame(
+        [{**key, "line": n, "best_probability": p} for n, p in ((1, 0.88), (2, 0.05), (6, 0.99))]
+    )
+    moves = pd.DataFrame(
+        {
+            "voter_id": ["V3", "V5"],
+            "valid_from": [dt.date(2015, 1, 1), dt.date(2010, 1, 1)],
+            # V3 left a past address during circulation; V5 long before it.
+            "valid_to": [dt.date(2022, 3, 15), dt.date(2019, 1, 1)],
+        }
+    )
+    found = ex.review_priority(
+        invalid, best, moves, {"V4"}, (dt.date(2022, 1, 27), dt.date(2022, 7, 6))
+    ).set_index("line")
+    assert found.loc[1, "review_priority"] == 0.88
+    assert found.loc[1, "priority_evidence"] == "candidate close to accepted"
+    assert found.loc[2, "review_priority"] == 0.05
+    assert found.loc[3, "review_priority"] == ex.MOVED_IN_PERIOD
+    assert found.loc[3, "priority_evidence"] == (
+        "voter moved during circulation; every line of the voter rejected"
+    )
+    assert found.loc[4, "review_priority"] == 0.0 and found.loc[4, "priority_evidence"] == ""
+    assert found.loc[5, "review_priority"] == ex.EVERY_LINE_REJECTED
+    assert found.loc[6, "review_priority"] == 0.0

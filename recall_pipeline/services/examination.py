@@ -22,6 +22,7 @@ from recall_pipeline.verify.examination import (
     ReasonStanding,
     as_rows,
     examination_set,
+    review_priority,
     standing,
 )
 from recall_pipeline.warehouse import Warehouse, Within
@@ -69,20 +70,8 @@ def examination_standing(
     by_reason = concat_rows([pd.DataFrame(reason_rows)] if reason_rows else [], EXAMINATION_REASONS)
     publish_petitions(store, EXAMINATION_STATUS, status, scope, every)
     publish_petitions(store, EXAMINATION_REASONS, by_reason, scope, every)
-    invalid = {"petition_id": [c.petition_id for c in configs], "status": "INVALID"}
-    examined = examination_set(
-        store.read_frame("line_verdicts", where=invalid),
-        store.read_frame(
-            "petition_lines",
-            columns=[*LINE_KEY_COLUMNS, *LINE_AS_WRITTEN],
-            where={"petition_id": invalid["petition_id"]},
-        ),
-        # The invalid lines' own registrations, picked out by the warehouse.
-        store.read_frame(
-            "voter_roll",
-            columns=["voter_id", *REGISTRATION_SHOWN],
-            where={"voter_id": Within("line_verdicts", "voter_id", where=invalid)},
-        ),
+    examined = concat_rows(
+        [examination_set_of(store, config) for config in configs], EXAMINATION_SET
     )
     publish_petitions(store, EXAMINATION_SET, examined, scope, every)
     return ExaminationOutcome(len(status), len(by_reason), len(examined), to_flip)
@@ -115,3 +104,41 @@ def challenges_and_rulings(store: Warehouse, petition_id: str) -> tuple[pd.DataF
     challenges = pd.DataFrame({"challenge_id": pd.Series(dtype=str), "reason_code": []})
     rulings = pd.DataFrame({"challenge_id": pd.Series(dtype=str), "ruling": []})
     return challenges, rulings
+
+
+def examination_set_of(store: Warehouse, config: PetitionConfig) -> pd.DataFrame:
+    """One petition's examination set, with each line's review priority."""
+    petition = {"petition_id": config.petition_id}
+    invalid = {**petition, "status": "INVALID"}
+    verdicts = store.read_frame("line_verdicts", where=invalid)
+    valid_voters = store.read_frame(
+        "line_verdicts", columns=["voter_id"], where={**petition, "status": "VALID"}
+    )
+    key = ", ".join(store.quote(c) for c in LINE_KEY_COLUMNS)
+    # The strongest registration weighed for each line, found by the warehouse.
+    best = store.query(
+        f"SELECT {key}, max(match_probability) AS best_probability FROM match_candidates "
+        f"WHERE petition_id = :pid GROUP BY {key}",
+        {"pid": config.petition_id},
+    )
+    matched = {"voter_id": Within("line_verdicts", "voter_id", where=invalid)}
+    priority = review_priority(
+        verdicts,
+        best,
+        store.read_frame(
+            "voter_address_history", columns=["voter_id", "valid_from", "valid_to"], where=matched
+        )
+        if store.table_exists("voter_address_history")
+        else pd.DataFrame(columns=["voter_id", "valid_from", "valid_to"]),
+        set(valid_voters["voter_id"].dropna()),
+        (config.approved_for_circulation, config.filed_date),
+    )
+    return examination_set(
+        verdicts,
+        store.read_frame(
+            "petition_lines", columns=[*LINE_KEY_COLUMNS, *LINE_AS_WRITTEN], where=petition
+        ),
+        # The invalid lines' own registrations, picked out by the warehouse.
+        store.read_frame("voter_roll", columns=["voter_id", *REGISTRATION_SHOWN], where=matched),
+        priority,
+    )

@@ -578,6 +578,14 @@ EXAMINATION_SET = TableSchema(
         Column("reason_code", "string", False, "the primary reason the line is invalid"),
         Column("registrar_category", "string", False, "the registrar's category of the reason"),
         Column("reason_description", "string", False, "what the reason's rule says"),
+        Column(
+            "review_priority",
+            "float",
+            False,
+            "0-1, higher first: how strongly the line's own evidence says it may be wrongly "
+            "invalid (the order to examine the set in)",
+        ),
+        Column("priority_evidence", "string", False, "the evidence the priority rests on"),
         Column("secondary_reasons", "string", True, "other rules the line broke"),
         *(
             Column(f"written_{name}", kind, True, f"the line's {name.replace('_', ' ')} as keyed")
@@ -621,12 +629,19 @@ EXAMINATION_SET = TableSchema(
 
 
 def examination_set(
-    verdicts: pd.DataFrame, lines: pd.DataFrame, registrations: pd.DataFrame
+    verdicts: pd.DataFrame,
+    lines: pd.DataFrame,
+    registrations: pd.DataFrame,
+    priority: pd.DataFrame,
 ) -> pd.DataFrame:
-    """The examination set of one petition: its INVALID `verdicts` (line_verdicts rows) with
-    the `lines` as written (petition_lines rows) and each line's own matched registration
-    (`registrations`: voter_roll rows, at least those the invalid lines matched)."""
-    invalid = verdicts[verdicts["status"] == "INVALID"]
+    """The examination set: the INVALID `verdicts` (line_verdicts rows) with the `lines` as
+    written (petition_lines rows), each line's own matched registration (`registrations`:
+    voter_roll rows, at least those the invalid lines matched) and its `review_priority`."""
+    invalid = verdicts[verdicts["status"] == "INVALID"].merge(
+        priority, on=LINE_KEY_COLUMNS, how="left", validate="one_to_one"
+    )
+    invalid["review_priority"] = invalid["review_priority"].fillna(0.0)
+    invalid["priority_evidence"] = invalid["priority_evidence"].fillna("")
     described = {code.code: code.description for code in reason_codes()}
     written = lines[[*LINE_KEY_COLUMNS, *LINE_AS_WRITTEN]].rename(
         columns={c: f"written_{c}" for c in LINE_AS_WRITTEN}
@@ -640,3 +655,67 @@ def examination_set(
     out = out.merge(registered, on="voter_id", how="left", validate="many_to_one")
     out["reason_description"] = out["reason_code"].map(described)
     return out[EXAMINATION_SET.column_names].sort_values(LINE_KEY_COLUMNS, ignore_index=True)
+
+
+# How strongly each kind of evidence says an invalid line may be wrongly invalid: the order of
+# the examination set. A candidate registration's probability speaks for itself; the others are
+# placed below a near-certain candidate and above a weak one.
+MOVED_IN_PERIOD = 0.85
+EVERY_LINE_REJECTED = 0.6
+# Reasons a registration found for the signer could overturn.
+_FOUND_VOTER_WOULD_CHANGE = ("NOT_REGISTERED", "ADDRESS_MISMATCH", "OUT_OF_JURISDICTION")
+
+
+def review_priority(
+    invalid: pd.DataFrame,
+    best_candidate: pd.DataFrame,
+    moves: pd.DataFrame,
+    valid_voters: set[str],
+    circulation: tuple[dt.date, dt.date],
+) -> pd.DataFrame:
+    """Each invalid line's review priority (0-1, higher first) and the evidence behind it.
+
+    `invalid`: the lines (key, reason_code, voter_id). `best_candidate`: per line key, the
+    highest `match_probability` among the registrations the matcher weighed for it.
+    `moves`: voter_id, valid_from, valid_to of the matched voters' past addresses.
+    `valid_voters`: voters with a VALID line. `circulation`: the first and last day lines
+    could be signed (approval for circulation, filing).
+
+    - a candidate registration close to being accepted (its probability), for the reasons a
+      found registration would overturn;
+    - the matched voter moved during circulation (a past address ends or starts inside it):
+      the line may give the address the voter lived at when signing;
+    - the matched voter has no VALID line at all: every line the matcher gave the voter was
+      rejected, which a wrong link explains as well as the voter does.
+    """
+    key = LINE_KEY_COLUMNS
+    out = invalid[[*key, "reason_code", "voter_id"]].merge(
+        best_candidate[[*key, "best_probability"]], on=key, how="left", validate="one_to_one"
+    )
+    start, end = (pd.Timestamp(d) for d in circulation)
+    moved = moves[
+        pd.to_datetime(moves["valid_to"]).between(start, end)
+        | pd.to_datetime(moves["valid_from"]).between(start, end)
+    ]
+    near = (
+        out["best_probability"]
+        .fillna(0.0)
+        .where(out["reason_code"].isin(_FOUND_VOTER_WOULD_CHANGE), 0.0)
+    )
+    moved_now = out["voter_id"].isin(set(moved["voter_id"])).to_numpy()
+    alone = (out["voter_id"].notna() & ~out["voter_id"].isin(valid_voters)).to_numpy()
+    scores = pd.DataFrame(
+        {
+            "candidate close to accepted": near.to_numpy(),
+            "voter moved during circulation": moved_now * MOVED_IN_PERIOD,
+            "every line of the voter rejected": alone * EVERY_LINE_REJECTED,
+        }
+    )
+    out["review_priority"] = scores.max(axis=1).round(6)
+    # The evidence named where it weighs anything (vectorized: a county has 200,000 lines).
+    evidence = pd.Series("", index=out.index)
+    for name in scores.columns:
+        weighs = scores[name].to_numpy() > 0
+        evidence = evidence.where(~weighs, evidence.str.cat([name] * len(evidence), sep="; "))
+    out["priority_evidence"] = evidence.str.lstrip("; ")
+    return out[[*key, "review_priority", "priority_evidence"]]
