@@ -662,8 +662,9 @@ def examination_set(
 # placed below a near-certain candidate and above a weak one.
 MOVED_IN_PERIOD = 0.85
 EVERY_LINE_REJECTED = 0.6
-# Reasons a registration found for the signer could overturn.
-_FOUND_VOTER_WOULD_CHANGE = ("NOT_REGISTERED", "ADDRESS_MISMATCH", "OUT_OF_JURISDICTION")
+# The reason a registration found for the signer overturns. (An ADDRESS_MISMATCH line's voter
+# was found: the strength of that candidate says nothing about the address.)
+_FOUND_VOTER_WOULD_CHANGE = ("NOT_REGISTERED",)
 
 
 def review_priority(
@@ -681,8 +682,8 @@ def review_priority(
     `valid_voters`: voters with a VALID line. `circulation`: the first and last day lines
     could be signed (approval for circulation, filing).
 
-    - a candidate registration close to being accepted (its probability), for the reasons a
-      found registration would overturn;
+    - a candidate registration close to being accepted (its probability), for a line found
+      NOT_REGISTERED;
     - the matched voter moved during circulation (a past address ends or starts inside it):
       the line may give the address the voter lived at when signing;
     - the matched voter has no VALID line at all: every line the matcher gave the voter was
