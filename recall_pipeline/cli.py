@@ -136,6 +136,30 @@ def main(argv: list[str] | None = None) -> int:
     _add_location_arguments(explain, data_dir=False)
     explain.set_defaults(handler=_explain)
 
+    examination = commands.add_parser(
+        "examination", help="the proponents' examination: its set of lines and its standing"
+    )
+    examining = examination.add_subparsers(dest="examination_command", required=True)
+    status = examining.add_parser(
+        "status", help="lines to change the result, challenges and rulings so far, the clock"
+    )
+    status.add_argument("petition_id")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_location_arguments(status, data_dir=False)
+    status.set_defaults(handler=_examination_status)
+    export = examining.add_parser(
+        "export", help="write the invalid lines and their evidence, as the proponents see them"
+    )
+    export.add_argument("petition_id")
+    export.add_argument("--out", type=Path, required=True, help="the file to write")
+    export.add_argument(
+        "--format",
+        choices=["csv", "parquet"],
+        help="csv or parquet (default: from the file's extension, else csv)",
+    )
+    _add_location_arguments(export, data_dir=False)
+    export.set_defaults(handler=_examination_export)
+
     tables = commands.add_parser("tables", help="list the warehouse's tables and row counts")
     _add_location_arguments(tables, data_dir=False)
     tables.set_defaults(handler=_tables)
@@ -359,6 +383,57 @@ def _determination(args: argparse.Namespace) -> int:
     with _reader(args) as store:
         report = load_determination(store, args.petition_id)
     print(json.dumps(report, indent=2, default=str) if args.json else render(report))
+    return EXIT_OK
+
+
+def _examination_status(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from recall_pipeline.services.examination import current_standing
+    from recall_pipeline.services.io import petition_configs
+    from recall_pipeline.verify.examination import render
+    from recall_pipeline.verify.report import load_determination
+
+    with _reader(args) as store:
+        load_determination(store, args.petition_id)  # an unknown petition: a usage error
+        (config,) = petition_configs(store, [args.petition_id])
+        petition, reasons = current_standing(store, config)
+    if args.json:
+        report = {**asdict(petition), "reasons": [asdict(r) for r in reasons]}
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print(render(petition, reasons))
+    return EXIT_OK
+
+
+def _examination_export(args: argparse.Namespace) -> int:
+    from recall_pipeline.verify.examination import EXAMINATION_SET
+    from recall_pipeline.verify.report import load_determination
+
+    kind = args.format or ("parquet" if args.out.suffix.lower() == ".parquet" else "csv")
+    with _reader(args) as store:
+        load_determination(store, args.petition_id)
+        rows = store.read(EXAMINATION_SET, where={"petition_id": args.petition_id})
+    # In the order to examine it: the lines most likely wrongly invalid first.
+    rows = rows.sort_by(
+        [
+            ("review_priority", "descending"),
+            *((c, "ascending") for c in ("section_id", "page", "line")),
+        ]
+    )
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(rows, args.out)
+        else:
+            import pyarrow.csv as pacsv
+
+            pacsv.write_csv(rows, args.out)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot write ({exc.strerror})") from exc
+    print(f"{rows.num_rows:,} invalid line(s) of {args.petition_id} written to {args.out}")
     return EXIT_OK
 
 

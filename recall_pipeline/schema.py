@@ -43,6 +43,11 @@ def published_tables() -> list[TableSchema]:
     from recall_pipeline.operations.failures import RUN_FAILURES
     from recall_pipeline.publication import BOOKKEEPING
     from recall_pipeline.verify import schemas as v
+    from recall_pipeline.verify.examination import (
+        EXAMINATION_REASONS,
+        EXAMINATION_SET,
+        EXAMINATION_STATUS,
+    )
     from recall_pipeline.verify.incremental import VERDICT_INPUTS
 
     tables = [
@@ -69,6 +74,9 @@ def published_tables() -> list[TableSchema]:
         v.SUFFICIENCY_DETERMINATION,
         v.SAMPLE_LINES,
         v.REQUIREMENT_BASES,
+        EXAMINATION_STATUS,
+        EXAMINATION_REASONS,
+        EXAMINATION_SET,
         RUN_MANIFEST,
         CERTIFICATES,
         RUN_FAILURES,

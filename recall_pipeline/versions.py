@@ -102,6 +102,10 @@ STAGES: dict[str, tuple[str, ...]] = {
         "recall_pipeline.verify.sufficiency",
         "recall_pipeline.verify.determination",
         "recall_pipeline.verify.bases",
+        # The examination's standing is arithmetic on the determination, versioned with it.
+        "recall_pipeline.defs.examination.assets",
+        "recall_pipeline.services.examination",
+        "recall_pipeline.verify.examination",
     ),
     # The run manifest (which records the other stages' versions) and the certificates.
     "audit": (

@@ -24,6 +24,9 @@ PER_PETITION = {
     "sufficiency_determination",
     "sample_lines",
     "requirement_bases",
+    "examination_status",
+    "examination_reasons",
+    "examination_set",
     "determination_certificate",
     # The commit of the run's publication: last, after everything it makes visible.
     "publication",

@@ -306,3 +306,43 @@ def test_a_table_breaking_its_declared_key_publishes_nothing(
     with Warehouse(url) as store:
         assert current(store) == first.publication
         assert load_determination(store, "la-2022-da-recall") == before
+
+
+def test_the_examination_standing_and_set_follow_the_determination(
+    published: Warehouse, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from recall_pipeline.cli import main
+
+    report = load_determination(published, "la-2022-da-recall")
+    status = published.read_frame("examination_status").iloc[0]
+    verdicts = published.read_frame("line_verdicts")
+    invalid = verdicts[verdicts["status"] == "INVALID"]
+    shortfall = report["required"] - report["valid"]
+    extra = 1 if report["sufficient_when"] == "greater_than" else 0
+    assert (status["lines_to_flip"], status["flip_direction"]) == (shortfall + extra, "reinstate")
+    assert status["invalid_lines"] == len(invalid)
+    reasons = published.read_frame("examination_reasons").set_index("reason_code")
+    assert reasons["invalid_lines"].to_dict() == invalid["reason_code"].value_counts().to_dict()
+
+    examined = published.read_frame("examination_set")
+    assert len(examined) == len(invalid)
+    assert set(examined["voter_id"].dropna()) <= set(invalid["voter_id"].dropna())
+    assert not any("birth" in column for column in examined.columns)
+
+    url = published.url.render_as_string(hide_password=False)
+    assert main(["examination", "status", "la-2022-da-recall", "--warehouse", url]) == 0
+    assert f"reinstate {shortfall + extra:,} of the {len(invalid):,}" in capsys.readouterr().out
+    assert main(["examination", "status", "la-2022-da-recall", "--warehouse", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lines_to_flip"] == shortfall + extra
+    for name in ("set.csv", "set.parquet"):
+        out = tmp_path / name
+        args = ["examination", "export", "la-2022-da-recall", "--out", str(out)]
+        assert main([*args, "--warehouse", url]) == 0
+        capsys.readouterr()
+        read = pq.read_table(out) if name.endswith("parquet") else pacsv.read_csv(out)
+        assert read.num_rows == len(invalid)
+        assert read.column_names == list(examined.columns)
+    assert main(["examination", "status", "no-such", "--warehouse", url]) == 2
