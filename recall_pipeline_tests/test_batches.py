@@ -393,7 +393,9 @@ def test_a_batch_that_moves_the_fitted_model_ends_as_a_full_run_would(
 
 
 # A renamed file is a withdrawn one plus a new one: `make long` runs it too.
-@pytest.mark.parametrize("departure", [pytest.param("renamed", marks=pytest.mark.long), "withdrawn"])
+@pytest.mark.parametrize(
+    "departure", [pytest.param("renamed", marks=pytest.mark.long), "withdrawn"]
+)
 def test_a_batch_run_drops_the_rows_of_a_scan_file_no_longer_delivered(
     departure: str, tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
