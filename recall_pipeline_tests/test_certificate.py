@@ -79,6 +79,17 @@ def test_certificate_shows_the_determination_and_its_basis(certificate) -> None:
             f"{b['basis']} {b['kind']} {b['as_of']} {b['source']} {b['registered_voters']:,} "
             f"{b['threshold_percent']:g} % {b['required']:,} {b['margin']:+,} {b['result']}"
         ) in text, b["basis"]
+    with Warehouse(url) as store:
+        status = store.read_frame("examination_status").iloc[0]
+        reasons = store.read_frame("examination_reasons").set_index("reason_code")
+    assert "The examination (EC §11301)" in text
+    assert (
+        f"{int(status['lines_to_flip']):,} of the {int(status['invalid_lines']):,} invalid lines "
+        "would have to be reinstated"
+    ) in text
+    share = reasons.loc["NOT_REGISTERED", "share_needed_to_flip"]
+    lines = int(reasons.loc["NOT_REGISTERED", "invalid_lines"])
+    assert f"NOT_REGISTERED {lines:,} {share:.1%} 0 0 0" in text
 
 
 def test_certificate_has_no_names_or_addresses(certificate) -> None:

@@ -201,6 +201,7 @@ def certificate_html(store: Warehouse, petition_id: str) -> str:
             "in between, every line is examined.</p>",
         ]
     parts += _bases_section(report.get("requirement_bases") or [])
+    parts += _examination_section(store, petition_id)
     precedence = {c.code: c for c in reason_codes()}
     parts += [
         "<h2>Invalid lines by reason (primary reason, in order of precedence)</h2>",
@@ -283,6 +284,67 @@ def _bases_section(bases: list[dict]) -> list[str]:
                 for b in bases
             ],
             numeric={4, 5, 6, 7},
+        ),
+    ]
+
+
+def _examination_section(store: Warehouse, petition_id: str) -> list[str]:
+    """The examination's standing as the run published it (examination_status/_reasons):
+    what would change the result, and the challenges ruled so far by reason and outcome."""
+    if not store.table_exists("examination_status"):
+        return []
+    where = {"petition_id": petition_id}
+    status = store.read_frame("examination_status", where=where)
+    if status.empty:
+        return []
+    s = status.iloc[0]
+    if pd.isna(s["lines_to_flip"]):
+        flip = "The result was decided by the random sample: no count of lines changes it."
+    elif s["flip_direction"] == "reinstate":
+        flip = (
+            f"{_n(int(s['lines_to_flip']))} of the {_n(int(s['invalid_lines']))} invalid lines "
+            "would have to be reinstated to change the result."
+        )
+    else:
+        flip = f"{_n(int(s['lines_to_flip']))} valid lines would have to be found invalid."
+    reasons = store.read_frame("examination_reasons", where=where).sort_values("reason_code")
+
+    def share(value) -> str:
+        return "" if pd.isna(value) else f"{value:.1%}"
+
+    def rate(r) -> str:
+        if pd.isna(r["acceptance_rate"]):
+            return ""
+        low, high = r["acceptance_low"], r["acceptance_high"]
+        return f"{r['acceptance_rate']:.1%} ({low:.1%}–{high:.1%})"
+
+    clock = ""
+    if not pd.isna(s["examination_started"]):
+        clock = (
+            f"<p>The examination started {_e(s['examination_started'])} and ends "
+            f"{_e(s['examination_ends'])} (60 days).</p>"
+        )
+    return [
+        "<h2 id='examination'>The examination (EC §11301)</h2>",
+        f"<p>As of {_e(s['as_of'])}: {flip} Challenges filed: {_n(int(s['challenged_lines']))}; "
+        f"ruled: {_n(int(s['ruled']))} ({_n(int(s['accepted']))} accepted, "
+        f"{_n(int(s['rejected']))} rejected); open: {_n(int(s['open_challenges']))}.</p>",
+        clock,
+        _table(
+            ["reason", "lines", "share to flip", "challenged", "accepted", "rejected", "rate"],
+            [
+                [
+                    r["reason_code"],
+                    _n(int(r["invalid_lines"])),
+                    share(r["share_needed_to_flip"]),
+                    _n(int(r["challenged_lines"])),
+                    _n(int(r["accepted"])),
+                    _n(int(r["rejected"])),
+                    rate(r),
+                ]
+                for _, r in reasons.iterrows()
+            ],
+            numeric={1, 2, 3, 4, 5},
         ),
     ]
 

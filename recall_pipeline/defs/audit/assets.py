@@ -63,7 +63,15 @@ def run_manifest(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 @dg.asset(
     group_name="audit",
     code_version=AUDIT_CODE_VERSION,
-    deps=["run_manifest", "sufficiency_determination", "reason_summary", "registrar_summary"],
+    deps=[
+        "run_manifest",
+        "sufficiency_determination",
+        "reason_summary",
+        "registrar_summary",
+        "requirement_bases",
+        "examination_status",
+        "examination_reasons",
+    ],
     kinds={"html"},
     partitions_def=PETITIONS,
     backfill_policy=PETITION_BACKFILL,
