@@ -23,6 +23,7 @@ from recall_pipeline.tables import (
     Column,
     TableSchema,
 )
+from recall_pipeline.verify.grounds import ground_codes
 
 # How a field is checked and typed. Every kind but "text" has a format rule whose failures put
 # the row in quarantine; the same kind decides the column's type in the warehouse.
@@ -472,6 +473,100 @@ WITHDRAWALS = InputSpec(
     identifying=("voter_id",),
 )
 
+RULINGS = ("ACCEPTED", "REJECTED")
+
+CHALLENGES = InputSpec(
+    name="challenges",
+    pattern="challenges/*",
+    per_petition=True,
+    optional=True,
+    description=(
+        "The proponents' challenges to lines found invalid (the examination after a finding of "
+        "insufficiency): one row per challenge, naming the line and the ground it is challenged "
+        "on. A challenge is admitted by the verdict step against the line's verdict at the "
+        "finding (challenges_set_aside lists those that are not)."
+    ),
+    fields=(
+        Field(
+            "challenge_id",
+            required_column=True,
+            required_value=True,
+            description="the challenge's identifier, unique within the petition",
+        ),
+        *_LINE_FIELDS,
+        Field(
+            "ground",
+            "enum",
+            required_column=True,
+            required_value=True,
+            allowed=ground_codes(),
+            description="why the line should count: a ground of reference/challenge_grounds.csv",
+        ),
+        Field(
+            "claimed_voter_id",
+            references=("voter_roll", "voter_id"),
+            description="the registration the ground names as the signer's (grounds that need "
+            "one); must be on the roll",
+        ),
+        Field("evidence", pii=True, description="what the proponents offer, as free text"),
+        Field(
+            "filed_by",
+            required_column=True,
+            required_value=True,
+            pii=True,
+            description="who filed it for the proponents",
+        ),
+        Field(
+            "filed_at",
+            "timestamp",
+            required_column=True,
+            required_value=True,
+            description="when filed: local date and time YYYY-MM-DD[T ]HH:MM[:SS], no zone",
+        ),
+    ),
+    unique_key=("petition_id", "challenge_id"),
+    identifying=("challenge_id", "section_id", "page", "line"),
+)
+
+CHALLENGE_RULINGS = InputSpec(
+    name="challenge_rulings",
+    pattern="rulings/*",
+    per_petition=True,
+    optional=True,
+    description=(
+        "The registrar's rulings on the proponents' challenges: ACCEPTED decides the challenged "
+        "line again, REJECTED changes nothing. A challenge ruled on twice has both rulings set "
+        "aside (challenges_set_aside), so rows are identified by their place in their file."
+    ),
+    fields=(
+        Field(
+            "challenge_id",
+            required_column=True,
+            required_value=True,
+            references=("challenges", "challenge_id"),
+            description="the challenge ruled on",
+        ),
+        Field(
+            "ruling",
+            "enum",
+            required_column=True,
+            required_value=True,
+            allowed=RULINGS,
+            description="ACCEPTED or REJECTED",
+        ),
+        Field("ruled_by", required_column=True, required_value=True, description="who ruled"),
+        Field(
+            "ruled_at",
+            "timestamp",
+            required_column=True,
+            required_value=True,
+            description="when ruled: local date and time YYYY-MM-DD[T ]HH:MM[:SS], no zone",
+        ),
+        Field("note", required_column=True, pii=True, description="the ruling's reasons"),
+    ),
+    identifying=("challenge_id",),
+)
+
 # In dependency order: reference data, then the roll, then what each petition brings.
 INPUTS: tuple[InputSpec, ...] = (
     JURISDICTIONS,
@@ -483,6 +578,8 @@ INPUTS: tuple[InputSpec, ...] = (
     SIGNATURE_REVIEWS,
     MATCH_REVIEWS,
     WITHDRAWALS,
+    CHALLENGES,
+    CHALLENGE_RULINGS,
 )
 INPUTS_BY_NAME = {spec.name: spec for spec in INPUTS}
 

@@ -67,6 +67,7 @@ def published_tables() -> list[TableSchema]:
         v.MATCH_KEY_VERSIONS,
         v.LINE_VERDICTS,
         *v.INVALID_TABLES.values(),
+        v.CHALLENGES_SET_ASIDE,
         v.REASON_SUMMARY,
         v.REGISTRAR_SUMMARY,
         VERDICT_FINGERPRINTS,

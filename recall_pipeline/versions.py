@@ -52,6 +52,8 @@ DATA_READ_BY: dict[str, tuple[str, ...]] = {
     # The match model's levels, m priors and thresholds.
     "recall_pipeline.verify.model": ("reference/match_model.yaml",),
     "recall_pipeline.verify.reasons": ("reference/reason_codes.csv",),
+    # The grounds a challenge may name per reason, and how an accepted ruling decides again.
+    "recall_pipeline.verify.grounds": ("reference/challenge_grounds.csv",),
 }
 # Computes no stage's output: an edit here changes the versions only through what they hash.
 NOT_HASHED = frozenset({"recall_pipeline.versions"})

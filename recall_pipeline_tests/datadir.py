@@ -98,6 +98,16 @@ MATCH_REVIEWS = [
     "S001,1,2,,EX03,2022-07-21 09:05",
 ]
 WITHDRAWALS = ["voter_id,received_date", "V0004,2022-06-30"]
+# The proponents' examination (`build_data_dir(examination=True)`): one challenge, rejected.
+CHALLENGES = [
+    "challenge_id,section_id,page,line,ground,claimed_voter_id,evidence,filed_by,filed_at",
+    "C001,S001,1,2,SIGNER_REGISTERED,V0002,found on the roll,PROPONENT01,2022-09-10T10:00",
+]
+RULINGS = [
+    "challenge_id,ruling,ruled_by,ruled_at,note",
+    "C001,REJECTED,REG01,2022-09-20T10:00,another signer",
+]
+CHALLENGE_IDS = frozenset({"C001"})
 
 ROLL_ROWS = len(ROLL_PART_1) + len(ROLL_PART_2)
 VOTER_IDS = frozenset(row.split(",")[0] for row in ROLL_PART_1 + ROLL_PART_2)
@@ -105,7 +115,10 @@ LINE_ROWS = len(SCAN_BATCH_1) + len(SCAN_BATCH_2)
 
 
 def roll_lookup(table: str, column: str, values: list[str]) -> set[str]:
-    """What `ingest.pipeline.published_lookup` answers once this roll is published."""
+    """What `ingest.pipeline.published_lookup` answers once this roll (and these challenges)
+    are published."""
+    if (table, column) == ("challenges", "challenge_id"):
+        return set(values) & CHALLENGE_IDS
     assert (table, column) == ("voter_roll", "voter_id")
     return set(values) & VOTER_IDS
 
@@ -120,7 +133,10 @@ def petition_dir(root: Path) -> Path:
     return root / "petitions" / PETITION_ID
 
 
-def build_data_dir(root: Path) -> Path:
+def build_data_dir(root: Path, examination: bool = False) -> Path:
+    """The tiny data directory under `root`; with `examination`, the proponents' challenge and
+    its ruling too (a petition under examination has its verdicts decided in full, never for
+    some scan batches only)."""
     write_lines(
         root / "reference" / "jurisdictions.csv",
         ["jurisdiction_code,name,state", "19,Los Angeles County,CA", "30,Orange County,CA"],
@@ -141,4 +157,7 @@ def build_data_dir(root: Path) -> Path:
     write_lines(petition / "reviews" / "reviews_001.csv", REVIEWS)
     write_lines(petition / "match_reviews" / "match_reviews_001.csv", MATCH_REVIEWS)
     write_lines(petition / "withdrawals.csv", WITHDRAWALS)
+    if examination:
+        write_lines(petition / "challenges" / "challenges_001.csv", CHALLENGES)
+        write_lines(petition / "rulings" / "rulings_001.csv", RULINGS)
     return root

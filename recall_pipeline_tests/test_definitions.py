@@ -21,6 +21,7 @@ PER_PETITION = {
     "registrar_summary",
     "verdict_fingerprints",
     "verdict_inputs",
+    "challenges_set_aside",
     "sufficiency_determination",
     "sample_lines",
     "requirement_bases",

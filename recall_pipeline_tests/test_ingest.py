@@ -41,7 +41,7 @@ from recall_pipeline_tests.datadir import (
 
 @pytest.fixture(scope="module")
 def clean_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_data_dir(tmp_path_factory.mktemp("clean"))
+    return build_data_dir(tmp_path_factory.mktemp("clean"), examination=True)
 
 
 @pytest.fixture

@@ -12,9 +12,15 @@ import dagster as dg
 # Everything computed per petition from all its lines, and the audit record after it.
 PETITION_PHASE = dg.AssetSelection.assets("line_verdicts").downstream()
 LINES_PHASE = dg.AssetSelection.all() - PETITION_PHASE
-# A new review file (an examiner's signature findings or match decisions) changes verdicts, not
-# matches: its run loads the reviews and decides its petition.
-REVIEW_RUN = dg.AssetSelection.assets("signature_reviews", "match_reviews") | PETITION_PHASE
+# A new review file (an examiner's signature findings or match decisions, the proponents'
+# challenges or the registrar's rulings) changes verdicts, not matches: its run loads the
+# reviews and decides its petition.
+REVIEW_RUN = (
+    dg.AssetSelection.assets(
+        "signature_reviews", "match_reviews", "challenges", "challenge_rulings"
+    )
+    | PETITION_PHASE
+)
 
 verify_lines = dg.define_asset_job(
     "verify_lines",

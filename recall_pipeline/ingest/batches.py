@@ -11,7 +11,14 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from recall_pipeline.contract import MATCH_REVIEWS, PETITION_LINES, SIGNATURE_REVIEWS, InputSpec
+from recall_pipeline.contract import (
+    CHALLENGE_RULINGS,
+    CHALLENGES,
+    MATCH_REVIEWS,
+    PETITION_LINES,
+    SIGNATURE_REVIEWS,
+    InputSpec,
+)
 from recall_pipeline.ingest.files import list_input_files, relative_to
 from recall_pipeline.ingest.pipeline import petition_folders
 
@@ -51,10 +58,10 @@ def scan_batches(data_dir: Path, hashed: bool = True) -> dict[str, InputFile]:
 
 
 def review_files(data_dir: Path) -> dict[str, InputFile]:
-    """Every examiners' review file (signature findings and match decisions), by relative
-    path."""
+    """Every examiners' review file (signature findings and match decisions), and every file
+    of the examination (challenges, rulings): what decides verdicts again, by relative path."""
     found = {}
-    for spec in (SIGNATURE_REVIEWS, MATCH_REVIEWS):
+    for spec in (SIGNATURE_REVIEWS, MATCH_REVIEWS, CHALLENGES, CHALLENGE_RULINGS):
         found.update(_files(spec, data_dir, lambda _pid, _path, relative: relative, True))
     return found
 

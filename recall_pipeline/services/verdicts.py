@@ -24,6 +24,7 @@ from recall_pipeline.services.io import (
     read_frame,
 )
 from recall_pipeline.verify import incremental, reconcile
+from recall_pipeline.verify.challenges import CHALLENGES_INPUT, RULINGS_INPUT
 from recall_pipeline.verify.corrections import (
     HISTORY_INPUT,
     INPUT_NEEDS_CORRECTION,
@@ -36,12 +37,13 @@ from recall_pipeline.verify.corrections import (
 from recall_pipeline.verify.jurisdiction import zips_by_code
 from recall_pipeline.verify.match_reviews import ADDRESS_COLUMNS as REVIEW_ADDRESS_COLUMNS
 from recall_pipeline.verify.pipeline import (
+    decide_petition,
     reason_summary,
     registrar_summary,
-    verdicts_for_petition,
 )
 from recall_pipeline.verify.reasons import reason_codes
 from recall_pipeline.verify.schemas import (
+    CHALLENGES_SET_ASIDE,
     INVALID_TABLES,
     LINE_VERDICTS,
     NORMALIZED_ADDRESS_COLUMNS,
@@ -97,6 +99,9 @@ class VerdictsOutcome:
     verdict_rows: int
     by_status: dict[str, int]
     pending_input_needs_correction: int
+    # Lines an accepted ruling decided again, and the challenge and ruling rows set aside.
+    lines_decided_by_rulings: int
+    set_aside_rows: int
     # Each reason code's table (in reason-code order) and its rows after the run.
     invalid_rows: dict[str, int]
     reason_rows: int
@@ -128,9 +133,12 @@ def decide_verdicts(
     petitions = [config.petition_id for config in configs]
     mine = {"petition_id": petitions}
     inputs_now = incremental.snapshot(store, VERDICTS_CODE_VERSION, petitions)
-    # A run following some scan batches decides again only what their lines can change.
+    challenges_all = _optional_frame(store, CHALLENGES_INPUT, mine)
+    rulings_all = _optional_frame(store, RULINGS_INPUT, mine)
+    # A run following some scan batches decides again only what their lines can change; a
+    # petition under examination is decided in full, its challenges judged against every line.
     files = None
-    if changed_lines_only:
+    if changed_lines_only and challenges_all.empty:
         files = incremental.changed_scan_files(store, inputs_now, petitions)
     affected = None if files is None else incremental.affected_matches(store, files, petitions)
     if affected is None:
@@ -148,7 +156,9 @@ def decide_verdicts(
     reviews_all = read_frame(store, "signature_reviews", where=mine)
     # Examiners' decisions on who signed, with the addresses of the voters they name.
     match_reviews_all = read_frame(store, "match_reviews", where=mine)
-    named = sorted(set(match_reviews_all["voter_id"].dropna()) - {""})
+    # The voters challenges claim as signers too: a ruling may act as such a decision.
+    claimed = challenges_all["claimed_voter_id"].dropna() if len(challenges_all) else []
+    named = sorted((set(match_reviews_all["voter_id"].dropna()) | set(claimed)) - {""})
     reviewed_roll = store.read_frame(
         "voter_roll",
         columns=list(dict.fromkeys([*_ROLL_COLUMNS, *REVIEW_ADDRESS_COLUMNS])),
@@ -157,7 +167,9 @@ def decide_verdicts(
     )
     reviewed_history = store.read_frame("voter_address_history", where={"voter_id": named})
     if named:
-        roll = pd.concat([roll, reviewed_roll], ignore_index=True).drop_duplicates("voter_id")
+        # The named voters' rows first: those carry the addresses a decision is weighed against
+        # (a voter the matcher linked elsewhere is in both).
+        roll = pd.concat([reviewed_roll, roll], ignore_index=True).drop_duplicates("voter_id")
     withdrawals_all = read_frame(store, "withdrawal_requests", where=mine)
     zips = zips_by_code(read_frame(store, "jurisdiction_zips"))
     # Lines filed but quarantined at ingestion: of the changed files only, in a batch run.
@@ -179,7 +191,7 @@ def decide_verdicts(
         if len(quarantined)
         else quarantined
     )
-    decided = []
+    decided, set_aside_rows = [], []
     for config in configs:
         pid = config.petition_id
         lines = lines_all[lines_all["petition_id"] == pid]
@@ -196,24 +208,26 @@ def decide_verdicts(
                 f"{pid}: jurisdiction {config.jurisdiction_code} has no ZIPs in "
                 "jurisdiction_zips, so every line with a ZIP is OUT_OF_JURISDICTION"
             )
-        decided.append(
-            verdicts_for_petition(
-                config,
-                lines,
-                matches_all[matches_all["petition_id"] == pid],
-                roll,
-                sections_all[sections_all["petition_id"] == pid],
-                reviews_all[reviews_all["petition_id"] == pid],
-                withdrawals_all[withdrawals_all["petition_id"] == pid],
-                inside,
-                match_reviews_all[match_reviews_all["petition_id"] == pid],
-                reviewed_history,
-                set_aside(
-                    pd.concat([side[side["petition_id"] == pid], shared_set_aside]),
-                    config.jurisdiction_code,
-                ),
-            )
+        of_petition = decide_petition(
+            config,
+            lines,
+            matches_all[matches_all["petition_id"] == pid],
+            roll,
+            sections_all[sections_all["petition_id"] == pid],
+            reviews_all[reviews_all["petition_id"] == pid],
+            withdrawals_all[withdrawals_all["petition_id"] == pid],
+            inside,
+            match_reviews_all[match_reviews_all["petition_id"] == pid],
+            reviewed_history,
+            set_aside(
+                pd.concat([side[side["petition_id"] == pid], shared_set_aside]),
+                config.jurisdiction_code,
+            ),
+            _of(challenges_all, pid),
+            _of(rulings_all, pid),
         )
+        decided.append(of_petition.verdicts)
+        set_aside_rows.append(of_petition.set_aside)
     redone = concat_rows(decided, LINE_VERDICTS).assign(
         run_id=run_id, code_version=VERDICTS_CODE_VERSION
     )
@@ -262,6 +276,8 @@ def decide_verdicts(
         publish_petitions(store, REGISTRAR_SUMMARY, category_table, scope, every)
         fingerprints = fingerprinting.result()
     publish_petitions(store, VERDICT_FINGERPRINTS, fingerprints, scope, every)
+    examination = concat_rows(set_aside_rows, CHALLENGES_SET_ASIDE)
+    publish_petitions(store, CHALLENGES_SET_ASIDE, examination, scope, every)
     # Last: verdicts published without their snapshot are decided again in full next time.
     incremental.publish_snapshot(store, inputs_now, petition_slice(scope, every))
     checks = {
@@ -275,6 +291,8 @@ def decide_verdicts(
         pending_input_needs_correction=int(
             (scope_verdicts["pending_reason"] == INPUT_NEEDS_CORRECTION).sum()
         ),
+        lines_decided_by_rulings=int(scope_verdicts["challenge_id"].notna().sum()),
+        set_aside_rows=len(examination),
         invalid_rows=published,
         reason_rows=len(reason_table),
         lines_by_reason=dict(
@@ -292,3 +310,12 @@ def decide_verdicts(
         snapshot_rows=len(inputs_now),
         checks=checks,
     )
+
+
+def _optional_frame(store: Warehouse, table: str, where: dict) -> pd.DataFrame:
+    """An optional input's rows (none from a warehouse that predates the input)."""
+    return read_frame(store, table, where=where) if store.table_exists(table) else pd.DataFrame()
+
+
+def _of(frame: pd.DataFrame, petition_id: str) -> pd.DataFrame | None:
+    return frame[frame["petition_id"] == petition_id] if len(frame) else None

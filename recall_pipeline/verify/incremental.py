@@ -47,6 +47,8 @@ VERDICT_READS = (
     "match_reviews",
     "withdrawal_requests",
     "jurisdiction_zips",
+    "challenges",
+    "challenge_rulings",
 )
 # Past this many voters to look up, reading everything is cheaper than the lookups.
 MAX_VOTERS = 100_000

@@ -9,16 +9,19 @@ import dataclasses
 import datetime as dt
 from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from recall_pipeline.ingest.petition_config import PetitionConfig, bases_from_json
+from recall_pipeline.verify import challenges as ch
 from recall_pipeline.verify import compare as c
 from recall_pipeline.verify import jurisdiction
 from recall_pipeline.verify import match as m
 from recall_pipeline.verify.corrections import SetAside
 from recall_pipeline.verify.frames import in_step, key_hashes
+from recall_pipeline.verify.grounds import ADDRESS_ACCEPTED
 from recall_pipeline.verify.match_reviews import ADDRESS_COLUMNS, apply_match_reviews
 from recall_pipeline.verify.model import (
     NAME_COMPARISONS,
@@ -316,14 +319,131 @@ def verdicts_for_petition(
     match_reviews: pd.DataFrame | None = None,
     reviewed_history: pd.DataFrame | None = None,
     doubts: SetAside | None = None,
+    challenges: pd.DataFrame | None = None,
+    rulings: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """Every line's verdict (`decide_petition`'s, without the rows it set aside)."""
+    return decide_petition(
+        config, lines, matches, roll, sections, reviews, withdrawals, jurisdiction_zips,
+        match_reviews, reviewed_history, doubts, challenges, rulings,
+    ).verdicts  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A petition's verdicts, and the challenge and ruling rows set aside in deciding them."""
+
+    verdicts: pd.DataFrame
+    set_aside: pd.DataFrame
+
+
+def decide_petition(
+    config: PetitionConfig,
+    lines: pd.DataFrame,
+    matches: pd.DataFrame,
+    roll: pd.DataFrame,
+    sections: pd.DataFrame,
+    reviews: pd.DataFrame,
+    withdrawals: pd.DataFrame,
+    jurisdiction_zips: set[str],
+    match_reviews: pd.DataFrame | None = None,
+    reviewed_history: pd.DataFrame | None = None,
+    doubts: SetAside | None = None,
+    challenges: pd.DataFrame | None = None,
+    rulings: pd.DataFrame | None = None,
+) -> Decided:
     """Every line's verdict. `match_reviews` (the petition's examiner decisions on who signed)
     replace the matcher's links; `roll` then holds the reviewed voters' registrations with
-    their addresses, `reviewed_history` their past addresses."""
+    their addresses, `reviewed_history` their past addresses — the voters that `challenges`
+    claim included.
+
+    The lines are decided once without any ruling: the finding, against which `challenges` and
+    `rulings` are judged (`verify.challenges.examine`). The lines an accepted ruling concerns are
+    then decided again, with the ruling among the inputs the rules read; the others keep their
+    verdict at the finding."""
     lines = _in_line_order(lines)
     matches = _in_line_order(matches)
     if not in_step(lines, matches, LINE_KEY):
         raise ValueError(f"{config.petition_id}: line_matches is out of step with petition_lines")
+    rules = (roll, sections, reviews, withdrawals, jurisdiction_zips, match_reviews)
+    finding = _decided(config, lines, matches, *rules, reviewed_history, doubts)
+    finding = finding.assign(
+        challenge_id=None, ruling_source_file=None, ruling_source_row=None, finding_reason_code=None
+    )
+    if challenges is None or challenges.empty:
+        return Decided(finding, pd.DataFrame(columns=ch.SET_ASIDE_COLUMNS))
+    examined = ch.examine(config.petition_id, finding, challenges, rulings)
+    applied = examined.applied
+    if applied.empty:
+        return Decided(finding, examined.set_aside)
+    # Only the lines an accepted ruling touches are decided again: a handful of a petition's.
+    at = (
+        lines[LINE_KEY]
+        .astype(_LINE_KEY_TYPES)
+        .reset_index(drop=True)
+        .reset_index()
+        .merge(applied, on=LINE_KEY)
+    )
+    rows = at["index"].to_numpy()
+    address_accepted = (at["decides_again_as"] == ADDRESS_ACCEPTED).to_numpy()
+    again = _decided(
+        config,
+        lines.iloc[rows].reset_index(drop=True),
+        matches.iloc[rows].reset_index(drop=True),
+        roll,
+        sections,
+        pd.concat([reviews, ch.as_signature_reviews(applied)], ignore_index=True),
+        withdrawals,
+        jurisdiction_zips,
+        pd.concat(
+            [frame for frame in (match_reviews, ch.as_match_reviews(applied)) if frame is not None],
+            ignore_index=True,
+        ),
+        reviewed_history,
+        doubts,
+        address_accepted,
+    )
+    again = again.assign(
+        challenge_id=at["challenge_id"].to_numpy(),
+        ruling_source_file=at["ruling_source_file"].to_numpy(),
+        ruling_source_row=at["ruling_source_row"].to_numpy(),
+        finding_reason_code=finding["reason_code"].to_numpy()[rows],
+    )
+    # The finding's rows but those decided again, then those, back in line order (a copy of
+    # each column, not a cell at a time).
+    verdicts = pd.concat([finding.drop(index=rows), again.set_axis(rows)]).sort_index()
+    redecided = np.zeros(len(verdicts), dtype=bool)
+    redecided[rows] = True
+    duplicate = ch.keep_counted_lines(verdicts, redecided)
+    verdicts.loc[duplicate, "status"] = INVALID
+    verdicts.loc[duplicate, "reason_code"] = "DUPLICATE"
+    verdicts.loc[duplicate, "registrar_category"] = _categories()["DUPLICATE"]
+    return Decided(verdicts, examined.set_aside)
+
+
+_LINE_KEY_TYPES = {"section_id": "str", "page": "int64", "line": "int64"}
+
+
+def _categories() -> dict[str, str]:
+    return {c.code: c.registrar_category for c in reason_codes()}
+
+
+def _decided(
+    config: PetitionConfig,
+    lines: pd.DataFrame,
+    matches: pd.DataFrame,
+    roll: pd.DataFrame,
+    sections: pd.DataFrame,
+    reviews: pd.DataFrame,
+    withdrawals: pd.DataFrame,
+    jurisdiction_zips: set[str],
+    match_reviews: pd.DataFrame | None,
+    reviewed_history: pd.DataFrame | None,
+    doubts: SetAside | None,
+    address_accepted: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The verdict rows of `lines` (aligned with `matches`, in line order). `address_accepted`:
+    the lines whose written address a ruling accepted as their voter's registered one."""
     if match_reviews is not None and not match_reviews.empty:
         empty = pd.DataFrame(columns=[*ADDRESS_COLUMNS, "valid_from", "valid_to"])
         matches = apply_match_reviews(
@@ -334,11 +454,21 @@ def verdicts_for_petition(
         )
     else:
         matches = matches.assign(match_review_source_file=None, match_review_source_row=None)
+    if address_accepted is not None and address_accepted.any():
+        # As an examiner's decision does when the line names the voter's dwelling: the match
+        # is at the registered address, and no past address's dates are weighed.
+        matches = matches.copy()
+        for column, value in (
+            ("match_method", m.METHOD_CURRENT),
+            ("history_valid_from", None),
+            ("history_valid_to", None),
+        ):
+            matches[column] = matches[column].astype(object)
+            matches.loc[address_accepted, column] = value
     verdicts = decide(
         config, lines, matches, roll, sections, reviews, withdrawals, jurisdiction_zips, doubts
     )
-    category = {c.code: c.registrar_category for c in reason_codes()}
-    verdicts["registrar_category"] = verdicts["reason_code"].map(category)
+    verdicts["registrar_category"] = verdicts["reason_code"].map(_categories())
     for column in VERDICT_MATCH_COLUMNS:
         verdicts[column] = matches[column].array
     for column in ("source_file", "source_row", "source_sha256"):

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from recall_pipeline.contract import PROVENANCE_COLUMNS
 from recall_pipeline.tables import (
+    INPUT_NAME,
     JURISDICTION_CODE,
     LINE,
     LINE_KEY,
@@ -316,11 +317,43 @@ LINE_VERDICTS = TableSchema(
         Column("review_source_row", "integer", True, "its physical line in that file"),
         _HISTORY_SOURCE_FILE,
         _HISTORY_SOURCE_ROW,
+        Column(
+            "challenge_id",
+            "string",
+            True,
+            "the proponents' challenge whose ACCEPTED ruling decided the line again (every rule "
+            "applied once more with the ruling among its inputs); empty: no ruling applied",
+        ),
+        Column("ruling_source_file", "string", True, "rulings file of that accepted ruling"),
+        Column("ruling_source_row", "integer", True, "its physical line in that file"),
+        Column(
+            "finding_reason_code",
+            "string",
+            True,
+            "a line decided again by a ruling: its primary reason at the finding, without rulings",
+        ),
         *PROVENANCE_COLUMNS,
         RUN_ID,
         Column("code_version", "string", False, "the verdict step's code version"),
     ),
     primary_key=tuple(LINE_KEY_COLUMNS),
+)
+
+CHALLENGES_SET_ASIDE = TableSchema(
+    name="challenges_set_aside",
+    description=(
+        "Challenge and ruling rows accepted at ingestion but set aside by the verdict step, "
+        "which judges them against the finding (the verdicts without any ruling): one row per "
+        "row set aside, with every rule it broke. A row set aside changes no verdict."
+    ),
+    columns=(
+        PETITION_ID,
+        INPUT_NAME,
+        Column("challenge_id", "string", False, "the challenge the row is, or rules on"),
+        Column("reason", "string", False, "every cross-file rule the row broke, '; '-separated"),
+        *PROVENANCE_COLUMNS,
+    ),
+    primary_key=("input_name", "source_file", "source_row"),
 )
 
 

@@ -18,6 +18,7 @@ from recall_pipeline.defs.resources import WarehouseResource
 from recall_pipeline.services.verdicts import VERDICTS_CODE_VERSION, decide_verdicts
 from recall_pipeline.verify import incremental
 from recall_pipeline.verify.schemas import (
+    CHALLENGES_SET_ASIDE,
     INVALID_TABLES,
     LINE_VERDICTS,
     REASON_SUMMARY,
@@ -46,6 +47,9 @@ _RULE_INPUTS = [
     ("voter_roll", "registration_date"),
     ("signature_reviews", "finding"),
     ("match_reviews", "voter_id"),
+    ("challenges", "ground"),
+    ("challenges", "claimed_voter_id"),
+    ("challenge_rulings", "ruling"),
     ("petitions", "duplicates_keep"),
     ("petitions", "registration_cutoff"),
 ]
@@ -62,6 +66,10 @@ LINE_VERDICT_LINEAGE = {
     "review_finding": [("signature_reviews", "finding")],
     "review_source_file": [("signature_reviews", "source_file")],
     "review_source_row": [("signature_reviews", "source_row")],
+    "challenge_id": [("challenge_rulings", "challenge_id")],
+    "ruling_source_file": [("challenge_rulings", "source_file")],
+    "ruling_source_row": [("challenge_rulings", "source_row")],
+    "finding_reason_code": _RULE_INPUTS,
     # The row set aside at ingestion a line waits on: of the line itself or of a side file.
     "input_problem": [
         ("petition_lines", "source_row"),
@@ -83,6 +91,8 @@ INPUTS = [
     "withdrawal_requests",
     "voter_roll",
     "jurisdiction_zips",
+    "challenges",
+    "challenge_rulings",
     "petitions",
 ]
 
@@ -97,6 +107,7 @@ INPUTS = [
             table_spec(schema, ["line_verdicts"], "verdicts", VERDICTS_CODE_VERSION)
             for schema in (
                 *INVALID_TABLES.values(),
+                CHALLENGES_SET_ASIDE,
                 REASON_SUMMARY,
                 REGISTRAR_SUMMARY,
                 VERDICT_FINGERPRINTS,
@@ -141,6 +152,7 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             **column_lineage(LINE_VERDICT_LINEAGE),
             "by_status": outcome.by_status,
             "pending_input_needs_correction": outcome.pending_input_needs_correction,
+            "lines_decided_by_rulings": outcome.lines_decided_by_rulings,
         },
     )
     for code, rows in outcome.invalid_rows.items():
@@ -151,6 +163,10 @@ def line_verdicts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                 **column_lineage(same_columns("line_verdicts", LINE_VERDICTS.column_names)),
             },
         )
+    yield dg.MaterializeResult(
+        asset_key=CHALLENGES_SET_ASIDE.name,
+        metadata=table_metadata(CHALLENGES_SET_ASIDE, outcome.set_aside_rows),
+    )
     yield dg.MaterializeResult(
         asset_key="reason_summary",
         metadata={
