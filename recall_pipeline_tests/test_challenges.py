@@ -3,6 +3,7 @@ accepted ruling decides its line again through the rules (never by writing a ver
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ from recall_pipeline.contract import CHALLENGE_RULINGS, CHALLENGES
 from recall_pipeline.ingest.pipeline import ingest_input
 from recall_pipeline.publication import open_publication
 from recall_pipeline.services.determination import determine_sufficiency
+from recall_pipeline.services.examination import examination_standing
 from recall_pipeline.services.matching import match_lines
 from recall_pipeline.services.verdicts import decide_verdicts
 from recall_pipeline.verify.challenges import examine
@@ -420,6 +422,8 @@ def test_rulings_through_the_stages_move_the_valid_count_by_the_reinstated_lines
         )
         decide_verdicts(store, scope, True, "run-1")
         determine_sufficiency(store, scope, True)
+        examination_standing(store, scope, True, as_of=dt.date(2022, 9, 6))
+        flip_before = store.read_frame("examination_status").iloc[0]
         finding = store.read_frame("line_verdicts").set_index(["section_id", "page", "line"])
         valid_before = int(store.read_frame("sufficiency_determination")["valid"].iloc[0])
         assert finding.loc[("S001", 1, 2), "reason_code"] == "NOT_REGISTERED"
@@ -449,6 +453,9 @@ def test_rulings_through_the_stages_move_the_valid_count_by_the_reinstated_lines
             ingest(store, examined_dir, spec)
         outcome = decide_verdicts(store, scope, True, "run-2")
         determine_sufficiency(store, scope, True)
+        examination_standing(store, scope, True, as_of=dt.date(2022, 9, 20))
+        flip_after = store.read_frame("examination_status").iloc[0]
+        by_reason = store.read_frame("examination_reasons").set_index("reason_code")
         after = store.read_frame("line_verdicts").set_index(["section_id", "page", "line"])
         valid_after = int(store.read_frame("sufficiency_determination")["valid"].iloc[0])
         set_aside = store.read_frame("challenges_set_aside")
@@ -483,3 +490,19 @@ def test_rulings_through_the_stages_move_the_valid_count_by_the_reinstated_lines
         "challenge is ruled on more than once",
     }
     assert outcome.set_aside_rows == len(set_aside)
+    # The examination's standing counts the admitted challenge and its ruling, not the rows
+    # set aside; the reinstated line still counts among its reason's lines at the finding.
+    assert (flip_before["challenged_lines"], flip_before["invalid_lines"]) == (
+        0,
+        len(finding[finding["status"] == "INVALID"]),
+    )
+    assert (flip_after["challenged_lines"], flip_after["ruled"], flip_after["accepted"]) == (
+        1,
+        1,
+        1,
+    )
+    assert flip_after["invalid_lines"] == flip_before["invalid_lines"]
+    if flip_before["flip_direction"] == "reinstate":
+        assert flip_after["lines_to_flip"] == flip_before["lines_to_flip"] - 1
+    assert by_reason.loc["NOT_REGISTERED", "accepted"] == 1
+    assert by_reason.loc["NOT_REGISTERED", "acceptance_rate"] == 1.0

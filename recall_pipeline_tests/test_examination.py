@@ -89,9 +89,19 @@ def test_the_la_pace_needed_is_about_3300_lines_a_day() -> None:
 
 
 def test_rulings_give_rates_and_projections_per_reason() -> None:
-    # 10 NOT_REGISTERED lines challenged: 4 accepted (reinstated: now VALID), 4 rejected, 2
-    # open; 90 NOT_REGISTERED and 50 DUPLICATE lines still INVALID, none of the latter ruled.
-    found = verdicts(NOT_REGISTERED=96, DUPLICATE=50)
+    # 10 NOT_REGISTERED lines challenged: 4 accepted (decided again: 3 now VALID, one a
+    # DUPLICATE of its voter's counted line), 4 rejected, 2 open; 50 DUPLICATE lines, none
+    # ruled.
+    found = verdicts(NOT_REGISTERED=100, DUPLICATE=50)
+    reinstated = pd.DataFrame(
+        {
+            "status": ["VALID"] * 3 + ["INVALID"],
+            "reason_code": [None] * 3 + ["DUPLICATE"],
+            "challenge_id": ["C0", "C1", "C2", "C3"],
+            "finding_reason_code": ["NOT_REGISTERED"] * 4,
+        }
+    )
+    found = pd.concat([found.iloc[4:], reinstated], ignore_index=True)
     challenges = pd.DataFrame(
         {"challenge_id": [f"C{i}" for i in range(10)], "reason_code": ["NOT_REGISTERED"] * 10}
     )
@@ -102,7 +112,7 @@ def test_rulings_give_rates_and_projections_per_reason() -> None:
         }
     )
     petition, reasons = ex.standing(
-        {**LA, "valid": 1_004, "required": 1_100},
+        {**LA, "valid": 1_003, "required": 1_100},
         found,
         challenges,
         rulings,
@@ -111,7 +121,7 @@ def test_rulings_give_rates_and_projections_per_reason() -> None:
     )
     by = {r.reason_code: r for r in reasons}
     nr = by["NOT_REGISTERED"]
-    # The 4 reinstated lines are counted back into the reason's lines at the finding.
+    # The lines decided again count with their reason at the finding.
     assert (nr.invalid_lines, nr.challenged_lines, nr.ruled, nr.accepted, nr.open_challenges) == (
         100,
         10,
@@ -122,18 +132,18 @@ def test_rulings_give_rates_and_projections_per_reason() -> None:
     assert nr.acceptance_rate == 0.5
     assert (nr.acceptance_low, nr.acceptance_high) == pytest.approx(ex.wilson_interval(4, 8))
     assert nr.projected_from_open == 1.0 and nr.projected_from_unchallenged == 45.0
-    assert nr.share_needed_to_flip == pytest.approx(96 / 100)
+    assert nr.share_needed_to_flip == pytest.approx(97 / 100)
     assert by["DUPLICATE"].acceptance_rate is None
-    assert petition.lines_to_flip == 96 and petition.invalid_lines == 150
+    assert petition.lines_to_flip == 97 and petition.invalid_lines == 150
     # Projected: 1 more from the 2 open challenges, 46 with the 90 unchallenged lines too;
     # DUPLICATE has no rate yet and stays as found.
-    assert petition.projected_valid_open == pytest.approx(1_005)
-    assert petition.projected_valid_all == pytest.approx(1_050)
+    assert petition.projected_valid_open == pytest.approx(1_004)
+    assert petition.projected_valid_all == pytest.approx(1_049)
     assert petition.projected_result_all == "INSUFFICIENT"
     low, high = ex.wilson_interval(4, 8)
-    assert petition.projected_valid_all_low == pytest.approx(1_004 + 92 * low)
-    assert petition.projected_valid_all_high == pytest.approx(1_004 + 92 * high)
-    assert "reinstate 96 of the 150 invalid lines (64.0%)" in ex.render(petition, reasons)
+    assert petition.projected_valid_all_low == pytest.approx(1_003 + 92 * low)
+    assert petition.projected_valid_all_high == pytest.approx(1_003 + 92 * high)
+    assert "reinstate 97 of the 150 invalid lines (64.7%)" in ex.render(petition, reasons)
 
 
 def test_a_sampled_result_has_no_lines_to_flip() -> None:

@@ -28,7 +28,13 @@ from recall_pipeline.verify.examination import (
 from recall_pipeline.warehouse import Warehouse, Within
 
 _LOG = logging.getLogger(__name__)
-_VERDICT_COLUMNS = ["petition_id", "status", "reason_code", "registrar_category"]
+_VERDICT_COLUMNS = [
+    *LINE_KEY_COLUMNS,
+    "status",
+    "reason_code",
+    "challenge_id",
+    "finding_reason_code",
+]
 
 
 @dataclass(frozen=True)
@@ -86,10 +92,11 @@ def current_standing(
     determination = store.read_frame("sufficiency_determination", where=where)
     if determination.empty:
         return None
-    challenges, rulings = challenges_and_rulings(store, config.petition_id)
+    verdicts = store.read_frame("line_verdicts", columns=_VERDICT_COLUMNS, where=where)
+    challenges, rulings = challenges_and_rulings(store, config.petition_id, verdicts)
     return standing(
         determination.iloc[0].to_dict(),
-        store.read_frame("line_verdicts", columns=_VERDICT_COLUMNS, where=where),
+        verdicts,
         challenges,
         rulings,
         examination_started=getattr(config, "examination_started", None),
@@ -97,13 +104,43 @@ def current_standing(
     )
 
 
-def challenges_and_rulings(store: Warehouse, petition_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The petition's accepted challenge rows (challenge_id, and reason_code: the reason of the
-    line they contest, at the finding) and ruling rows (challenge_id, ruling). Empty until the
-    examination's inputs are published."""
-    challenges = pd.DataFrame({"challenge_id": pd.Series(dtype=str), "reason_code": []})
-    rulings = pd.DataFrame({"challenge_id": pd.Series(dtype=str), "ruling": []})
-    return challenges, rulings
+def challenges_and_rulings(
+    store: Warehouse, petition_id: str, verdicts: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The petition's admitted challenges (challenge_id, and reason_code: the reason of the
+    line they contest, at the finding) and the rulings on them (challenge_id, ruling); the rows
+    the verdict step set aside (challenges_set_aside) count for nothing."""
+    petition = {"petition_id": petition_id}
+    challenges = pd.DataFrame(columns=["challenge_id", *LINE_KEY_COLUMNS])
+    rulings = pd.DataFrame(columns=["challenge_id", "ruling"])
+    if store.table_exists("challenges"):
+        challenges = store.read_frame(
+            "challenges",
+            columns=["challenge_id", *LINE_KEY_COLUMNS, "source_file", "source_row"],
+            where=petition,
+        )
+        rulings = store.read_frame(
+            "challenge_rulings",
+            columns=["challenge_id", "ruling", "source_file", "source_row"],
+            where=petition,
+        )
+        if store.table_exists("challenges_set_aside"):
+            aside = store.read_frame("challenges_set_aside", where=petition)
+            challenges = _without(challenges, aside[aside["input_name"] == "challenges"])
+            rulings = _without(rulings, aside[aside["input_name"] == "challenge_rulings"])
+    redecided = verdicts["challenge_id"].notna()
+    found_as = verdicts[LINE_KEY_COLUMNS].assign(
+        reason_code=verdicts["reason_code"].where(~redecided, verdicts["finding_reason_code"])
+    )
+    challenges = challenges.merge(found_as, on=LINE_KEY_COLUMNS, how="left", validate="many_to_one")
+    return challenges[["challenge_id", "reason_code"]], rulings[["challenge_id", "ruling"]]
+
+
+def _without(rows: pd.DataFrame, aside: pd.DataFrame) -> pd.DataFrame:
+    """`rows` less those set aside (the same file and row)."""
+    place = ["source_file", "source_row"]
+    marked = rows.merge(aside[place].drop_duplicates(), on=place, how="left", indicator=True)
+    return rows[(marked["_merge"] == "left_only").to_numpy()]
 
 
 def examination_set_of(store: Warehouse, config: PetitionConfig) -> pd.DataFrame:

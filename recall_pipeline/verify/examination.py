@@ -146,17 +146,15 @@ def standing(
 ) -> tuple[ExaminationStanding, list[ReasonStanding]]:
     """The standing of one petition.
 
-    `determination`: its sufficiency_determination row. `verdicts`: its lines' status,
-    reason_code and registrar_category, as published (rulings already applied). `challenges`:
+    `determination`: its sufficiency_determination row. `verdicts`: its lines' status and
+    reason_code as published (rulings applied), with challenge_id and finding_reason_code
+    for the lines a ruling decided again. `challenges`:
     challenge_id and reason_code — the reason of the line at the finding, which the challenge
     contests — of each accepted challenge row. `rulings`: challenge_id and ruling of each
     accepted ruling row. A challenge with no ruling is open."""
     petition = determination["petition_id"]
-    invalid = verdicts[verdicts["status"] == "INVALID"]
-    # Reasons as found, with their lines at the finding: reinstated lines left INVALID, so
-    # they are counted back from the accepted rulings.
     ruled = challenges.merge(rulings, on="challenge_id", how="left", validate="one_to_one")
-    by_reason = _reason_counts(invalid, ruled)
+    by_reason = _reason_counts(verdicts, ruled)
     full_count = determination["method"] in ("full_count", "random_sample_then_full_count")
     flip, direction = (None, None)
     if full_count:
@@ -221,11 +219,18 @@ def standing(
     )
 
 
-def _reason_counts(invalid: pd.DataFrame, ruled: pd.DataFrame) -> pd.DataFrame:
-    """Per reason as found: its lines at the finding, challenges and their rulings."""
-    still = invalid.groupby("reason_code").agg(
-        invalid=("reason_code", "size"), registrar_category=("registrar_category", "first")
+def _reason_counts(verdicts: pd.DataFrame, ruled: pd.DataFrame) -> pd.DataFrame:
+    """Per reason as found: its lines at the finding (INVALID before any ruling: a line a
+    ruling decided again keeps its reason at the finding), challenges and their rulings."""
+    redecided = (
+        verdicts["challenge_id"].notna()
+        if "challenge_id" in verdicts
+        else pd.Series(False, index=verdicts.index)
     )
+    found_as = verdicts["reason_code"].where(~redecided, verdicts.get("finding_reason_code"))
+    at_finding = found_as[(verdicts["status"] == "INVALID") | redecided]
+    categories = {code.code: code.registrar_category for code in reason_codes()}
+    lines = at_finding.value_counts().rename("at_finding").to_frame()
     outcome = ruled["ruling"].fillna("")
     counts = pd.DataFrame(
         {
@@ -237,13 +242,10 @@ def _reason_counts(invalid: pd.DataFrame, ruled: pd.DataFrame) -> pd.DataFrame:
             "open": (outcome == "").astype(int),
         }
     )
-    challenged = counts.groupby("reason_code").sum()
-    table = still.join(challenged, how="outer")
-    for column in ("invalid", "challenged", "ruled", "accepted", "rejected", "open"):
+    table = lines.join(counts.groupby("reason_code").sum(), how="outer")
+    for column in ("at_finding", "challenged", "ruled", "accepted", "rejected", "open"):
         table[column] = table[column].fillna(0).astype(int)
-    table["registrar_category"] = table["registrar_category"].fillna("")
-    # An accepted challenge reinstated its line, which left its reason's INVALID lines.
-    table["at_finding"] = table["invalid"] + table["accepted"]
+    table["registrar_category"] = [categories.get(code, "") for code in table.index]
     return table.sort_index()
 
 
