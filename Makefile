@@ -46,7 +46,7 @@ run: env
 # installed here too, so that no test skips for want of a package.
 test: env postgres browser
 	$(UV) sync --frozen --group bench --python $(PYTHON)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # The whole bad-input corpus, every case on DuckDB and PostgreSQL (`make test` runs a third of
 # it), and the readers' and settings' fuzzing at length (FUZZ_EXAMPLES draws each).

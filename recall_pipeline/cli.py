@@ -120,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     trace = commands.add_parser("trace", help="the lines behind a count of the determination")
     trace.add_argument("petition_id")
     trace.add_argument(
-        "--reason", required=True, help="a reason code, a registrar category, or VALID"
+        "--reason",
+        required=True,
+        help="a reason code, a registrar category, VALID, or RULED (the lines rulings decided "
+        "again)",
     )
     trace.add_argument("--limit", type=_count, default=20, help="lines to print (default 20)")
     trace.add_argument("--csv", type=Path, help="write every line to this CSV file")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from recall_pipeline.audit.trace import trace
 from recall_pipeline.contract import CHALLENGE_RULINGS, CHALLENGES
 from recall_pipeline.ingest.pipeline import ingest_input
 from recall_pipeline.publication import open_publication
@@ -456,6 +457,7 @@ def test_rulings_through_the_stages_move_the_valid_count_by_the_reinstated_lines
         examination_standing(store, scope, True, as_of=dt.date(2022, 9, 20))
         flip_after = store.read_frame("examination_status").iloc[0]
         by_reason = store.read_frame("examination_reasons").set_index("reason_code")
+        ruled_count, ruled_lines = trace(store, PETITION_ID, "ruled")
         after = store.read_frame("line_verdicts").set_index(["section_id", "page", "line"])
         valid_after = int(store.read_frame("sufficiency_determination")["valid"].iloc[0])
         set_aside = store.read_frame("challenges_set_aside")
@@ -504,5 +506,11 @@ def test_rulings_through_the_stages_move_the_valid_count_by_the_reinstated_lines
     assert flip_after["invalid_lines"] == flip_before["invalid_lines"]
     if flip_before["flip_direction"] == "reinstate":
         assert flip_after["lines_to_flip"] == flip_before["lines_to_flip"] - 1
+    assert flip_after["valid_at_finding"] == valid_before == flip_before["valid"]
+    # `trace --reason RULED` follows the count through the rulings.
+    assert ruled_count == 1
+    assert ruled_lines[["line", "challenge_id", "finding_reason_code"]].values.tolist() == [
+        [2, "C1", "NOT_REGISTERED"]
+    ]
     assert by_reason.loc["NOT_REGISTERED", "accepted"] == 1
     assert by_reason.loc["NOT_REGISTERED", "acceptance_rate"] == 1.0

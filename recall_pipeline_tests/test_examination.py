@@ -144,6 +144,9 @@ def test_rulings_give_rates_and_projections_per_reason() -> None:
     assert petition.projected_valid_all_low == pytest.approx(1_003 + 92 * low)
     assert petition.projected_valid_all_high == pytest.approx(1_003 + 92 * high)
     assert "reinstate 97 of the 150 invalid lines (64.7%)" in ex.render(petition, reasons)
+    # Before the rulings, the 3 lines they reinstated were not valid.
+    assert (petition.valid_at_finding, petition.result_at_finding) == (1_000, "INSUFFICIENT")
+    assert "At the finding: valid 1,000, margin -100" in ex.render(petition, reasons)
 
 
 def test_a_sampled_result_has_no_lines_to_flip() -> None:

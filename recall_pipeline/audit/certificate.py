@@ -318,6 +318,14 @@ def _examination_section(store: Warehouse, petition_id: str) -> list[str]:
         low, high = r["acceptance_low"], r["acceptance_high"]
         return f"{r['acceptance_rate']:.1%} ({low:.1%}–{high:.1%})"
 
+    before = ""
+    if not pd.isna(s["result_at_finding"]) and s["valid_at_finding"] != s["valid"]:
+        before = (
+            f"<p>At the finding: {_n(int(s['valid_at_finding']))} valid, margin "
+            f"{int(s['valid_at_finding']) - int(s['required']):+,}, {_e(s['result_at_finding'])}. "
+            f"After the rulings: {_n(int(s['valid']))} valid, margin "
+            f"{int(s['valid']) - int(s['required']):+,}, {_e(s['result'])}.</p>"
+        )
     clock = ""
     if not pd.isna(s["examination_started"]):
         clock = (
@@ -329,6 +337,7 @@ def _examination_section(store: Warehouse, petition_id: str) -> list[str]:
         f"<p>As of {_e(s['as_of'])}: {flip} Challenges filed: {_n(int(s['challenged_lines']))}; "
         f"ruled: {_n(int(s['ruled']))} ({_n(int(s['accepted']))} accepted, "
         f"{_n(int(s['rejected']))} rejected); open: {_n(int(s['open_challenges']))}.</p>",
+        before,
         clock,
         _table(
             ["reason", "lines", "share to flip", "challenged", "accepted", "rejected", "rate"],

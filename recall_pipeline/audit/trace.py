@@ -41,6 +41,11 @@ TRACE_COLUMNS = [
     "last_name_agreement",
     "candidates_at_address",
     "review_finding",
+    # A line an accepted ruling decided again: the challenge, the ruling row, the reason found.
+    "challenge_id",
+    "ruling_source_file",
+    "ruling_source_row",
+    "finding_reason_code",
 ]
 
 
@@ -50,6 +55,10 @@ class TraceError(ValueError):
 
 # Why a PENDING line waits: an examiner (who signed; the signature), or a corrected scan file.
 PENDING_REASONS = ("MATCH_REVIEW", "SIGNATURE_REVIEW", INPUT_NEEDS_CORRECTION)
+
+
+# The lines an accepted ruling decided again, whatever they came out as.
+RULED = "RULED"
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,8 @@ class Selector:
 def selector(text: str) -> Selector:
     """A reason code, a registrar category or VALID (case-insensitive)."""
     wanted = text.strip().upper()
+    if wanted == RULED:
+        return Selector("challenge_id", "", RULED)
     if wanted in ("VALID", "PENDING", "INVALID"):
         return Selector("status", wanted, wanted)
     if wanted in PENDING_REASONS:
@@ -72,7 +83,14 @@ def selector(text: str) -> Selector:
     for category in registrar_categories():
         if category.upper() == wanted:
             return Selector("registrar_category", category, category)
-    choices = ["VALID", "PENDING", "INVALID", *PENDING_REASONS, *(c.code for c in reason_codes())]
+    choices = [
+        "VALID",
+        "PENDING",
+        "INVALID",
+        RULED,
+        *PENDING_REASONS,
+        *(c.code for c in reason_codes()),
+    ]
     raise TraceError(
         f"unknown reason {text!r}: use one of {', '.join(choices)}, or a registrar category "
         f"({'; '.join(registrar_categories())})"
@@ -89,7 +107,9 @@ def trace(
             f"no petition {petition_id!r} in the warehouse; known: {', '.join(sorted(known))}"
         )
     where = f"petition_id = :pid AND {chosen.column} = :value"
-    if chosen.column not in ("status", "pending_reason"):
+    if chosen.label == RULED:
+        where = "petition_id = :pid AND challenge_id IS NOT NULL"
+    elif chosen.column not in ("status", "pending_reason"):
         where += " AND status = 'INVALID'"
     params = {"pid": petition_id, "value": chosen.value}
     count = int(

@@ -103,6 +103,9 @@ class ExaminationStanding:
     result: str
     valid: int
     required: int
+    # The count as found, before any ruling: the lines rulings reinstated taken back out.
+    valid_at_finding: int
+    result_at_finding: str | None
     invalid_lines: int
     # Lines to change and which way ("reinstate" / "invalidate"); empty when the result was
     # not decided by counting every line (a sample's projection decided it).
@@ -156,6 +159,17 @@ def standing(
     ruled = challenges.merge(rulings, on="challenge_id", how="left", validate="one_to_one")
     by_reason = _reason_counts(verdicts, ruled)
     full_count = determination["method"] in ("full_count", "random_sample_then_full_count")
+    reinstated = 0
+    if "challenge_id" in verdicts:
+        reinstated = int((verdicts["challenge_id"].notna() & (verdicts["status"] == "VALID")).sum())
+    valid_at_finding = int(determination["valid"]) - reinstated
+    result_at_finding = (
+        full_count_result(
+            valid_at_finding, int(determination["required"]), determination["sufficient_when"]
+        )
+        if full_count
+        else None
+    )
     flip, direction = (None, None)
     if full_count:
         flip, direction = lines_to_flip(
@@ -201,6 +215,8 @@ def standing(
             result=determination["result"],
             valid=int(determination["valid"]),
             required=int(determination["required"]),
+            valid_at_finding=valid_at_finding,
+            result_at_finding=result_at_finding,
             invalid_lines=int(by_reason["at_finding"].sum()),
             lines_to_flip=flip,
             flip_direction=direction,
@@ -372,6 +388,18 @@ EXAMINATION_STATUS = TableSchema(
         Column("result", "string", False, "the determination's result"),
         Column("valid", "integer", False, "VALID lines (rulings applied)"),
         Column("required", "integer", False, "valid signatures required"),
+        Column(
+            "valid_at_finding",
+            "integer",
+            False,
+            "VALID lines before any ruling: valid less the lines rulings reinstated",
+        ),
+        Column(
+            "result_at_finding",
+            "string",
+            True,
+            "the full count's result on valid_at_finding (empty when a sample decided it)",
+        ),
         Column("invalid_lines", "integer", False, "INVALID lines at the finding"),
         Column(
             "lines_to_flip",
@@ -457,6 +485,12 @@ def render(petition: ExaminationStanding, reasons: list[ReasonStanding]) -> str:
         f"Petition {p.petition_id}, as of {p.as_of}: {p.result} ({p.method}), "
         f"valid {p.valid:,}, required {p.required:,}"
     ]
+    if p.result_at_finding is not None and p.valid_at_finding != p.valid:
+        out.append(
+            f"At the finding: valid {p.valid_at_finding:,}, margin "
+            f"{p.valid_at_finding - p.required:+,}, {p.result_at_finding}; after the rulings: "
+            f"valid {p.valid:,}, margin {p.valid - p.required:+,}, {p.result}"
+        )
     if p.lines_to_flip is None:
         out.append("To change the result: decided by its sample, not by counting every line")
     elif p.flip_direction == "reinstate":
