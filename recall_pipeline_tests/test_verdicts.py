@@ -10,7 +10,7 @@ import pytest
 from recall_pipeline.ingest.petition_config import PetitionConfig
 from recall_pipeline.verify import match as m
 from recall_pipeline.verify.model import default_model, roll_statistics
-from recall_pipeline.verify.pipeline import match_petition, verdicts_for_petition
+from recall_pipeline.verify.pipeline import decide_petition, match_petition
 
 CONFIG = PetitionConfig(
     petition_id="p",
@@ -127,7 +127,7 @@ def verdicts(
     history = m.prepare_history(pd.DataFrame(HISTORY), prepared)
     stats = roll_statistics(prepared, default_model())
     matches, candidates, _ = match_petition("p", lines_frame, prepared, history, stats)
-    out = verdicts_for_petition(
+    out = decide_petition(
         config,
         lines_frame,
         matches,
@@ -138,7 +138,7 @@ def verdicts(
         ZIPS,
         match_reviews,
         pd.DataFrame(HISTORY),
-    )
+    ).verdicts
     return out.set_index("line"), matches.set_index("line"), candidates
 
 
@@ -382,7 +382,7 @@ def test_matches_must_line_up_with_lines(bad_key: str) -> None:
     else:
         matches.loc[1, bad_key] = "OTHER" if bad_key == "section_id" else 9
     with pytest.raises(ValueError, match="out of step"):
-        verdicts_for_petition(
+        decide_petition(
             CONFIG,
             lines_frame,
             matches,

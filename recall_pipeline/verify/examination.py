@@ -182,7 +182,8 @@ def standing(
         share = None
         if flip is not None and direction == "reinstate" and row["at_finding"]:
             share = flip / row["at_finding"]
-        rate = _rate(row["accepted"], row["ruled"])
+        tally = _tally(row)
+        rate = tally["acceptance_rate"]
         unchallenged = max(row["at_finding"] - row["challenged"], 0)
         reasons.append(
             ReasonStanding(
@@ -191,20 +192,12 @@ def standing(
                 registrar_category=row["registrar_category"],
                 invalid_lines=int(row["at_finding"]),
                 share_needed_to_flip=share,
-                challenged_lines=int(row["challenged"]),
-                ruled=int(row["ruled"]),
-                accepted=int(row["accepted"]),
-                rejected=int(row["rejected"]),
-                open_challenges=int(row["open"]),
-                acceptance_rate=rate[0],
-                acceptance_low=rate[1],
-                acceptance_high=rate[2],
-                projected_from_open=None if rate[0] is None else rate[0] * row["open"],
-                projected_from_unchallenged=None if rate[0] is None else rate[0] * unchallenged,
+                **tally,
+                projected_from_open=None if rate is None else rate * row["open"],
+                projected_from_unchallenged=None if rate is None else rate * unchallenged,
             )
         )
     totals = by_reason[["challenged", "ruled", "accepted", "rejected", "open"]].sum()
-    overall = _rate(int(totals["accepted"]), int(totals["ruled"]))
     projected = _projections(determination, by_reason, full_count)
     clock = _clock(examination_started, as_of, int(by_reason["at_finding"].sum()), totals)
     return (
@@ -220,14 +213,7 @@ def standing(
             invalid_lines=int(by_reason["at_finding"].sum()),
             lines_to_flip=flip,
             flip_direction=direction,
-            challenged_lines=int(totals["challenged"]),
-            ruled=int(totals["ruled"]),
-            accepted=int(totals["accepted"]),
-            rejected=int(totals["rejected"]),
-            open_challenges=int(totals["open"]),
-            acceptance_rate=overall[0],
-            acceptance_low=overall[1],
-            acceptance_high=overall[2],
+            **_tally(totals),
             **projected,
             **clock,
         ),
@@ -263,6 +249,21 @@ def _reason_counts(verdicts: pd.DataFrame, ruled: pd.DataFrame) -> pd.DataFrame:
         table[column] = table[column].fillna(0).astype(int)
     table["registrar_category"] = [categories.get(code, "") for code in table.index]
     return table.sort_index()
+
+
+def _tally(counts: pd.Series) -> dict:
+    """The challenge counts and the acceptance rate of a reason's (or a petition's) `counts`."""
+    rate = _rate(int(counts["accepted"]), int(counts["ruled"]))
+    return {
+        "challenged_lines": int(counts["challenged"]),
+        "ruled": int(counts["ruled"]),
+        "accepted": int(counts["accepted"]),
+        "rejected": int(counts["rejected"]),
+        "open_challenges": int(counts["open"]),
+        "acceptance_rate": rate[0],
+        "acceptance_low": rate[1],
+        "acceptance_high": rate[2],
+    }
 
 
 def _rate(accepted: int, ruled: int) -> tuple[float | None, float | None, float | None]:

@@ -307,28 +307,6 @@ def model_rows(
     return out
 
 
-def verdicts_for_petition(
-    config: PetitionConfig,
-    lines: pd.DataFrame,
-    matches: pd.DataFrame,
-    roll: pd.DataFrame,
-    sections: pd.DataFrame,
-    reviews: pd.DataFrame,
-    withdrawals: pd.DataFrame,
-    jurisdiction_zips: set[str],
-    match_reviews: pd.DataFrame | None = None,
-    reviewed_history: pd.DataFrame | None = None,
-    doubts: SetAside | None = None,
-    challenges: pd.DataFrame | None = None,
-    rulings: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Every line's verdict (`decide_petition`'s, without the rows it set aside)."""
-    return decide_petition(
-        config, lines, matches, roll, sections, reviews, withdrawals, jurisdiction_zips,
-        match_reviews, reviewed_history, doubts, challenges, rulings,
-    ).verdicts  # fmt: skip
-
-
 @dataclass(frozen=True)
 class Decided:
     """A petition's verdicts, and the challenge and ruling rows set aside in deciding them."""
