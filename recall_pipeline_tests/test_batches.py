@@ -560,6 +560,7 @@ def step_events(instance, run_id: str, kind: str) -> set[str]:
             "sufficiency_determination",
             {
                 "sufficiency_determination",
+                "examination_status",
                 "run_manifest",
                 "determination_certificate",
                 "publication",
