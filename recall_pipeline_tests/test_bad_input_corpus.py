@@ -32,7 +32,7 @@ from recall_pipeline.runner import materialize_all
 from recall_pipeline.verify.corrections import INPUT_NEEDS_CORRECTION
 from recall_pipeline.warehouse import Warehouse
 from recall_pipeline_tests.conftest import fresh_warehouse_url
-from recall_pipeline_tests.datadir import build_data_dir
+from recall_pipeline_tests.datadir import CHALLENGES, RULINGS, build_data_dir, write_lines
 from recall_pipeline_tests.test_ingest import data_lines
 
 PETITION = "petitions/test-recall"
@@ -111,6 +111,23 @@ def drop_column(file: str, column: str):
 
 
 # --- cases -------------------------------------------------------------------------------------
+
+
+CHALLENGES_FILE = f"{PETITION}/challenges/challenges_001.csv"
+RULINGS_FILE = f"{PETITION}/rulings/rulings_001.csv"
+# A well-formed challenge to S001/1/2 (NOT_REGISTERED at the finding), filed after the finding.
+CHALLENGE = "C001,S001,1,2,SIGNER_REGISTERED,V0002,,PROPONENT01,2022-09-10T10:00"
+
+
+def examination(challenges: list[str], rulings: list[str] = ()):
+    """The proponents' files, as the examination room would deliver them."""
+
+    def fault(root: Path) -> None:
+        write_lines(root / CHALLENGES_FILE, [CHALLENGES[0], *challenges])
+        if rulings:
+            write_lines(root / RULINGS_FILE, [RULINGS[0], *rulings])
+
+    return fault
 
 
 @dataclass(frozen=True)
@@ -284,6 +301,24 @@ CASES = [
          "quarantine", f"{PETITION}/withdrawals.csv", "received_date", {("S002", 1, 1)}),
     case("zip-malformed", replace("reference/jurisdiction_zips.csv", "19,90012", "19,9OO12"),
          "quarantine", "reference/jurisdiction_zips.csv", "zip5", {VALID_LINE}, {VALID_LINE}),
+    # The examination's files: a row that cannot be read as written is set aside with its
+    # reason, and decides nothing.
+    case("challenge-ground-unknown",
+         examination([CHALLENGE.replace("SIGNER_REGISTERED", "BECAUSE")]),
+         "quarantine", CHALLENGES_FILE, "ground"),
+    case("challenge-filed-at-words",
+         examination([CHALLENGE.replace("2022-09-10T10:00", "Sept 10")]),
+         "quarantine", CHALLENGES_FILE, "filed_at"),
+    case("ruling-lowercase", examination([CHALLENGE], ["C001,accepted,REG01,2022-09-20T10:00,"]),
+         "quarantine", RULINGS_FILE, "ruling"),
+    case("ruling-unknown-challenge",
+         examination([CHALLENGE], ["C999,ACCEPTED,REG01,2022-09-20T10:00,"]),
+         "quarantine", RULINGS_FILE, "challenge_id"),
+    # A challenge to a line counted VALID is set aside by the verdict step, not read as one.
+    case("challenge-on-a-valid-line",
+         examination([CHALLENGE.replace("S001,1,2,", "S001,1,1,")],
+                     ["C001,ACCEPTED,REG01,2022-09-20T10:00,"]),
+         "read"),
     # petition.yaml: refused, every problem named.
     case("yaml-key-twice", replace(f"{PETITION}/petition.yaml", "threshold_percent: null",
                                    "threshold_percent: 10\nthreshold_percent: 1"),
