@@ -17,6 +17,7 @@ from recall_pipeline.services.determination import determine_sufficiency
 from recall_pipeline.services.examination import examination_standing
 from recall_pipeline.services.matching import match_lines
 from recall_pipeline.services.verdicts import decide_verdicts
+from recall_pipeline.verify import reconcile
 from recall_pipeline.verify.challenges import examine
 from recall_pipeline.verify.grounds import challenge_grounds, ground_codes
 from recall_pipeline.verify.pipeline import decide_petition
@@ -461,6 +462,12 @@ def test_rulings_through_the_stages_move_the_valid_count_by_the_reinstated_lines
         after = store.read_frame("line_verdicts").set_index(["section_id", "page", "line"])
         valid_after = int(store.read_frame("sufficiency_determination")["valid"].iloc[0])
         set_aside = store.read_frame("challenges_set_aside")
+        accounted = reconcile.rulings_accounted(store, scope)
+        # A verdict that lost its ruling's mark, or names a ruling never made, is caught.
+        store.execute("UPDATE line_verdicts SET challenge_id = NULL WHERE challenge_id = 'C1'")
+        lost = reconcile.rulings_accounted(store, scope)
+        store.execute("UPDATE line_verdicts SET challenge_id = 'C9' WHERE line = 3")
+        invented = reconcile.rulings_accounted(store, scope)
 
     line = after.loc[("S001", 1, 2)]
     assert (line["status"], line["voter_id"], line["challenge_id"]) == ("VALID", "V0002", "C1")
@@ -507,6 +514,9 @@ def test_rulings_through_the_stages_move_the_valid_count_by_the_reinstated_lines
     if flip_before["flip_direction"] == "reinstate":
         assert flip_after["lines_to_flip"] == flip_before["lines_to_flip"] - 1
     assert flip_after["valid_at_finding"] == valid_before == flip_before["valid"]
+    assert accounted.passed and accounted.metadata["accepted_rulings"] == 1
+    assert not lost.passed and lost.metadata["accepted_but_not_applied"] == 1
+    assert not invented.passed and invented.metadata["decided_by_no_admitted_ruling"] >= 1
     # `trace --reason RULED` follows the count through the rulings.
     assert ruled_count == 1
     assert ruled_lines[["line", "challenge_id", "finding_reason_code"]].values.tolist() == [

@@ -130,6 +130,7 @@ def test_each_stage_reports_what_it_published(
         "one_verdict_per_line",
         "reasons_partition_invalid",
         "one_valid_line_per_voter",
+        "rulings_accounted",
     }
     assert all(check.passed for check in verdicts.checks.values()), verdicts.checks
     fingerprints = store.read_frame("verdict_fingerprints")

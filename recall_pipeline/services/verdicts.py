@@ -284,6 +284,7 @@ def decide_verdicts(
         "one_verdict_per_line": reconcile.one_verdict_per_line(store, scope),
         "reasons_partition_invalid": reconcile.reasons_partition_invalid(store, scope),
         "one_valid_line_per_voter": reconcile.one_valid_line_per_voter(store, scope),
+        "rulings_accounted": reconcile.rulings_accounted(store, scope),
     }
     return VerdictsOutcome(
         verdict_rows=len(scope_verdicts),

@@ -176,3 +176,54 @@ def determination_adds_up(store: Warehouse, petitions: list[str] | None = None) 
 
 def _figure(value) -> str:
     return "none" if pd.isna(value) else str(int(value))
+
+
+_LINE = ["petition_id", "section_id", "page", "line"]
+
+
+def rulings_accounted(store: Warehouse, petitions: list[str] | None = None) -> CheckOutcome:
+    """Every ACCEPTED ruling the verdict step admitted decided its line again, and every line a
+    ruling decided again names an admitted, accepted challenge: no ruling lost, none invented.
+    Rows set aside (challenges_set_aside) decide nothing and are left out."""
+    if not store.table_exists("challenge_rulings"):
+        return CheckOutcome(True, {"accepted_rulings": 0, "lines_decided_again": 0})
+    where = None if petitions is None else {"petition_id": petitions}
+    place = ["source_file", "source_row"]
+    challenges = store.read_frame(
+        "challenges", columns=[*_LINE, "challenge_id", *place], where=where
+    )
+    rulings = store.read_frame(
+        "challenge_rulings", columns=["petition_id", "challenge_id", "ruling", *place], where=where
+    )
+    if store.table_exists("challenges_set_aside"):
+        aside = store.read_frame("challenges_set_aside", where=where)
+        challenges = _admitted(challenges, aside, "challenges")
+        rulings = _admitted(rulings, aside, "challenge_rulings")
+    accepted = rulings[rulings["ruling"] == "ACCEPTED"].merge(
+        challenges, on=["petition_id", "challenge_id"], how="inner"
+    )
+    decided = store.read_frame(
+        "line_verdicts", columns=[*_LINE, "challenge_id"], where=where
+    ).dropna(subset=["challenge_id"])
+    lines_ruled = set(accepted[_LINE].itertuples(index=False, name=None))
+    lines_decided = set(decided[_LINE].itertuples(index=False, name=None))
+    admitted = set(accepted[["petition_id", "challenge_id"]].itertuples(index=False, name=None))
+    named = set(decided[["petition_id", "challenge_id"]].itertuples(index=False, name=None))
+    not_applied = lines_ruled - lines_decided
+    unexplained = named - admitted
+    return CheckOutcome(
+        passed=not not_applied and not unexplained,
+        metadata={
+            "accepted_rulings": len(accepted),
+            "lines_decided_again": len(decided),
+            "accepted_but_not_applied": len(not_applied),
+            "decided_by_no_admitted_ruling": len(unexplained),
+        },
+    )
+
+
+def _admitted(rows: pd.DataFrame, aside: pd.DataFrame, input_name: str) -> pd.DataFrame:
+    place = ["source_file", "source_row"]
+    mine = aside.loc[aside["input_name"] == input_name, place].drop_duplicates()
+    marked = rows.merge(mine, on=place, how="left", indicator=True)
+    return rows[(marked["_merge"] == "left_only").to_numpy()]

@@ -127,6 +127,11 @@ INPUTS = [
                 "one_valid_line_per_voter",
                 "No voter has two valid lines; every duplicate's voter has one valid line.",
             ),
+            (
+                "rulings_accounted",
+                "Every admitted ACCEPTED ruling decided its line again, and every line decided "
+                "again names an admitted accepted challenge.",
+            ),
         )
     ],
 )
