@@ -65,14 +65,19 @@ class KeyCheck:
 
 
 def key_check(
-    store: Warehouse, schema: TableSchema, where: Mapping[str, object] | None = None
+    store: Warehouse,
+    schema: TableSchema,
+    where: Mapping[str, object] | None = None,
+    *,
+    exists: bool | None = None,
 ) -> KeyCheck:
     """Whether table `schema.name` (its rows matching `where`, as `Warehouse.read` takes it)
     holds each value of the declared primary key once, and no empty value in a column declared
     never empty -- counted in the warehouse, whatever the DDL enforces (a table created before
-    its constraints, a key kept without one: `TableSchema.key_constraint`)."""
+    its constraints, a key kept without one: `TableSchema.key_constraint`). `exists`: whether
+    the caller already knows the table is there (else it is looked up)."""
     required = schema.required_columns
-    if not store.table_exists(schema.name):
+    if not (store.table_exists(schema.name) if exists is None else exists):
         return KeyCheck(
             schema.name, schema.primary_key, 0, 0, 0, {c: 0 for c in required}, published=False
         )

@@ -307,7 +307,11 @@ def check_keys(store: Warehouse, declared: Mapping[str, TableSchema]) -> list[Ke
     if store.publication is None:
         raise ValueError("only a publication being written has tables of its own to check")
     written = store.relations([publication_schema(store.publication)])
-    return [key_check(store, declared[name]) for name in sorted(written) if name in declared]
+    return [
+        key_check(store, declared[name], exists=True)
+        for name in sorted(written)
+        if name in declared
+    ]
 
 
 def _described(conn: sa.Connection, store: Warehouse, schema: str, name: str) -> TableSchema:
