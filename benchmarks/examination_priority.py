@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from recall_pipeline.ingest.petition_config import PetitionConfig
-from recall_pipeline.services.examination import examination_set_of
+from recall_pipeline.services.examination import best_candidates, examination_set_of
 from recall_pipeline.services.io import petition_configs
 from recall_pipeline.tables import LINE_KEY_COLUMNS
 from recall_pipeline.verify.examination import review_priority
@@ -42,12 +42,7 @@ def injected_priority(
 ) -> pd.DataFrame:
     """The priority `lines` (published VALID) would get, published INVALID as not found."""
     as_not_found = lines[KEY].assign(reason_code="NOT_REGISTERED", voter_id=None)
-    key = ", ".join(store.quote(c) for c in KEY)
-    best = store.query(
-        f"SELECT {key}, max(match_probability) AS best_probability FROM match_candidates "
-        f"WHERE petition_id = :pid GROUP BY {key}",
-        {"pid": config.petition_id},
-    )
+    best = best_candidates(store, config.petition_id)
     # Their own voters lose the lines the clerk rejected.
     still_valid = valid_voters - set(lines["voter_id"])
     return review_priority(

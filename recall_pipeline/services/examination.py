@@ -25,6 +25,7 @@ from recall_pipeline.verify.examination import (
     review_priority,
     standing,
 )
+from recall_pipeline.verify.reconcile import admitted_challenges_and_rulings
 from recall_pipeline.warehouse import Warehouse, Within
 
 _LOG = logging.getLogger(__name__)
@@ -110,37 +111,13 @@ def challenges_and_rulings(
     """The petition's admitted challenges (challenge_id, and reason_code: the reason of the
     line they contest, at the finding) and the rulings on them (challenge_id, ruling); the rows
     the verdict step set aside (challenges_set_aside) count for nothing."""
-    petition = {"petition_id": petition_id}
-    challenges = pd.DataFrame(columns=["challenge_id", *LINE_KEY_COLUMNS])
-    rulings = pd.DataFrame(columns=["challenge_id", "ruling"])
-    if store.table_exists("challenges"):
-        challenges = store.read_frame(
-            "challenges",
-            columns=["challenge_id", *LINE_KEY_COLUMNS, "source_file", "source_row"],
-            where=petition,
-        )
-        rulings = store.read_frame(
-            "challenge_rulings",
-            columns=["challenge_id", "ruling", "source_file", "source_row"],
-            where=petition,
-        )
-        if store.table_exists("challenges_set_aside"):
-            aside = store.read_frame("challenges_set_aside", where=petition)
-            challenges = _without(challenges, aside[aside["input_name"] == "challenges"])
-            rulings = _without(rulings, aside[aside["input_name"] == "challenge_rulings"])
+    challenges, rulings = admitted_challenges_and_rulings(store, {"petition_id": petition_id})
     redecided = verdicts["challenge_id"].notna()
     found_as = verdicts[LINE_KEY_COLUMNS].assign(
         reason_code=verdicts["reason_code"].where(~redecided, verdicts["finding_reason_code"])
     )
     challenges = challenges.merge(found_as, on=LINE_KEY_COLUMNS, how="left", validate="many_to_one")
     return challenges[["challenge_id", "reason_code"]], rulings[["challenge_id", "ruling"]]
-
-
-def _without(rows: pd.DataFrame, aside: pd.DataFrame) -> pd.DataFrame:
-    """`rows` less those set aside (the same file and row)."""
-    place = ["source_file", "source_row"]
-    marked = rows.merge(aside[place].drop_duplicates(), on=place, how="left", indicator=True)
-    return rows[(marked["_merge"] == "left_only").to_numpy()]
 
 
 def examination_set_of(store: Warehouse, config: PetitionConfig) -> pd.DataFrame:
@@ -151,13 +128,7 @@ def examination_set_of(store: Warehouse, config: PetitionConfig) -> pd.DataFrame
     valid_voters = store.read_frame(
         "line_verdicts", columns=["voter_id"], where={**petition, "status": "VALID"}
     )
-    key = ", ".join(store.quote(c) for c in LINE_KEY_COLUMNS)
-    # The strongest registration weighed for each line, found by the warehouse.
-    best = store.query(
-        f"SELECT {key}, max(match_probability) AS best_probability FROM match_candidates "
-        f"WHERE petition_id = :pid GROUP BY {key}",
-        {"pid": config.petition_id},
-    )
+    best = best_candidates(store, config.petition_id)
     matched = {"voter_id": Within("line_verdicts", "voter_id", where=invalid)}
     priority = review_priority(
         verdicts,
@@ -178,4 +149,15 @@ def examination_set_of(store: Warehouse, config: PetitionConfig) -> pd.DataFrame
         # The invalid lines' own registrations, picked out by the warehouse.
         store.read_frame("voter_roll", columns=["voter_id", *REGISTRATION_SHOWN], where=matched),
         priority,
+    )
+
+
+def best_candidates(store: Warehouse, petition_id: str) -> pd.DataFrame:
+    """Per line of the petition, the probability of the strongest registration the matcher
+    weighed for it (`best_probability`), found by the warehouse."""
+    key = ", ".join(store.quote(c) for c in LINE_KEY_COLUMNS)
+    return store.query(
+        f"SELECT {key}, max(match_probability) AS best_probability FROM match_candidates "
+        f"WHERE petition_id = :pid GROUP BY {key}",
+        {"pid": petition_id},
     )

@@ -350,7 +350,12 @@ _RATE = (
     Column("acceptance_high", "float", True, "95 % Wilson interval of the rate: upper bound"),
 )
 _CHALLENGES = (
-    Column("challenged_lines", "integer", False, "lines with a challenge filed"),
+    Column(
+        "challenged_lines",
+        "integer",
+        False,
+        "challenges admitted (a line challenged twice counts twice)",
+    ),
     Column("ruled", "integer", False, "challenges ruled on"),
     Column("accepted", "integer", False, "challenges ruled ACCEPTED (line reinstated)"),
     Column("rejected", "integer", False, "challenges ruled REJECTED"),
@@ -429,13 +434,13 @@ EXAMINATION_STATUS = TableSchema(
             "lines_examined_per_day",
             "float",
             True,
-            "challenged lines per day elapsed (the pace so far)",
+            "admitted challenges per day elapsed (the pace so far)",
         ),
         Column(
             "lines_per_day_needed",
             "float",
             True,
-            "invalid lines not yet challenged per day left (the pace that finishes)",
+            "invalid lines less admitted challenges, per day left (the pace that finishes)",
         ),
     ),
     primary_key=("petition_id",),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from recall_pipeline.checks import CheckOutcome
+from recall_pipeline.tables import LINE_KEY_COLUMNS
 from recall_pipeline.verify.reasons import reason_codes
 from recall_pipeline.warehouse import Warehouse
 
@@ -178,27 +179,15 @@ def _figure(value) -> str:
     return "none" if pd.isna(value) else str(int(value))
 
 
-_LINE = ["petition_id", "section_id", "page", "line"]
+_LINE = LINE_KEY_COLUMNS
 
 
 def rulings_accounted(store: Warehouse, petitions: list[str] | None = None) -> CheckOutcome:
     """Every ACCEPTED ruling the verdict step admitted decided its line again, and every line a
     ruling decided again names an admitted, accepted challenge: no ruling lost, none invented.
     Rows set aside (challenges_set_aside) decide nothing and are left out."""
-    if not store.table_exists("challenge_rulings"):
-        return CheckOutcome(True, {"accepted_rulings": 0, "lines_decided_again": 0})
     where = None if petitions is None else {"petition_id": petitions}
-    place = ["source_file", "source_row"]
-    challenges = store.read_frame(
-        "challenges", columns=[*_LINE, "challenge_id", *place], where=where
-    )
-    rulings = store.read_frame(
-        "challenge_rulings", columns=["petition_id", "challenge_id", "ruling", *place], where=where
-    )
-    if store.table_exists("challenges_set_aside"):
-        aside = store.read_frame("challenges_set_aside", where=where)
-        challenges = _admitted(challenges, aside, "challenges")
-        rulings = _admitted(rulings, aside, "challenge_rulings")
+    challenges, rulings = admitted_challenges_and_rulings(store, where)
     accepted = rulings[rulings["ruling"] == "ACCEPTED"].merge(
         challenges, on=["petition_id", "challenge_id"], how="inner"
     )
@@ -220,6 +209,34 @@ def rulings_accounted(store: Warehouse, petitions: list[str] | None = None) -> C
             "decided_by_no_admitted_ruling": len(unexplained),
         },
     )
+
+
+def admitted_challenges_and_rulings(
+    store: Warehouse, where: dict[str, object] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The published challenge rows (petition_id, line key, challenge_id) and ruling rows
+    (petition_id, challenge_id, ruling) matching `where` that the verdict step admitted: the
+    rows it set aside (challenges_set_aside, by file and row) decide nothing and are left out.
+    Empty frames before any examination file was published."""
+    place = ["source_file", "source_row"]
+    if not (store.table_exists("challenges") and store.table_exists("challenge_rulings")):
+        return (
+            pd.DataFrame(columns=[*_LINE, "challenge_id"]),
+            pd.DataFrame(columns=["petition_id", "challenge_id", "ruling"]),
+        )
+    challenges = store.read_frame(
+        "challenges", columns=[*_LINE, "challenge_id", *place], where=where
+    )
+    rulings = store.read_frame(
+        "challenge_rulings", columns=["petition_id", "challenge_id", "ruling", *place], where=where
+    )
+    if store.table_exists("challenges_set_aside"):
+        aside = store.read_frame(
+            "challenges_set_aside", columns=["input_name", *place], where=where
+        )
+        challenges = _admitted(challenges, aside, "challenges")
+        rulings = _admitted(rulings, aside, "challenge_rulings")
+    return challenges.drop(columns=place), rulings.drop(columns=place)
 
 
 def _admitted(rows: pd.DataFrame, aside: pd.DataFrame, input_name: str) -> pd.DataFrame:
