@@ -221,6 +221,9 @@ def test_the_review_priority_weighs_each_lines_own_evidence() -> None:
             {**key, "line": 5, "reason_code": "CANCELLED", "voter_id": "V5"},
             # A strong candidate does not make a withdrawn line's reason doubtful.
             {**key, "line": 6, "reason_code": "WITHDRAWN", "voter_id": "V4"},
+            # V5 signed twice and neither line counts; V3 and V7 signed once.
+            {**key, "line": 7, "reason_code": "ADDRESS_MISMATCH", "voter_id": "V5"},
+            {**key, "line": 8, "reason_code": "CANCELLED", "voter_id": "V7"},
         ]
     )
     best = pd.DataFrame(
@@ -241,9 +244,10 @@ def test_the_review_priority_weighs_each_lines_own_evidence() -> None:
     assert found.loc[1, "priority_evidence"] == "candidate close to accepted"
     assert found.loc[2, "review_priority"] == 0.05
     assert found.loc[3, "review_priority"] == ex.MOVED_IN_PERIOD
-    assert found.loc[3, "priority_evidence"] == (
-        "voter moved during circulation; every line of the voter rejected"
-    )
+    assert found.loc[3, "priority_evidence"] == "voter moved during circulation"
     assert found.loc[4, "review_priority"] == 0.0 and found.loc[4, "priority_evidence"] == ""
     assert found.loc[5, "review_priority"] == ex.EVERY_LINE_REJECTED
+    assert found.loc[7, "priority_evidence"] == "every line of the voter rejected"
     assert found.loc[6, "review_priority"] == 0.0
+    # One line of its voter, rejected: nothing beyond its own reason to go on.
+    assert found.loc[8, "review_priority"] == 0.0 and found.loc[8, "priority_evidence"] == ""

@@ -728,8 +728,10 @@ def review_priority(
       NOT_REGISTERED;
     - the matched voter moved during circulation (a past address ends or starts inside it):
       the line may give the address the voter lived at when signing;
-    - the matched voter has no VALID line at all: every line the matcher gave the voter was
-      rejected, which a wrong link explains as well as the voter does.
+    - the matched voter signed two lines or more and none of them is VALID: every line the
+      matcher gave the voter was rejected, which a wrong link explains as well as the voter
+      does. (A voter with one line has no other line to compare: that line's own reason is
+      all the evidence, so the signal would say nothing of most invalid lines.)
     """
     key = LINE_KEY_COLUMNS
     out = invalid[[*key, "reason_code", "voter_id"]].merge(
@@ -746,7 +748,10 @@ def review_priority(
         .where(out["reason_code"].isin(_FOUND_VOTER_WOULD_CHANGE), 0.0)
     )
     moved_now = out["voter_id"].isin(set(moved["voter_id"])).to_numpy()
-    alone = (out["voter_id"].notna() & ~out["voter_id"].isin(valid_voters)).to_numpy()
+    lines_of_voter = out.groupby("voter_id")["voter_id"].transform("size")
+    alone = (
+        out["voter_id"].notna() & ~out["voter_id"].isin(valid_voters) & (lines_of_voter > 1)
+    ).to_numpy()
     scores = pd.DataFrame(
         {
             "candidate close to accepted": near.to_numpy(),
