@@ -6,6 +6,8 @@
     recall-audit trace PETITION_ID --reason CODE [--limit N] [--csv FILE] [--warehouse URL]
     recall-audit explain PETITION_ID SECTION PAGE LINE [--warehouse URL] [--json]
     recall-audit tables [--warehouse URL]
+    recall-audit room --data-dir DIR [--warehouse URL] [--host H --port P]
+    recall-audit room-account add|disable|enable|list [USERNAME] [--role R --petition P]
 
 Heavy libraries (Dagster, Great Expectations) are imported only by the subcommand that needs
 them, so `--help` and `generate` start quickly.
@@ -162,6 +164,48 @@ def main(argv: list[str] | None = None) -> int:
     )
     _add_location_arguments(export, data_dir=False)
     export.set_defaults(handler=_examination_export)
+
+    room = commands.add_parser(
+        "room", help="serve the examination room: review, rulings and the dashboard (web)"
+    )
+    room.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    room.add_argument("--port", type=int, default=8080, help="port (8080)")
+    room.add_argument(
+        "--send-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how often new challenges and rulings are written to the data directory as "
+        "input files (default 60; 0: only when an admin asks)",
+    )
+    room.add_argument(
+        "--insecure-cookies",
+        action="store_true",
+        help="session cookies without the Secure flag, for a room served over plain HTTP on "
+        "this machine only (behind a TLS proxy, leave it out)",
+    )
+    _add_location_arguments(room, data_dir=True)
+    room.set_defaults(handler=_room)
+
+    account = commands.add_parser("room-account", help="the examination room's accounts")
+    accounts = account.add_subparsers(dest="account_command", required=True)
+    add = accounts.add_parser("add", help="create an account (password from stdin or asked)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, help="proponent, examiner, observer or admin")
+    add.add_argument("--petition", help="the petition a proponent reviewer is bound to")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    _add_location_arguments(add, data_dir=False)
+    add.set_defaults(handler=_room_account_add)
+    for verb in ("disable", "enable"):
+        one = accounts.add_parser(verb, help=f"{verb} an account (disabling ends its sessions)")
+        one.add_argument("username")
+        _add_location_arguments(one, data_dir=False)
+        one.set_defaults(handler=_room_account_state, verb=verb)
+    listed = accounts.add_parser("list", help="list the accounts")
+    _add_location_arguments(listed, data_dir=False)
+    listed.set_defaults(handler=_room_account_list)
 
     tables = commands.add_parser("tables", help="list the warehouse's tables and row counts")
     _add_location_arguments(tables, data_dir=False)
@@ -437,6 +481,83 @@ def _examination_export(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"--out {args.out}: cannot write ({exc.strerror})") from exc
     print(f"{rows.num_rows:,} invalid line(s) of {args.petition_id} written to {args.out}")
+    return EXIT_OK
+
+
+def _room(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from recall_pipeline.room.app import RoomSettings, create_app
+
+    url = _warehouse_url(args)
+    data_dir = _data_dir(args)
+    app = create_app(
+        RoomSettings(
+            warehouse_url=url,
+            data_dir=data_dir,
+            send_every=args.send_every,
+            secure_cookies=not args.insecure_cookies,
+        )
+    )
+    print(f"examination room on http://{args.host}:{args.port}/ ({_masked(url)}, {data_dir})")
+    # One process: the order lines are handed out in is kept in its memory.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return EXIT_OK
+
+
+def _room_store(args: argparse.Namespace):
+    from recall_pipeline.room.store import RoomStore
+    from recall_pipeline.warehouse import Warehouse
+
+    room = RoomStore(Warehouse(_warehouse_url(args)))
+    room.create_tables()
+    return room
+
+
+def _room_account_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from recall_pipeline.room.accounts import AccountError, check_new_account, hash_password
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+    try:
+        role = check_new_account(args.username, args.role, args.petition, password)
+    except AccountError as exc:
+        raise UsageError(str(exc)) from exc
+    room = _room_store(args)
+    try:
+        if room.password_hash(args.username) is not None:
+            raise UsageError(f"{args.username}: the account exists already")
+        room.add_account(args.username, role, args.petition, hash_password(password))
+    finally:
+        room.store.dispose()
+    where = f" on {args.petition}" if args.petition else ""
+    print(f"account {args.username} created: {role.value}{where}")
+    return EXIT_OK
+
+
+def _room_account_state(args: argparse.Namespace) -> int:
+    room = _room_store(args)
+    try:
+        if not room.set_disabled(args.username, args.verb == "disable"):
+            raise UsageError(f"{args.username}: no such account")
+    finally:
+        room.store.dispose()
+    print(f"account {args.username} {args.verb}d")
+    return EXIT_OK
+
+
+def _room_account_list(args: argparse.Namespace) -> int:
+    room = _room_store(args)
+    try:
+        for row in room.accounts():
+            state = "disabled" if row["disabled"] else "active"
+            print(f"{row['username']:<24} {row['role']:<10} {row['petition_id'] or '':<24} {state}")
+    finally:
+        room.store.dispose()
     return EXIT_OK
 
 

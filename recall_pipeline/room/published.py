@@ -1,0 +1,247 @@
+"""What the room reads of the published tables, and the order lines are handed out in.
+
+Every read names its petition and, for a line, its whole key: a page can only show a row it
+was asked for by key, never a list of the voter file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from recall_pipeline.room.store import LineKey
+from recall_pipeline.verify.examination import LINE_AS_WRITTEN, REGISTRATION_SHOWN
+from recall_pipeline.warehouse import Warehouse
+
+Key = tuple[str, int, int]
+_KEY_WHERE = (
+    "petition_id = :petition_id AND section_id = :section_id AND page = :page AND line = :line"
+)
+
+
+class Published:
+    def __init__(self, store: Warehouse) -> None:
+        self.store = store
+
+    def _rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        with self.store.begin() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
+
+    def _has(self, table: str) -> bool:
+        return self.store.table_exists(table)
+
+    def petitions(self) -> list[dict[str, Any]]:
+        if not self._has("sufficiency_determination"):
+            return []
+        return self._rows(
+            "SELECT petition_id, method, result, valid, required, margin FROM "
+            "sufficiency_determination ORDER BY petition_id"
+        )
+
+    def publication(self) -> str | None:
+        """The current publication's id: the room refreshes what it caches when it changes."""
+        if not self._has("publication_current"):
+            return None
+        rows = self._rows("SELECT publication_id FROM publication_current")
+        return str(rows[0]["publication_id"]) if rows else None
+
+    def examination_line(self, key: LineKey) -> dict[str, Any] | None:
+        """The line's row of the examination set: None unless the line is INVALID."""
+        if not self._has("examination_set"):
+            return None
+        rows = self._rows(f"SELECT * FROM examination_set WHERE {_KEY_WHERE}", **key.as_dict())
+        return rows[0] if rows else None
+
+    def ordered_keys(self, petition_id: str) -> list[Key]:
+        if not self._has("examination_set"):
+            return []
+        with self.store.begin() as conn:
+            result = conn.execute(
+                sa.text(
+                    "SELECT section_id, page, line FROM examination_set "
+                    "WHERE petition_id = :p ORDER BY review_priority DESC, section_id, page, line"
+                ),
+                {"p": petition_id},
+            )
+            return [(s, int(p), int(n)) for s, p, n in result]
+
+    def challenged_by_file(self, petition_id: str) -> set[Key]:
+        """Lines the published challenge files contest (filed outside the room)."""
+        if not self._has("challenges"):
+            return set()
+        rows = self._rows(
+            "SELECT section_id, page, line FROM challenges WHERE petition_id = :p", p=petition_id
+        )
+        return {(r["section_id"], int(r["page"]), int(r["line"])) for r in rows}
+
+    def line_as_keyed(self, key: LineKey) -> dict[str, Any] | None:
+        cols = ", ".join(LINE_AS_WRITTEN)
+        rows = self._rows(
+            f"SELECT {cols}, source_file, source_row FROM petition_lines WHERE {_KEY_WHERE}",
+            **key.as_dict(),
+        )
+        return rows[0] if rows else None
+
+    def registration(self, voter_id: str | None) -> dict[str, Any] | None:
+        """One registration by its id (examiners only): what the examination set shows of a
+        registration, and its status."""
+        if not voter_id:
+            return None
+        cols = ", ".join(dict.fromkeys(("voter_id", *REGISTRATION_SHOWN)))
+        rows = self._rows(f"SELECT {cols} FROM voter_roll WHERE voter_id = :v", v=voter_id)
+        return rows[0] if rows else None
+
+    def candidates(self, key: LineKey, limit: int = 5) -> list[dict[str, Any]]:
+        """The registrations the matcher weighed for the line, strongest first (examiners)."""
+        if not self._has("match_candidates"):
+            return []
+        return self._rows(
+            "SELECT voter_id, match_probability, address_agreement, first_name_agreement, "
+            f"last_name_agreement, chosen FROM match_candidates WHERE {_KEY_WHERE} "
+            f"ORDER BY match_probability DESC, voter_id LIMIT {int(limit)}",
+            **key.as_dict(),
+        )
+
+    def published_challenge(self, petition_id: str, challenge_id: str) -> dict[str, Any] | None:
+        if not self._has("challenges"):
+            return None
+        rows = self._rows(
+            "SELECT * FROM challenges WHERE petition_id = :p AND challenge_id = :c",
+            p=petition_id,
+            c=challenge_id,
+        )
+        return rows[0] if rows else None
+
+    def published_rulings(self, petition_id: str) -> set[str]:
+        if not self._has("challenge_rulings"):
+            return set()
+        rows = self._rows(
+            "SELECT challenge_id FROM challenge_rulings WHERE petition_id = :p", p=petition_id
+        )
+        return {r["challenge_id"] for r in rows}
+
+    def unruled_file_challenges(self, petition_id: str, limit: int) -> list[dict[str, Any]]:
+        """Challenges filed by file (not in the room) without a published ruling."""
+        if not self._has("challenges"):
+            return []
+        rulings = (
+            "AND challenge_id NOT IN (SELECT challenge_id FROM challenge_rulings "
+            "WHERE petition_id = :p)"
+            if self._has("challenge_rulings")
+            else ""
+        )
+        return self._rows(
+            "SELECT challenge_id, section_id, page, line, ground, claimed_voter_id, filed_by, "
+            f"filed_at FROM challenges WHERE petition_id = :p {rulings} "
+            f"ORDER BY filed_at, challenge_id LIMIT {int(limit)}",
+            p=petition_id,
+        )
+
+    def dashboard(self, petition_id: str) -> dict[str, Any]:
+        one = {"p": petition_id}
+
+        def first(table: str) -> dict[str, Any] | None:
+            if not self._has(table):
+                return None
+            rows = self._rows(f"SELECT * FROM {table} WHERE petition_id = :p", **one)
+            return rows[0] if rows else None
+
+        def every(table: str, order: str) -> list[dict[str, Any]]:
+            if not self._has(table):
+                return []
+            return self._rows(
+                f"SELECT * FROM {table} WHERE petition_id = :p ORDER BY {order}", **one
+            )
+
+        return {
+            "determination": first("sufficiency_determination"),
+            "status": first("examination_status"),
+            "reasons": every("examination_reasons", "invalid_lines DESC, reason_code"),
+            "bases": every("requirement_bases", "position"),
+        }
+
+
+# How long a line handed to a reviewer is kept from the others.
+LEASE = dt.timedelta(minutes=15)
+# How often the order is checked against the current publication.
+_REFRESH_SECONDS = 30.0
+
+
+@dataclass
+class _Order:
+    publication: str | None
+    keys: list[Key]
+    done: set[Key]
+    leases: dict[Key, tuple[str, float]] = field(default_factory=dict)
+    # Everything before it is done: the next search starts here.
+    start: int = 0
+    checked: float = 0.0
+    examined: int = 0
+
+    def __post_init__(self) -> None:
+        self.examined = len(self.done.intersection(self.keys))
+
+
+class ReviewOrder:
+    """Hands each reviewer the highest-priority line of their petition no one has challenged
+    or passed, and that no other reviewer holds. One room process keeps the order in memory
+    (a few MB for LA's 195,783 lines); the tables stay the record of what was done."""
+
+    def __init__(self, published: Published, done_in_room, clock=time.monotonic) -> None:
+        self.published = published
+        self.done_in_room = done_in_room
+        self.clock = clock
+        self._orders: dict[str, _Order] = {}
+        self._lock = threading.Lock()
+
+    def _order(self, petition_id: str) -> _Order:
+        now = self.clock()
+        order = self._orders.get(petition_id)
+        if order is not None and now - order.checked < _REFRESH_SECONDS:
+            return order
+        publication = self.published.publication()
+        if order is None or order.publication != publication:
+            keys = self.published.ordered_keys(petition_id)
+            done = self.done_in_room(petition_id) | self.published.challenged_by_file(petition_id)
+            order = _Order(publication, keys, done)
+            self._orders[petition_id] = order
+        order.checked = now
+        return order
+
+    def next_line(self, petition_id: str, username: str) -> Key | None:
+        with self._lock:
+            order = self._order(petition_id)
+            now = self.clock()
+            # A line this reviewer holds and has not finished comes back first.
+            for key, (holder, until) in order.leases.items():
+                if holder == username and until > now and key not in order.done:
+                    return key
+            while order.start < len(order.keys) and order.keys[order.start] in order.done:
+                order.start += 1
+            for key in order.keys[order.start :]:
+                if key in order.done:
+                    continue
+                lease = order.leases.get(key)
+                if lease is None or lease[1] <= now or lease[0] == username:
+                    order.leases[key] = (username, now + LEASE.total_seconds())
+                    return key
+            return None
+
+    def finished(self, petition_id: str, key: Key) -> None:
+        with self._lock:
+            order = self._order(petition_id)
+            if key not in order.done:
+                order.done.add(key)
+                order.examined += 1
+            order.leases.pop(key, None)
+
+    def remaining(self, petition_id: str) -> tuple[int, int]:
+        """Lines not yet examined, of all the petition's invalid lines."""
+        with self._lock:
+            order = self._order(petition_id)
+            return len(order.keys) - order.examined, len(order.keys)

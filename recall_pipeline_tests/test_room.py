@@ -1,0 +1,313 @@
+"""The examination room over HTTP: who reaches what, sessions and forms, entries kept once and
+sent to the pipeline as inputs, and the access log. A real server on loopback, on both
+backends (the browser tests drive the same pages in Chromium: test_room_browser.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from recall_pipeline import cli
+from recall_pipeline.room.accounts import Role
+from recall_pipeline.room.exports import export_entries
+from recall_pipeline.room.store import RoomStore
+from recall_pipeline.warehouse import Warehouse
+from recall_pipeline_tests.conftest import fresh_warehouse_url
+from recall_pipeline_tests.room_server import (
+    PASSWORD,
+    PETITION,
+    field_value,
+    publish_sample,
+    run_pipeline,
+    serve,
+    sign_in,
+)
+
+LINES = f"/p/{PETITION}/lines"
+VOTER_ID = re.compile(r"LA\d{8}")
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
+def published(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp("room")
+    with fresh_warehouse_url(request.param, root) as url:
+        publish_sample(root / "data", url)
+        yield url, root / "data"
+
+
+@pytest.fixture
+def room(published):
+    url, data_dir = published
+    with serve(url, data_dir) as served:
+        yield served
+
+
+def _read(url: str, sql: str, **params) -> pd.DataFrame:
+    store = Warehouse(url)
+    try:
+        return store.query(sql, params)
+    finally:
+        store.dispose()
+
+
+def _line(url: str, status: str, reason: str | None = None, offset: int = 0) -> str:
+    where = "status = :s" + (" AND reason_code = :r" if reason else "")
+    if reason == "SIGNATURE_MISMATCH":
+        where += " AND secondary_reasons IS NULL"
+    row = _read(
+        url,
+        f"SELECT section_id, page, line FROM line_verdicts WHERE {where} "
+        f"ORDER BY section_id, page, line LIMIT 1 OFFSET {offset}",
+        s=status,
+        r=reason,
+    ).iloc[0]
+    return f"{LINES}/{row.section_id}/{row.page}/{row.line}"
+
+
+def _next_line(client: httpx.Client) -> httpx.Response:
+    handed = client.get(f"/p/{PETITION}/next")
+    assert handed.status_code == 303
+    page = client.get(handed.headers["location"])
+    assert page.status_code == 200
+    return page
+
+
+def _challenge(client: httpx.Client, page: httpx.Response, **form) -> httpx.Response:
+    data = {
+        "csrf_token": field_value(page.text, "csrf_token"),
+        "entry_id": field_value(page.text, "entry_id"),
+        "ground": field_value(page.text, "ground"),
+        # Read only by the grounds that name a registration.
+        "claimed_voter_id": "LA00000001",
+        "evidence": "",
+        **form,
+    }
+    return client.post(f"{page.url.path}/challenge", data=data)
+
+
+def _count(url: str, table: str, **where) -> int:
+    conditions = " AND ".join(f"{c} = :{c}" for c in where) or "TRUE"
+    return int(_read(url, f"SELECT count(*) AS n FROM {table} WHERE {conditions}", **where).n[0])
+
+
+# -- who reaches what --------------------------------------------------------------------------
+
+
+def test_each_role_lands_on_its_own_page(room) -> None:
+    for user, target in (
+        ("admin", "/admin"),
+        ("pat", f"/p/{PETITION}"),
+        ("erin", "/x"),
+        ("olive", "/dashboard"),
+    ):
+        with room.login(user) as client:
+            landing = client.get("/")
+            assert landing.headers["location"] == target
+            assert client.get(target).status_code == 200
+
+
+def test_a_proponent_reaches_only_the_invalid_lines_of_their_own_petition(room) -> None:
+    valid = _line(room.url, "VALID")
+    invalid = _line(room.url, "INVALID")
+    with room.login("pat") as client:
+        page = client.get(invalid)
+        assert page.status_code == 200
+        # No other registration than the line's own: no candidate list, no birth date.
+        assert "Candidates" not in page.text and "birth" not in page.text.lower()
+        guesses = [
+            valid,
+            f"{LINES}/S999999/1/1",
+            "/p/another-recall",
+            "/p/another-recall/next",
+            f"/p/another-recall/lines/S000001/1/1",
+            "/dashboard/another-recall",
+            "/x",
+            f"/x/{PETITION}/next",
+            f"/x/{PETITION}/challenges/room-0",
+            f"/x/{PETITION}{invalid.removeprefix(f'/p/{PETITION}/lines').replace('/', '/images/', 1)}",
+            "/admin",
+            "/admin/access-log",
+            "/roll",
+            "/voters/LA00000001",
+            "/voter_roll",
+            f"/p/{PETITION}/export",
+            f"/p/{PETITION}/lines",
+            "/sessions",
+            "/static/../store.py",
+        ]
+        for url in guesses:
+            assert client.get(url).status_code == 404, url
+        # The one petition of theirs it may see is refused to a reviewer bound elsewhere.
+    with room.login("other") as stranger:
+        assert stranger.get(invalid).status_code == 404
+        assert stranger.get(f"/p/{PETITION}/next").status_code == 404
+        assert stranger.get(f"/dashboard/{PETITION}").status_code == 404
+
+
+def test_an_observer_sees_aggregates_and_no_personal_data(room) -> None:
+    with room.login("olive") as client:
+        dashboard = client.get(f"/dashboard/{PETITION}")
+        assert dashboard.status_code == 200
+        assert "INSUFFICIENT" in dashboard.text and "<svg" in dashboard.text
+        assert not VOTER_ID.search(dashboard.text)
+        for url in (_line(room.url, "INVALID"), f"/p/{PETITION}/next", "/x", "/admin"):
+            assert client.get(url).status_code == 404, url
+
+
+def test_a_post_without_its_csrf_token_is_refused_and_writes_nothing(room) -> None:
+    with room.login("quinn") as client:
+        page = _next_line(client)
+        before = _count(room.url, "room_challenges")
+        for token in (None, "forged"):
+            data = {"entry_id": field_value(page.text, "entry_id"), "ground": "X"}
+            if token:
+                data["csrf_token"] = token
+            assert client.post(f"{page.url.path}/challenge", data=data).status_code == 403
+            assert client.post(f"{page.url.path}/pass", data=data).status_code == 403
+        assert client.post("/logout").status_code == 403
+        assert _count(room.url, "room_challenges") == before
+    with room.client() as anonymous:
+        refused = anonymous.post(f"{page.url.path}/challenge", data={"ground": "X"})
+        assert refused.status_code == 401
+
+
+def test_expired_and_ended_sessions_are_refused(room) -> None:
+    with room.login("quinn") as client:
+        page = _next_line(client)
+        room.clock.offset = dt.timedelta(minutes=31)  # idle past the 30 minutes allowed
+        assert client.get(page.url.path).headers["location"] == "/login"
+        refused = _challenge(client, page)
+        assert refused.status_code == 401
+    room.clock.offset = dt.timedelta()
+    with room.login("quinn") as client:
+        room.clock.offset = dt.timedelta(hours=10, seconds=1)  # past its whole lifetime
+        assert client.get(f"/p/{PETITION}").status_code == 303
+    room.clock.offset = dt.timedelta()
+    with room.login("quinn") as client:
+        csrf = field_value(client.get(f"/p/{PETITION}").text, "csrf_token")
+        stolen = client.cookies.get("room_session")
+        assert client.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    with room.client() as replay:
+        replay.cookies.set("room_session", stolen)
+        assert replay.get(f"/p/{PETITION}").headers["location"] == "/login"
+
+
+def test_failed_sign_ins_lock_the_username_out(published) -> None:
+    url, data_dir = published
+    with serve(url, data_dir, failures_per_user=3) as room, room.client() as client:
+        for _ in range(3):
+            assert sign_in(client, "olive", "wrong password!!").status_code == 401
+        # The right password no longer opens the account inside the window...
+        assert sign_in(client, "olive", PASSWORD).status_code == 429
+        # ...nor is an unknown name told apart from a wrong password.
+        assert sign_in(client, "nobody", PASSWORD).status_code == 401
+        room.clock.offset = dt.timedelta(minutes=16)
+        assert sign_in(client, "olive", PASSWORD).status_code == 303
+
+
+# -- entries -----------------------------------------------------------------------------------
+
+
+def test_a_challenge_is_filed_once_however_often_its_form_is_sent(room) -> None:
+    with room.login("pat") as client:
+        page = _next_line(client)
+        before = _count(room.url, "room_challenges")
+        first = _challenge(client, page, evidence="the signer lives here")
+        again = _challenge(client, page, evidence="the signer lives here")
+        assert first.status_code == again.status_code == 303
+        assert _count(room.url, "room_challenges") == before + 1
+        # The line is done: the next one handed out is another.
+        assert _next_line(client).url.path != page.url.path
+
+
+def test_two_reviewers_are_never_handed_the_same_line(room) -> None:
+    with room.login("pat") as pat, room.login("quinn") as quinn:
+        assert _next_line(pat).url.path != _next_line(quinn).url.path
+
+
+def test_a_ground_must_be_one_offered_for_the_lines_reason(room) -> None:
+    with room.login("pat") as client:
+        page = client.get(_line(room.url, "INVALID", "NOT_REGISTERED", offset=3))
+        before = _count(room.url, "room_challenges")
+        wrong = _challenge(client, page, ground="SIGNATURE_COMPARES")
+        assert "error=" in wrong.headers["location"]
+        missing_voter = _challenge(client, page, ground="SIGNER_REGISTERED", claimed_voter_id="")
+        assert "error=" in missing_voter.headers["location"]
+        assert _count(room.url, "room_challenges") == before
+        valid = client.get(_line(room.url, "VALID"))
+        assert valid.status_code == 404
+
+
+def test_a_challenge_gets_one_ruling(room) -> None:
+    with room.login("pat") as client:
+        _challenge(client, _next_line(client))
+    with room.login("erin") as examiner:
+        handed = examiner.get(f"/x/{PETITION}/next")
+        page = examiner.get(handed.headers["location"])
+        assert page.status_code == 200 and "Claimed registration" in page.text
+        csrf = field_value(page.text, "csrf_token")
+        rule = f"{page.url.path}/rule"
+        assert examiner.post(rule, data={"csrf_token": csrf, "ruling": "MAYBE"}).status_code == 400
+        ruled = examiner.post(rule, data={"csrf_token": csrf, "ruling": "REJECTED", "note": "no"})
+        assert ruled.status_code == 303
+        again = examiner.post(rule, data={"csrf_token": csrf, "ruling": "ACCEPTED"})
+        assert again.status_code == 409
+        cid = page.url.path.rsplit("/", 1)[1]
+        assert _count(room.url, "room_rulings", challenge_id=cid) == 1
+
+
+def test_every_view_and_entry_is_in_the_access_log(room) -> None:
+    with room.login("quinn") as client:
+        viewed = []
+        for _ in range(3):
+            page = _next_line(client)
+            viewed.append(page.url.path)
+            client.post(
+                f"{page.url.path}/pass",
+                data={
+                    "csrf_token": field_value(page.text, "csrf_token"),
+                    "entry_id": field_value(page.text, "entry_id"),
+                },
+            )
+        client.get(_line(room.url, "VALID"))  # refused, and logged as refused
+    log = _read(
+        room.url,
+        "SELECT action, path, status_code, section_id, page, line FROM room_access_log "
+        "WHERE username = 'quinn' ORDER BY logged_at",
+    )
+    for path in viewed:
+        assert ((log.path == path) & (log.action == "view-line")).sum() >= 1, path
+        assert ((log.path == f"{path}/pass") & (log.action == "pass-line")).sum() == 1, path
+    assert ((log.action == "view-line:denied") & (log.status_code == 404)).sum() >= 1
+    with room.login("admin") as admin:
+        page = admin.get("/admin/access-log", params={"user": "quinn"})
+        assert page.status_code == 200 and all(p in page.text for p in viewed)
+
+
+def test_the_rooms_entries_are_append_only_on_postgresql(tmp_path: Path) -> None:
+    """PostgreSQL refuses to change or delete an entry, whoever asks; on DuckDB, which has no
+    triggers, only the room's code stands guard (it only inserts)."""
+    with fresh_warehouse_url("postgresql", tmp_path) as url:
+        store = Warehouse(url)
+        try:
+            room = RoomStore(store)
+            room.create_tables()
+            room.log_access(method="GET", path="/", action="home", status_code=200)
+            room.record_attempt("someone", "127.0.0.1", False)
+            for table in ("room_access_log", "room_login_attempts"):
+                for change in (f"UPDATE {table} SET client_ip = 'x'", f"DELETE FROM {table}"):
+                    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                        store.execute(change)
+                assert _count(url, table) == 1
+            # The accounts are not entries: an admin disables one.
+            room.add_account("someone", Role.OBSERVER, None, "hash")
+            assert room.set_disabled("someone", True)
+        finally:
+            store.dispose()
