@@ -5,7 +5,6 @@ backends (the browser tests drive the same pages in Chromium: test_room_browser.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from pathlib import Path
 
@@ -14,9 +13,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from recall_pipeline import cli
 from recall_pipeline.room.accounts import Role
-from recall_pipeline.room.exports import export_entries
 from recall_pipeline.room.store import RoomStore
 from recall_pipeline.warehouse import Warehouse
 from recall_pipeline_tests.conftest import fresh_warehouse_url
@@ -25,7 +22,6 @@ from recall_pipeline_tests.room_server import (
     PETITION,
     field_value,
     publish_sample,
-    run_pipeline,
     serve,
     sign_in,
 )
@@ -126,12 +122,12 @@ def test_a_proponent_reaches_only_the_invalid_lines_of_their_own_petition(room) 
             f"{LINES}/S999999/1/1",
             "/p/another-recall",
             "/p/another-recall/next",
-            f"/p/another-recall/lines/S000001/1/1",
+            "/p/another-recall/lines/S000001/1/1",
             "/dashboard/another-recall",
             "/x",
             f"/x/{PETITION}/next",
             f"/x/{PETITION}/challenges/room-0",
-            f"/x/{PETITION}{invalid.removeprefix(f'/p/{PETITION}/lines').replace('/', '/images/', 1)}",
+            invalid.replace(f"/p/{PETITION}/lines/", f"/x/{PETITION}/images/"),
             "/admin",
             "/admin/access-log",
             "/roll",
