@@ -5,6 +5,8 @@ backends (the browser tests drive the same pages in Chromium: test_room_browser.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
 import re
 from pathlib import Path
 
@@ -13,6 +15,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from recall_pipeline import cli
+from recall_pipeline.room import exports
 from recall_pipeline.room.accounts import Role
 from recall_pipeline.room.store import RoomStore
 from recall_pipeline.warehouse import Warehouse
@@ -22,6 +26,7 @@ from recall_pipeline_tests.room_server import (
     PETITION,
     field_value,
     publish_sample,
+    run_pipeline,
     serve,
     sign_in,
 )
@@ -307,3 +312,112 @@ def test_the_rooms_entries_are_append_only_on_postgresql(tmp_path: Path) -> None
             assert room.set_disabled("someone", True)
         finally:
             store.dispose()
+
+
+# -- entries become inputs -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_the_rooms_entries_decide_lines_again_after_a_rerun(backend: str, tmp_path: Path) -> None:
+    """Filed, ruled, sent as input files, taken in by a rerun: the accepted challenge's line
+    is decided again through the rules, names the room's challenge, and the count moves."""
+    with fresh_warehouse_url(backend, tmp_path) as url:
+        data_dir = tmp_path / "data"
+        publish_sample(data_dir, url)
+        before = _read(url, "SELECT valid FROM sufficiency_determination").valid[0]
+        flip = _line(url, "INVALID", "SIGNATURE_MISMATCH")
+        stays = _line(url, "INVALID", "SIGNATURE_MISMATCH", offset=1)
+        with serve(url, data_dir) as room:
+            with room.login("pat") as pat:
+                for path in (flip, stays):
+                    page = pat.get(path)
+                    assert _challenge(pat, page, ground="SIGNATURE_COMPARES").status_code == 303
+            ids = _read(
+                url, "SELECT challenge_id, section_id, page, line FROM room_challenges"
+            ).assign(
+                path=lambda f: (
+                    LINES + "/" + f.section_id + "/" + f.page.astype(str) + "/" + f.line.astype(str)
+                )
+            )
+            with room.login("erin") as erin:
+                for path, ruling in ((flip, "ACCEPTED"), (stays, "REJECTED")):
+                    cid = ids.loc[ids.path == path, "challenge_id"].iloc[0]
+                    page = erin.get(f"/x/{PETITION}/challenges/{cid}")
+                    csrf = field_value(page.text, "csrf_token")
+                    ruled = erin.post(
+                        f"{page.url.path}/rule", data={"csrf_token": csrf, "ruling": ruling}
+                    )
+                    assert ruled.status_code == 303
+            assert room.send() == 4
+            assert room.send() == 0  # nothing is sent twice
+        files = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.rglob("room-*.csv"))
+        assert [f.split("/")[2] for f in files] == ["challenges", "rulings"]
+        run_pipeline(data_dir, url)
+        after = _read(url, "SELECT valid FROM sufficiency_determination").valid[0]
+        assert after == before + 1
+        verdicts = _read(
+            url,
+            "SELECT section_id, page, line, status, challenge_id, ruling_source_file "
+            "FROM line_verdicts WHERE challenge_id IS NOT NULL",
+        )
+        assert len(verdicts) == 1
+        (row,) = verdicts.itertuples()
+        assert f"{LINES}/{row.section_id}/{row.page}/{row.line}" == flip
+        assert row.status == "VALID" and row.challenge_id.startswith("room-")
+        assert row.ruling_source_file == files[1]
+        # Nothing the room wrote was set aside, and the standing counts both rulings.
+        assert _count(url, "challenges_set_aside") == 0
+        status = _read(url, "SELECT accepted, rejected FROM examination_status").iloc[0]
+        assert (status.accepted, status.rejected) == (1, 1)
+
+
+def test_an_export_whose_transaction_failed_is_recorded_not_written_again(
+    published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, data_dir = published
+    folder = data_dir / "petitions" / PETITION / "challenges"
+    with serve(url, data_dir) as room:
+        with room.login("quinn") as client:
+            _challenge(client, _next_line(client))
+        real_replace = os.replace
+
+        def replace_then_fail(source, target):
+            # The file goes into place, then its transaction does not commit.
+            real_replace(source, target)
+            raise RuntimeError("the commit failed")
+
+        monkeypatch.setattr(exports.os, "replace", replace_then_fail)
+        with pytest.raises(RuntimeError, match="commit failed"):
+            room.send()
+        monkeypatch.undo()
+        placed = sorted(folder.glob("room-*.csv"))
+        recorded = _read(url, "SELECT file FROM room_exports").file
+        unrecorded = [p for p in placed if p.relative_to(data_dir).as_posix() not in set(recorded)]
+        assert len(unrecorded) == 1
+        # Recorded from the file in place: nothing left to send, no second file.
+        assert room.send() == 0
+        assert sorted(folder.glob("room-*.csv")) == placed
+    ids = pd.concat(pd.read_csv(p, dtype=str) for p in placed)["challenge_id"]
+    assert ids.is_unique
+    assert _count(url, "room_exported", kind="challenges") == len(ids)
+
+
+def test_accounts_are_made_and_refused_from_the_command_line(
+    published, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    url, _ = published
+
+    def add(*args: str, password: str) -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+        return cli.main(["room-account", "add", *args, "--password-stdin", "--warehouse", url])
+
+    assert add("vera", "--role", "examiner", password="a long enough password") == 0
+    assert add("vera", "--role", "examiner", password="a long enough password") == 2
+    assert add("short", "--role", "observer", password="too short") == 2
+    assert add("bound", "--role", "proponent", password="a long enough password") == 2
+    assert add("Bad Name", "--role", "observer", password="a long enough password") == 2
+    assert "vera" in capsys.readouterr().out
+    assert cli.main(["room-account", "disable", "vera", "--warehouse", url]) == 0
+    assert cli.main(["room-account", "disable", "nobody", "--warehouse", url]) == 2
+    with serve(url, published[1]) as room, room.client() as client:
+        assert sign_in(client, "vera", "a long enough password").status_code == 401
