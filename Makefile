@@ -20,7 +20,7 @@ export UV_LINK_MODE := copy
 # from source in every run, seconds each time.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: env run test lint format postgres browser bench accuracy clean corpus dictionary publication long
+.PHONY: room env run test lint format postgres browser bench accuracy clean corpus dictionary publication long
 
 env: $(VENV)/.synced
 
@@ -41,6 +41,14 @@ run: env
 	  touch $(DATA_DIR).partial/.complete && rm -rf $(DATA_DIR) && mv $(DATA_DIR).partial $(DATA_DIR); \
 	fi
 	$(BIN)/recall-audit run --data-dir $(DATA_DIR) --warehouse $(WAREHOUSE)
+
+# The examination room on this machine (http://127.0.0.1:$(ROOM_PORT)/) over the warehouse
+# `make run` published; accounts first: `.venv/bin/recall-audit room-account add NAME --role
+# admin --warehouse $(WAREHOUSE)`. Plain HTTP on loopback only (docs/room.md: behind TLS).
+ROOM_PORT ?= 8080
+room: env
+	$(BIN)/recall-audit room --data-dir $(DATA_DIR) --warehouse $(WAREHOUSE) \
+	  --host 127.0.0.1 --port $(ROOM_PORT) --insecure-cookies
 
 # The tests of the accuracy suite's converters and of the Splink baseline need the bench group:
 # installed here too, so that no test skips for want of a package.

@@ -489,6 +489,10 @@ def _room(args: argparse.Namespace) -> int:
 
     from recall_pipeline.room.app import RoomSettings, create_app
 
+    if args.insecure_cookies and args.host not in ("127.0.0.1", "localhost", "::1"):
+        raise UsageError(
+            "--insecure-cookies: only on a loopback --host; serve other addresses behind TLS"
+        )
     url = _warehouse_url(args)
     data_dir = _data_dir(args)
     app = create_app(
@@ -500,6 +504,8 @@ def _room(args: argparse.Namespace) -> int:
         )
     )
     print(f"examination room on http://{args.host}:{args.port}/ ({_masked(url)}, {data_dir})")
+    if not app.state.room.room.accounts():
+        print("no accounts yet: recall-audit room-account add NAME --role admin", file=sys.stderr)
     # One process: the order lines are handed out in is kept in its memory.
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return EXIT_OK
