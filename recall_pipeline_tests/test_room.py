@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from recall_pipeline import cli
+from recall_pipeline.ingest.arrivals import arrivals
 from recall_pipeline.room import exports
 from recall_pipeline.room.accounts import Role
 from recall_pipeline.room.store import RoomStore
@@ -325,6 +326,7 @@ def test_the_rooms_entries_decide_lines_again_after_a_rerun(backend: str, tmp_pa
         data_dir = tmp_path / "data"
         publish_sample(data_dir, url)
         before = _read(url, "SELECT valid FROM sufficiency_determination").valid[0]
+        _, seen = arrivals(data_dir, None)
         flip = _line(url, "INVALID", "SIGNATURE_MISMATCH")
         stays = _line(url, "INVALID", "SIGNATURE_MISMATCH", offset=1)
         with serve(url, data_dir) as room:
@@ -352,6 +354,10 @@ def test_the_rooms_entries_decide_lines_again_after_a_rerun(backend: str, tmp_pa
             assert room.send() == 0  # nothing is sent twice
         files = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.rglob("room-*.csv"))
         assert [f.split("/")[2] for f in files] == ["challenges", "rulings"]
+        # What the arrivals sensor launches a petition's run for.
+        arrived, _ = arrivals(data_dir, seen)
+        assert sorted(a.file.relative_path for a in arrived) == files
+        assert {a.kind for a in arrived} == {"review_file"}
         run_pipeline(data_dir, url)
         after = _read(url, "SELECT valid FROM sufficiency_determination").valid[0]
         assert after == before + 1

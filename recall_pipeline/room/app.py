@@ -417,15 +417,18 @@ def create_app(settings: RoomSettings) -> Starlette:
         return room.render(request, "queue.html", session, petitions=petitions)
 
     def _open(pid: str, limit: int) -> list[dict[str, Any]]:
-        """Open challenges of the petition, oldest first: the room's, then those filed by file."""
-        ruled_in_room = {r["challenge_id"] for r in room.room.ruled(pid)}
+        """Open challenges of the petition, oldest first: the room's, then those filed by file
+        (their rulings may be the room's or a file's)."""
         mine = room.room.open_challenges(pid, limit)
-        others = [
+        if len(mine) >= limit:
+            return mine
+        filed = [
             c
             for c in room.published.unruled_file_challenges(pid, limit)
-            if c["challenge_id"] not in ruled_in_room and not c["challenge_id"].startswith("room-")
+            if not c["challenge_id"].startswith("room-")
         ]
-        return (mine + others)[:limit]
+        ruled = room.room.ruled_among([c["challenge_id"] for c in filed])
+        return (mine + [c for c in filed if c["challenge_id"] not in ruled])[:limit]
 
     @page(room, "next-challenge", (Role.EXAMINER,))
     def next_challenge(request: Request, session: Session, form) -> Response:

@@ -463,7 +463,8 @@ class RoomStore:
         return rows[0] if rows else None
 
     def open_challenges(self, petition_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        """Challenges filed in the room with no ruling yet, oldest first."""
+        """Challenges filed in the room with no ruling yet, in the room or in a published
+        rulings file, oldest first."""
         query = (
             sa.select(CHALLENGES)
             .outerjoin(RULINGS, RULINGS.c.challenge_id == CHALLENGES.c.challenge_id)
@@ -471,14 +472,24 @@ class RoomStore:
             .order_by(CHALLENGES.c.filed_at, CHALLENGES.c.challenge_id)
             .limit(limit)
         )
+        if self.store.table_exists("challenge_rulings"):
+            by_file = sa.table(
+                "challenge_rulings", sa.column("petition_id"), sa.column("challenge_id")
+            )
+            query = query.where(
+                CHALLENGES.c.challenge_id.not_in(
+                    sa.select(by_file.c.challenge_id).where(by_file.c.petition_id == petition_id)
+                )
+            )
         return self._rows(query)
 
-    def ruled(self, petition_id: str) -> list[dict[str, Any]]:
-        return self._rows(
-            sa.select(RULINGS.c.challenge_id, RULINGS.c.ruling).where(
-                RULINGS.c.petition_id == petition_id
-            )
-        )
+    def ruled_among(self, challenge_ids: list[str]) -> set[str]:
+        """Those of `challenge_ids` ruled on in the room."""
+        if not challenge_ids:
+            return set()
+        query = sa.select(RULINGS.c.challenge_id).where(RULINGS.c.challenge_id.in_(challenge_ids))
+        with self.store.begin() as conn:
+            return {r[0] for r in conn.execute(query)}
 
     def ruling_of(self, challenge_id: str) -> dict[str, Any] | None:
         rows = self._rows(
