@@ -476,6 +476,13 @@ def create_app(settings: RoomSettings) -> Starlette:
             matched=room.published.registration(line["voter_id"]) if line else None,
             candidates=candidates,
             image=bool(_image_path(key, keyed)),
+            # Two accepted rulings on one line that decide it differently are both set aside:
+            # the examiner sees the line's other challenges before ruling.
+            others=[
+                c
+                for c in room.room.challenges_of_line(key)
+                if c["challenge_id"] != challenge["challenge_id"]
+            ],
             waiting=len(_open(pid, 1000)),
         )
 
