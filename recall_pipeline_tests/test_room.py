@@ -265,6 +265,30 @@ def test_a_challenge_gets_one_ruling(room) -> None:
         assert _count(room.url, "room_rulings", challenge_id=cid) == 1
 
 
+def test_the_examiner_sees_the_other_challenges_on_a_line(room) -> None:
+    path = _line(room.url, "INVALID", "ADDRESS_MISMATCH", offset=2)
+    for reviewer, ground in (
+        ("pat", "MOVED_DURING_CIRCULATION"),
+        ("quinn", "ADDRESS_ON_FILE_MATCHES"),
+    ):
+        with room.login(reviewer) as client:
+            assert _challenge(client, client.get(path), ground=ground).status_code == 303
+    section, page_no, line_no = path.rsplit("/", 3)[1:]
+    filed = _read(
+        room.url,
+        "SELECT challenge_id, ground FROM room_challenges "
+        "WHERE section_id = :s AND page = :p AND line = :n ORDER BY filed_at",
+        s=section,
+        p=int(page_no),
+        n=int(line_no),
+    )
+    assert list(filed.ground) == ["MOVED_DURING_CIRCULATION", "ADDRESS_ON_FILE_MATCHES"]
+    with room.login("erin") as examiner:
+        page = examiner.get(f"/x/{PETITION}/challenges/{filed.challenge_id[0]}")
+        assert "Other challenges on this line" in page.text
+        assert filed.challenge_id[1] in page.text
+
+
 def test_every_view_and_entry_is_in_the_access_log(room) -> None:
     with room.login("quinn") as client:
         viewed = []
