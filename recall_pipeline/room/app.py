@@ -252,12 +252,16 @@ def create_app(settings: RoomSettings) -> Starlette:
 
     # -- signing in ----------------------------------------------------------------------------
 
+    def login_form(request: Request, code: int = 200, error: str | None = None) -> Response:
+        """The sign-in form with a fresh one-time token, matched against its cookie."""
+        token = secrets.token_urlsafe(24)
+        response = room.render(request, "login.html", None, code, login_token=token, error=error)
+        cookie(response, LOGIN_COOKIE, token, 600)
+        return response
+
     async def login(request: Request) -> Response:
         if request.method == "GET":
-            token = secrets.token_urlsafe(24)
-            response = room.render(request, "login.html", None, login_token=token)
-            cookie(response, LOGIN_COOKIE, token, 600)
-            return response
+            return login_form(request)
         form = await request.form()
         return await run_in_threadpool(_login, request, form)
 
@@ -273,34 +277,17 @@ def create_app(settings: RoomSettings) -> Starlette:
         by_user, by_ip = room.room.recent_failures(username, _client(request), since)
         if by_user >= settings.failures_per_user or by_ip >= settings.failures_per_address:
             room.log(request, None, "login:throttled", 429)
-            token = secrets.token_urlsafe(24)
-            response = room.render(
-                request,
-                "login.html",
-                None,
-                429,
-                login_token=token,
-                error="Too many failed sign-ins: wait 15 minutes and try again.",
+            minutes = int(settings.failure_window.total_seconds() // 60)
+            return login_form(
+                request, 429, f"Too many failed sign-ins: wait {minutes} minutes and try again."
             )
-            cookie(response, LOGIN_COOKIE, token, 600)
-            return response
         found = room.room.password_hash(username)
         account, stored = found if found else (None, DECOY_HASH)
         ok = password_matches(stored, password) and account is not None and not account.disabled
         room.room.record_attempt(username, _client(request), ok)
         if not ok:
             room.log(request, None, "login:failed", 401)
-            token = secrets.token_urlsafe(24)
-            response = room.render(
-                request,
-                "login.html",
-                None,
-                401,
-                login_token=token,
-                error="Wrong username or password.",
-            )
-            cookie(response, LOGIN_COOKIE, token, 600)
-            return response
+            return login_form(request, 401, "Wrong username or password.")
         token, _ = room.room.open_session(account, _client(request), settings.lifetime)
         session = room.room.session(token)
         room.log(request, session, "login", 303)
