@@ -8,8 +8,12 @@ from typing import Any
 
 from markupsafe import Markup
 
+from recall_pipeline.verify.examination import EXAMINATION_DAYS
+
 _W = 560
-_LABEL = 170
+# The bars' length at full scale, and room beside them for the total.
+_SPAN = 300
+_TAIL = 60
 _BAR = 18
 _COLORS = {"accepted": "#2e7d32", "rejected": "#c62828", "open": "#9e9e9e", "needed": "#1565c0"}
 
@@ -22,9 +26,18 @@ def _num(value: Any) -> float:
     return 0.0 if out != out else out  # NaN: nothing to draw
 
 
-def _svg(height: int, body: list[str], title: str) -> Markup:
+def _label_width(labels: list[str]) -> float:
+    """Room for the longest label at the charts' 12px: an SVG text does not wrap, and a
+    label wider than its room is cut off at the chart's left edge."""
+    widest = max(
+        (sum(8.2 if c.isupper() or c.isdigit() else 6.8 for c in t) for t in labels), default=0
+    )
+    return max(widest, 60.0) + 12
+
+
+def _svg(height: int, body: list[str], title: str, width: float = _W) -> Markup:
     return Markup(
-        f'<svg class="chart" role="img" viewBox="0 0 {_W} {height}" width="{_W}" '
+        f'<svg class="chart" role="img" viewBox="0 0 {width:.0f} {height}" width="{width:.0f}" '
         f'height="{height}" aria-label="{escape(title)}"><title>{escape(title)}</title>'
         + "".join(body)
         + "</svg>"
@@ -45,37 +58,39 @@ def _rect(x: float, y: float, w: float, h: float, color: str, label: str) -> str
 def stacked_bars(rows: list[tuple[str, dict[str, float]]], title: str) -> Markup:
     """One horizontal bar per row, its parts stacked in the order given."""
     top = max((sum(parts.values()) for _, parts in rows), default=0) or 1
-    span = _W - _LABEL - 60
+    left = _label_width([label for label, _ in rows])
+    span = _SPAN
     body = []
     for i, (label, parts) in enumerate(rows):
         y = 8 + i * (_BAR + 8)
-        body.append(_text(_LABEL - 6, y + _BAR - 4, label, "end"))
-        x = _LABEL
+        body.append(_text(left - 6, y + _BAR - 4, label, "end"))
+        x = left
         for part, value in parts.items():
             w = span * value / top
             body.append(_rect(x, y, w, _BAR, _COLORS.get(part, "#616161"), f"{part}: {value:,.0f}"))
             x += w
         body.append(_text(x + 4, y + _BAR - 4, f"{sum(parts.values()):,.0f}"))
-    return _svg(16 + len(rows) * (_BAR + 8), body, title)
+    return _svg(16 + len(rows) * (_BAR + 8), body, title, left + span + _TAIL)
 
 
 def intervals(
     rows: list[tuple[str, float | None, float | None, float | None]], title: str
 ) -> Markup:
     """Per row a rate (0-1) as a dot with its interval as a line; rows with no rate say so."""
-    span = _W - _LABEL - 60
+    left = _label_width([row[0] for row in rows])
+    span = _SPAN
     body = [
-        _text(_LABEL, 12, "0 %", "middle"),
-        _text(_LABEL + span, 12, "100 %", "middle"),
+        _text(left, 12, "0 %", "middle"),
+        _text(left + span, 12, "100 %", "middle"),
     ]
     for i, (label, rate, low, high) in enumerate(rows):
         y = 24 + i * (_BAR + 8)
         mid = y + _BAR / 2
-        body.append(_text(_LABEL - 6, y + _BAR - 4, label, "end"))
+        body.append(_text(left - 10, y + _BAR - 4, label, "end"))
         if rate is None:
-            body.append(_text(_LABEL + 4, y + _BAR - 4, "no ruling yet"))
+            body.append(_text(left + 4, y + _BAR - 4, "no ruling yet"))
             continue
-        x0, x1, x = (_LABEL + span * _num(v) for v in (low, high, rate))
+        x0, x1, x = (left + span * _num(v) for v in (low, high, rate))
         body.append(
             f'<line x1="{x0:.1f}" y1="{mid:.1f}" x2="{x1:.1f}" y2="{mid:.1f}" '
             'stroke="#424242" stroke-width="2"/>'
@@ -84,8 +99,8 @@ def intervals(
             f'<circle cx="{x:.1f}" cy="{mid:.1f}" r="5" fill="#2e7d32">'
             f"<title>{rate:.1%} ({_num(low):.1%}-{_num(high):.1%})</title></circle>"
         )
-        body.append(_text(_LABEL + span + 8, y + _BAR - 4, f"{rate:.1%}"))
-    return _svg(32 + len(rows) * (_BAR + 8), body, title)
+        body.append(_text(left + span + 8, y + _BAR - 4, f"{rate:.1%}"))
+    return _svg(32 + len(rows) * (_BAR + 8), body, title, left + span + _TAIL)
 
 
 def progress(value: float, target: float, label: str, title: str) -> Markup:
@@ -105,30 +120,36 @@ def dashboard_charts(figures: dict[str, Any]) -> dict[str, Markup]:
     reasons = figures.get("reasons") or []
     bases = figures.get("bases") or []
     charts: dict[str, Markup] = {}
-    by_reason = [
-        (
-            r["reason_code"],
-            {
-                "accepted": _num(r["accepted"]),
-                "rejected": _num(r["rejected"]),
-                "open": _num(r["open_challenges"]),
-            },
-        )
-        for r in reasons
+    # Only the reasons challenged: a row of zeros for each of a dozen reasons no one has
+    # contested hides the few that have been.
+    challenged = [
+        r for r in reasons if _num(r["accepted"]) + _num(r["rejected"]) + _num(r["open_challenges"])
     ]
-    charts["challenges"] = stacked_bars(by_reason, "Challenges by reason and outcome")
-    charts["acceptance"] = intervals(
-        [
+    if challenged:
+        by_reason = [
             (
                 r["reason_code"],
-                None if r["acceptance_rate"] is None else _num(r["acceptance_rate"]),
-                r["acceptance_low"],
-                r["acceptance_high"],
+                {
+                    "accepted": _num(r["accepted"]),
+                    "rejected": _num(r["rejected"]),
+                    "open": _num(r["open_challenges"]),
+                },
             )
-            for r in reasons
-        ],
-        "Acceptance rate by reason, 95 % interval",
-    )
+            for r in challenged
+        ]
+        charts["challenges"] = stacked_bars(by_reason, "Challenges by reason and outcome")
+        charts["acceptance"] = intervals(
+            [
+                (
+                    r["reason_code"],
+                    None if r["acceptance_rate"] is None else _num(r["acceptance_rate"]),
+                    r["acceptance_low"],
+                    r["acceptance_high"],
+                )
+                for r in challenged
+            ],
+            "Acceptance rate by reason, 95 % interval",
+        )
     charts["bases"] = stacked_bars(
         [(f"{b['basis']}", {"needed": _num(b["required"])}) for b in bases],
         "Signatures required under each basis",
@@ -138,9 +159,13 @@ def dashboard_charts(figures: dict[str, Any]) -> dict[str, Markup]:
         charts["flip"] = progress(
             _num(status.get("accepted")), _num(to_flip), "accepted", "Accepted towards the flip"
         )
-    days = _num(status.get("days_elapsed")) + _num(status.get("days_left"))
-    if status.get("examination_started") is not None and days:
+    # Of the law's 60 days: elapsed and left both count the current day (it is begun and not
+    # over), so their sum is one more.
+    if status.get("examination_started") is not None:
         charts["clock"] = progress(
-            _num(status.get("days_elapsed")), days, "days elapsed", "The examination's clock"
+            _num(status.get("days_elapsed")),
+            EXAMINATION_DAYS,
+            "days elapsed",
+            "The examination's clock",
         )
     return charts
