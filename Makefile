@@ -115,7 +115,8 @@ postgres:
 	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
 	  echo "PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1
 
-# Headless Chromium renders the certificate in the tests (and prints its PDF).
+# Headless Chromium renders the certificate in the tests (and prints its PDF), and Playwright
+# drives it through the examination room (never a browser of its own download).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
