@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from recall_pipeline import settings
-from recall_pipeline.audit.certificate import CHROMIUM_FLAGS, chromium_binary
+from recall_pipeline.audit.certificate import CHROMIUM_FLAGS, chromium_binary, link_certificates
 from recall_pipeline.runner import materialize_all
 from recall_pipeline.verify.report import load_determination
 from recall_pipeline.warehouse import Warehouse
@@ -108,3 +108,16 @@ def test_certificate_has_no_names_or_addresses(certificate) -> None:
 def test_certificate_is_printed_to_pdf(certificate) -> None:
     folder, _, _ = certificate
     assert (folder / "certificate.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_a_certificate_printed_without_its_pdf_is_linked_alone(tmp_path: Path) -> None:
+    """A machine without Chromium publishes no PDF: its empty pdf_path, read back from the
+    table as NaN or None, links nothing and fails nothing."""
+    folder = tmp_path / PETITION / "publication-1"
+    folder.mkdir(parents=True)
+    html_path = folder / "certificate.html"
+    html_path.write_text("<p>certificate</p>")
+    for empty in (float("nan"), None, ""):
+        link_certificates([{"html_path": str(html_path), "pdf_path": empty}])
+    assert (tmp_path / PETITION / "certificate.html").read_text() == "<p>certificate</p>"
+    assert not (tmp_path / PETITION / "certificate.pdf").exists()

@@ -397,9 +397,12 @@ def link_certificates(rows: list[dict]) -> None:
     it gets one certificate or the other, never half of one."""
     for row in rows:
         for key in ("html_path", "pdf_path"):
-            if not row.get(key):
+            value = row.get(key)
+            # Read back from the table, an empty path is None or NaN (a float, which is true):
+            # no PDF when no Chromium printed one.
+            if not isinstance(value, str) or not value:
                 continue
-            target = Path(row[key])
+            target = Path(value)
             link = target.parent.parent / target.name
             fresh = link.with_name(f".{link.name}.{os.getpid()}")
             fresh.unlink(missing_ok=True)
