@@ -144,8 +144,12 @@ def test_a_proponent_reaches_only_the_invalid_lines_of_their_own_petition(room) 
             "/sessions",
             "/static/../store.py",
         ]
+        refused = client.get(valid)
         for url in guesses:
-            assert client.get(url).status_code == 404, url
+            answer = client.get(url)
+            assert answer.status_code == 404, url
+            # The same page whether the path exists for another role or not at all.
+            assert answer.text == refused.text, url
         # The one petition of theirs it may see is refused to a reviewer bound elsewhere.
     with room.login("other") as stranger:
         assert stranger.get(invalid).status_code == 404
@@ -358,6 +362,12 @@ def test_the_rooms_entries_decide_lines_again_after_a_rerun(backend: str, tmp_pa
                 for path in (flip, stays):
                     page = pat.get(path)
                     assert _challenge(pat, page, ground="SIGNATURE_COMPARES").status_code == 303
+                # A registration the roll does not hold: the run's checks refuse it.
+                unknown = pat.get(_line(url, "INVALID", "NOT_REGISTERED"))
+                filed = _challenge(
+                    pat, unknown, ground="SIGNER_REGISTERED", claimed_voter_id="LA99999999"
+                )
+                assert filed.status_code == 303
             ids = _read(
                 url, "SELECT challenge_id, section_id, page, line FROM room_challenges"
             ).assign(
@@ -374,7 +384,7 @@ def test_the_rooms_entries_decide_lines_again_after_a_rerun(backend: str, tmp_pa
                         f"{page.url.path}/rule", data={"csrf_token": csrf, "ruling": ruling}
                     )
                     assert ruled.status_code == 303
-            assert room.send() == 4
+            assert room.send() == 5
             assert room.send() == 0  # nothing is sent twice
         files = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.rglob("room-*.csv"))
         assert [f.split("/")[2] for f in files] == ["challenges", "rulings"]
@@ -382,7 +392,7 @@ def test_the_rooms_entries_decide_lines_again_after_a_rerun(backend: str, tmp_pa
         arrived, _ = arrivals(data_dir, seen)
         assert sorted(a.file.relative_path for a in arrived) == files
         assert {a.kind for a in arrived} == {"review_file"}
-        run_pipeline(data_dir, url)
+        run_pipeline(data_dir, url, warned=("challenges",))
         after = _read(url, "SELECT valid FROM sufficiency_determination").valid[0]
         assert after == before + 1
         verdicts = _read(
@@ -399,6 +409,11 @@ def test_the_rooms_entries_decide_lines_again_after_a_rerun(backend: str, tmp_pa
         assert _count(url, "challenges_set_aside") == 0
         status = _read(url, "SELECT accepted, rejected FROM examination_status").iloc[0]
         assert (status.accepted, status.rejected) == (1, 1)
+        # The refused entry is counted on the dashboard, by its reason, without its value.
+        with serve(url, data_dir) as room, room.login("olive") as olive:
+            dashboard = olive.get(f"/dashboard/{PETITION}").text
+        refused = dashboard[dashboard.index('id="refused"') :]
+        assert "claimed_voter_id" in refused and "LA99999999" not in dashboard
 
 
 def test_an_export_whose_transaction_failed_is_recorded_not_written_again(

@@ -591,6 +591,16 @@ def create_app(settings: RoomSettings) -> Starlette:
         room.send_entries()
         return RedirectResponse("/admin", status_code=303)
 
+    def _unknown(request: Request) -> Response:
+        session = room.session_of(request)
+        room.log(request, session, "unknown", 404)
+        return room.render(request, "error.html", session, 404, message="Not found.")
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        # A path the room does not have looks exactly like one the role may not reach, and is
+        # logged like every other request.
+        return await run_in_threadpool(_unknown, request)
+
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
 
@@ -621,6 +631,7 @@ def create_app(settings: RoomSettings) -> Starlette:
         routes=routes,
         middleware=[Middleware(_SecurityHeaders)],
         lifespan=_lifespan(room),
+        exception_handlers={404: not_found},
     )
     app.state.room = room
     return app

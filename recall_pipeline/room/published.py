@@ -142,6 +142,28 @@ class Published:
             p=petition_id,
         )
 
+    def room_entries_refused(self, petition_id: str) -> list[dict[str, Any]]:
+        """The room's entries the last run did not take in, counted by reason: rows its checks
+        quarantined (a claimed voter_id not on the roll, say) and challenges or rulings the
+        verdict step set aside (a line no longer invalid). Reasons name rules, never values."""
+        out: list[dict[str, Any]] = []
+        if self._has("quarantined_rows"):
+            out += self._rows(
+                "SELECT input_name, reason, count(*) AS entries FROM quarantined_rows "
+                "WHERE petition_id = :p AND input_name IN ('challenges', 'challenge_rulings') "
+                "AND source_file LIKE :room GROUP BY input_name, reason",
+                p=petition_id,
+                room=f"petitions/{petition_id}/%/room-%",
+            )
+        if self._has("challenges_set_aside"):
+            out += self._rows(
+                "SELECT input_name, reason, count(*) AS entries FROM challenges_set_aside "
+                "WHERE petition_id = :p AND source_file LIKE :room GROUP BY input_name, reason",
+                p=petition_id,
+                room=f"petitions/{petition_id}/%/room-%",
+            )
+        return sorted(out, key=lambda r: (-int(r["entries"]), r["input_name"], r["reason"]))
+
     def dashboard(self, petition_id: str) -> dict[str, Any]:
         one = {"p": petition_id}
 
@@ -163,6 +185,7 @@ class Published:
             "status": first("examination_status"),
             "reasons": every("examination_reasons", "invalid_lines DESC, reason_code"),
             "bases": every("requirement_bases", "position"),
+            "refused": self.room_entries_refused(petition_id),
         }
 
 
