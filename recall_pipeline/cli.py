@@ -366,7 +366,6 @@ def _date(text: str):
 
 def _generate_examination(args: argparse.Namespace) -> int:
     from recall_pipeline.scenario import examination as ex
-    from recall_pipeline.warehouse import Warehouse
 
     if not args.data_dir.is_dir():
         raise UsageError(f"--data-dir: {args.data_dir} is not a folder")
@@ -386,8 +385,8 @@ def _generate_examination(args: argparse.Namespace) -> int:
             ex.challenge_count(args.challenges, 0)
         except ValueError as exc:
             raise UsageError(f"--challenges: {exc}") from exc
-    url = _warehouse_url(args)
-    with Warehouse(url, read_only=True) as store:
+    # The finding as published: read only, and refused when the warehouse holds no run.
+    with _reader(args) as store:
         try:
             recounts = ex.generate_examination(
                 store,
