@@ -4,8 +4,16 @@
 SCALE ?= 1
 SEED ?= 20220706
 SCENARIO ?= la-2022
-DATA_DIR ?= data/generated/$(SCENARIO)-scale-$(SCALE)
+# The generator's keying profile (docs/scenario.md); a profile other than standard gets a folder
+# of its own.
+KEYING ?= standard
+DATA_DIR ?= data/generated/$(SCENARIO)-scale-$(SCALE)$(if $(filter-out standard,$(KEYING)),-$(KEYING))
 TRUTH_DIR ?= $(DATA_DIR).truth
+# EXAMINATION=1: the run is followed by the proponents' examination (docs/examination.md), in a
+# folder of its own so that the scenario's folder stays as generated.
+EXAMINATION ?=
+EXAMINATION_DIR ?= $(DATA_DIR).examination
+PETITION ?= la-2022-da-recall
 WAREHOUSE ?= duckdb:///$(CURDIR)/data/warehouse.duckdb
 PYTHON ?= python3
 UV_VERSION := 0.13.9
@@ -33,14 +41,29 @@ $(VENV)/.synced: uv.lock pyproject.toml
 
 # Generates the scenario once (into a scratch folder, moved into place only when complete),
 # then materializes every asset into the warehouse and prints what was published.
+# With EXAMINATION=1 the scenario is copied (hard links) into EXAMINATION_DIR and run there: the
+# finding, then challenges and rulings generated from it and the truth (with the recount they
+# must lead to, written into TRUTH_DIR), the run again, the standing before and after, and the
+# published count checked against the recount (exit 4 when they differ).
 run: env
 	@if [ ! -f $(DATA_DIR)/.complete ]; then \
 	  rm -rf $(DATA_DIR).partial $(TRUTH_DIR) && \
 	  $(BIN)/recall-audit generate --scenario $(SCENARIO) --scale $(SCALE) --seed $(SEED) \
-	    --out $(DATA_DIR).partial --truth-out $(TRUTH_DIR) && \
+	    --keying $(KEYING) --out $(DATA_DIR).partial --truth-out $(TRUTH_DIR) && \
 	  touch $(DATA_DIR).partial/.complete && rm -rf $(DATA_DIR) && mv $(DATA_DIR).partial $(DATA_DIR); \
 	fi
+ifeq ($(EXAMINATION),1)
+	rm -rf $(EXAMINATION_DIR)
+	cp -al $(DATA_DIR) $(EXAMINATION_DIR) 2>/dev/null || cp -a $(DATA_DIR) $(EXAMINATION_DIR)
+	$(BIN)/recall-audit run --data-dir $(EXAMINATION_DIR) --warehouse $(WAREHOUSE)
+	$(BIN)/recall-audit generate-examination --data-dir $(EXAMINATION_DIR) \
+	  --truth-dir $(TRUTH_DIR) --warehouse $(WAREHOUSE) --seed $(SEED)
+	$(BIN)/recall-audit run --data-dir $(EXAMINATION_DIR) --warehouse $(WAREHOUSE)
+	$(BIN)/recall-audit examination status $(PETITION) --warehouse $(WAREHOUSE)
+	$(BIN)/recall-audit check-examination --truth-dir $(TRUTH_DIR) --warehouse $(WAREHOUSE)
+else
 	$(BIN)/recall-audit run --data-dir $(DATA_DIR) --warehouse $(WAREHOUSE)
+endif
 
 # The examination room on this machine (http://127.0.0.1:$(ROOM_PORT)/) over the warehouse
 # `make run` published; accounts first: `.venv/bin/recall-audit room-account add NAME --role

@@ -1,6 +1,8 @@
 """`recall-audit`: the command-line entry point for data teams and auditors.
 
     recall-audit generate --scenario la-2022 --scale 1 --seed 1 --out DIR --truth-out DIR
+    recall-audit generate-examination --data-dir DIR --truth-dir DIR [--warehouse URL]
+    recall-audit check-examination --truth-dir DIR [--warehouse URL]
     recall-audit run --data-dir DIR [--warehouse URL] [--batch PETITION/BATCH] [--wait SECONDS]
     recall-audit determination PETITION_ID [--warehouse URL] [--json]
     recall-audit trace PETITION_ID --reason CODE [--limit N] [--csv FILE] [--warehouse URL]
@@ -90,6 +92,68 @@ def main(argv: list[str] | None = None) -> int:
         help="add a second petition, a Santa Clarita city recall verified by random sample",
     )
     generate.set_defaults(handler=_generate)
+
+    examine = commands.add_parser(
+        "generate-examination",
+        help="write a generated scenario's challenges and rulings after its published finding, "
+        "and the recount its truth expects",
+    )
+    examine.add_argument(
+        "--data-dir", type=Path, required=True, help="the scenario's data directory"
+    )
+    examine.add_argument(
+        "--truth-dir",
+        type=Path,
+        help="the scenario's truth (recall-audit generate --truth-out); the recount goes there",
+    )
+    examine.add_argument("--seed", type=int, default=1)
+    examine.add_argument(
+        "--challenges",
+        metavar="N|SHARE",
+        help="challenges to file per petition: a count, or a share of its invalid lines "
+        "(0.105, the default: LA's proponents contested 20,587 of 195,783)",
+    )
+    examine.add_argument(
+        "--open",
+        type=float,
+        default=0.1,
+        metavar="SHARE",
+        help="share of the challenges left without a ruling (default 0.1)",
+    )
+    examine.add_argument(
+        "--started",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the examination's first day when petition.yaml has none (default: 62 days after "
+        "filing, 2022-09-06 for LA)",
+    )
+    examine.add_argument(
+        "--petition",
+        action="append",
+        help="examine this petition (repeatable; default: every petition found INSUFFICIENT)",
+    )
+    examine.add_argument(
+        "--remove",
+        action="store_true",
+        help="only remove the challenge and ruling files an earlier generation wrote, so that "
+        "the next run publishes the finding",
+    )
+    examine.add_argument(
+        "--warehouse",
+        help=f"the finding's warehouse (default: ${settings.WAREHOUSE_URL_ENV} or "
+        "data/warehouse.duckdb)",
+    )
+    examine.set_defaults(handler=_generate_examination)
+
+    check = commands.add_parser(
+        "check-examination",
+        help="compare the run published after the rulings with the recount the truth expects",
+    )
+    check.add_argument(
+        "--truth-dir", type=Path, required=True, help="where generate-examination wrote it"
+    )
+    _add_location_arguments(check, data_dir=False)
+    check.set_defaults(handler=_check_examination)
 
     run = commands.add_parser("run", help="materialize the pipeline into the warehouse")
     _add_location_arguments(run, data_dir=True)
@@ -333,6 +397,93 @@ def _generate(args: argparse.Namespace) -> int:
         print(f"  {petition['petition_id']:<24} {petition['raw_count']:>12,} lines")
     print(f"  truth in {args.truth_out}  ({time.perf_counter() - started:.1f} s)")
     return 0
+
+
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _generate_examination(args: argparse.Namespace) -> int:
+    from recall_pipeline.scenario import examination as ex
+
+    if not args.data_dir.is_dir():
+        raise UsageError(f"--data-dir: {args.data_dir} is not a folder")
+    if args.remove:
+        petitions = args.petition or sorted(
+            p.name for p in (args.data_dir / "petitions").iterdir() if p.is_dir()
+        )
+        removed = sum(ex.remove_examination(args.data_dir, pid) for pid in petitions)
+        print(f"removed {removed} generated challenge and ruling file(s) from {args.data_dir}")
+        return EXIT_OK
+    if args.truth_dir is None:
+        raise UsageError("--truth-dir is required (unless --remove)")
+    if not 0 <= args.open <= 1:
+        raise UsageError(f"--open: {args.open} is not a share (0.0 to 1.0)")
+    if args.challenges is not None:
+        try:
+            ex.challenge_count(args.challenges, 0)
+        except ValueError as exc:
+            raise UsageError(f"--challenges: {exc}") from exc
+    # The finding as published: read only, and refused when the warehouse holds no run.
+    with _reader(args) as store:
+        try:
+            recounts = ex.generate_examination(
+                store,
+                args.data_dir,
+                args.truth_dir,
+                seed=args.seed,
+                challenges=args.challenges,
+                open_share=args.open,
+                started=args.started,
+                petitions=args.petition,
+            )
+        except ex.ExaminationInputError as exc:
+            raise UsageError(str(exc)) from exc
+    for r in recounts:
+        t = r["challenges"]
+        before, after = r["at_finding"], r["after_rulings"]
+        print(
+            f"{r['petition_id']}: {t['filed']:,} challenges ({t['sound']:,} sound) from "
+            f"{r['examination_started']}: {t['accepted']:,} accepted, {t['rejected']:,} "
+            f"rejected, {t['open']:,} open"
+        )
+        for reason, n in sorted(t["by_reason"].items()):
+            print(
+                f"  {reason:<20} {n['filed']:>8,} filed {n['sound']:>6,} sound "
+                f"{n['accepted']:>6,} accepted {n['reinstated']:>6,} reinstated"
+            )
+        print(
+            f"  expected: valid {before['valid']:,} at the finding -> {after['valid']:,} after "
+            f"the rulings ({r['reinstated']:,} reinstated, {r['changed_lines']:,} line(s) "
+            f"changed), {after['result']}"
+        )
+        if r["no_sound_challenge_truth_reason_missed"]:
+            print(
+                f"  no sound challenge: {r['no_sound_challenge_truth_reason_missed']:,} line(s) "
+                "whose true reason the finding missed (a line or section rule no ruling revisits)"
+            )
+    print(f"  challenges and rulings in {args.data_dir}; the recount in {args.truth_dir}")
+    return EXIT_OK
+
+
+def _check_examination(args: argparse.Namespace) -> int:
+    from recall_pipeline.scenario import examination as ex
+
+    try:
+        summaries, _ = ex.read_expected(args.truth_dir)
+    except ex.ExaminationInputError as exc:
+        raise UsageError(str(exc)) from exc
+    by_id = {s["petition_id"]: s for s in summaries}
+    with _reader(args) as store:
+        checks = ex.check_recount(store, args.truth_dir)
+    for check in checks:
+        print(ex.render_check(check, by_id[check.petition_id]))
+    return EXIT_OK if all(c.passed for c in checks) else EXIT_CHECK
 
 
 def _run(args: argparse.Namespace) -> int:
