@@ -657,8 +657,18 @@ def _room(args: argparse.Namespace) -> int:
     print(f"examination room on http://{args.host}:{args.port}/ ({_masked(url)}, {data_dir})")
     if not app.state.room.room.accounts():
         print("no accounts yet: recall-audit room-account add NAME --role admin", file=sys.stderr)
-    # One process: the order lines are handed out in is kept in its memory.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    # One process: the order lines are handed out in is kept in its memory. Idle connections
+    # are kept 75 s, past a reviewer's time on a line: closed at uvicorn's 5 s, a form sent
+    # as the room closes its connection fails with no answer, and so does a proxy's request
+    # on a connection it keeps longer than the room (nginx keeps them 60 s).
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=75,
+    )
     return EXIT_OK
 
 

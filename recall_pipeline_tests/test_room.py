@@ -8,6 +8,9 @@ import datetime as dt
 import io
 import os
 import re
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -466,3 +469,58 @@ def test_accounts_are_made_and_refused_from_the_command_line(
     assert cli.main(["room-account", "disable", "nobody", "--warehouse", url]) == 2
     with serve(url, published[1]) as room, room.client() as client:
         assert sign_in(client, "vera", "a long enough password").status_code == 401
+
+
+def test_a_form_sent_twice_at_once_files_one_entry(room) -> None:
+    """A double click sends the form twice before the first answer: both are answered as filed,
+    one row is written."""
+    with room.login("pat") as client:
+        page = _next_line(client)
+        before = _count(room.url, "room_challenges")
+        with room.client() as twin:
+            twin.cookies.update(client.cookies)
+            with ThreadPoolExecutor(2) as pool:
+                sent = list(pool.map(lambda c: _challenge(c, page), (client, twin)))
+        assert [s.status_code for s in sent] == [303, 303]
+        assert _count(room.url, "room_challenges") == before + 1
+
+
+# -- under load (benchmarks/room_load.py measures it) ------------------------------------------
+
+
+def test_a_request_is_served_on_one_connection(room) -> None:
+    """A page's statements share one pooled connection: taking one for each statement costs
+    a ping and, on PostgreSQL, a transaction's round trips each (see store.request_connection)."""
+    state = room.app.state.room
+    taken = []
+    listener = lambda *args: taken.append(1)  # noqa: E731
+    with room.login("quinn") as client:
+        page = _next_line(client)
+        sa.event.listen(state.store.engine, "checkout", listener)
+        try:
+            assert client.get(page.url.path).status_code == 200
+            passed = client.post(
+                f"{page.url.path}/pass",
+                data={
+                    "csrf_token": field_value(page.text, "csrf_token"),
+                    "entry_id": field_value(page.text, "entry_id"),
+                },
+            )
+            assert passed.status_code == 303
+        finally:
+            sa.event.remove(state.store.engine, "checkout", listener)
+    assert len(taken) == 2
+    if state.store.dialect == "postgresql":
+        # Each thread that serves pages or sign-ins holds one while it serves: the pool keeps
+        # as many open.
+        settings = state.settings
+        assert state.store.engine.pool.size() >= settings.threads + settings.sign_in_threads
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's niceness: Linux")
+def test_sign_ins_run_at_a_lower_cpu_priority(room) -> None:
+    """A burst of sign-ins (Argon2, ~0.2 s of CPU each) yields the CPU to the pages."""
+    own = room.app.state.room.sign_ins.submit(
+        lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    )
+    assert own.result() >= 10

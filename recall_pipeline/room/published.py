@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from recall_pipeline.room.store import LineKey
+from recall_pipeline.room.store import LineKey, connection
 from recall_pipeline.verify.examination import LINE_AS_WRITTEN, REGISTRATION_SHOWN
 from recall_pipeline.warehouse import Warehouse
 
@@ -27,13 +27,19 @@ _KEY_WHERE = (
 class Published:
     def __init__(self, store: Warehouse) -> None:
         self.store = store
+        # Published tables found: a run replaces a table's view in the transaction that
+        # commits it, so a table found once is there for good; one not found yet is looked for
+        # again at each read, since a run may publish it.
+        self._present: set[str] = set()
 
     def _rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
-        with self.store.begin() as conn:
+        with connection(self.store) as conn:
             return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
 
     def _has(self, table: str) -> bool:
-        return self.store.table_exists(table)
+        if table not in self._present and self.store.table_exists(table):
+            self._present.add(table)
+        return table in self._present
 
     def petitions(self) -> list[dict[str, Any]]:
         if not self._has("sufficiency_determination"):
@@ -60,7 +66,7 @@ class Published:
     def ordered_keys(self, petition_id: str) -> list[Key]:
         if not self._has("examination_set"):
             return []
-        with self.store.begin() as conn:
+        with connection(self.store) as conn:
             result = conn.execute(
                 sa.text(
                     "SELECT section_id, page, line FROM examination_set "
@@ -246,7 +252,10 @@ class ReviewOrder:
                     return key
             while order.start < len(order.keys) and order.keys[order.start] in order.done:
                 order.start += 1
-            for key in order.keys[order.start :]:
+            # By position: a slice would copy the rest of the order (200,000 keys at LA's
+            # scale) on every call.
+            for position in range(order.start, len(order.keys)):
+                key = order.keys[position]
                 if key in order.done:
                     continue
                 lease = order.leases.get(key)

@@ -7,11 +7,14 @@ inserts into them, and on PostgreSQL a trigger refuses any UPDATE or DELETE. Tim
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import secrets
+import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +159,49 @@ def session_id_of(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# The warehouse and connection of the request this thread serves, if one is open
+# (`request_connection`).
+_REQUEST = threading.local()
+
+
+@contextmanager
+def request_connection(store: Warehouse) -> Iterator[None]:
+    """Serve a request's statements on one pooled connection (see `connection`).
+
+    A connection taken from the pool for each statement is pinged first, and a statement in a
+    transaction of its own is three round trips (BEGIN, it, COMMIT): a page's five statements
+    cost some twenty round trips and five checkouts. On one connection in autocommit each is one
+    round trip, with the same effect: every statement served so is a whole transaction by
+    itself."""
+    if getattr(_REQUEST, "bound", None) is not None:
+        yield
+        return
+    with store.engine.connect() as conn:
+        if store.dialect == "postgresql":
+            # DuckDB's driver has no autocommit: there `connection` opens a transaction.
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        _REQUEST.bound = (store, conn)
+        try:
+            yield
+        finally:
+            _REQUEST.bound = None
+
+
+@contextmanager
+def connection(store: Warehouse) -> Iterator[sa.Connection]:
+    """A connection for statements that need no transaction together, each committed as it
+    runs: the request's own, or one from the pool in a transaction of its own. What must be
+    written together takes `store.begin()` instead."""
+    bound = getattr(_REQUEST, "bound", None)
+    if bound is None or bound[0] is not store:
+        with store.begin() as conn:
+            yield conn
+        return
+    conn = bound[1]
+    with conn.begin():
+        yield conn
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
@@ -195,6 +241,14 @@ class RoomStore:
 
     def __init__(self, store: Warehouse) -> None:
         self.store = store
+        # DuckDB checks a key when a transaction commits, not at its insert: of one entry sent
+        # twice at once (a double click), both inserts pass ON CONFLICT and the second fails to
+        # commit. The room's process is the file's one writer, so taking its entries one at a
+        # time is enough. On PostgreSQL the second insert waits for the first to commit, then
+        # does nothing.
+        self._one_entry_at_a_time = (
+            threading.Lock() if store.dialect == "duckdb" else contextlib.nullcontext()
+        )
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -213,11 +267,11 @@ class RoomStore:
                     )
 
     def _run(self, statement: sa.Executable, params: Mapping[str, Any] | None = None):
-        with self.store.begin() as conn:
+        with connection(self.store) as conn:
             return conn.execute(statement, dict(params or {}))
 
     def _rows(self, statement: sa.Executable) -> list[dict[str, Any]]:
-        with self.store.begin() as conn:
+        with connection(self.store) as conn:
             return [dict(r._mapping) for r in conn.execute(statement)]
 
     # -- accounts --------------------------------------------------------------------------------
@@ -293,7 +347,7 @@ class RoomStore:
             LOGIN_ATTEMPTS.c.attempted_at >= since, sa.not_(LOGIN_ATTEMPTS.c.succeeded)
         )
         count = sa.func.count()
-        with self.store.begin() as conn:
+        with connection(self.store) as conn:
             by_user = conn.execute(
                 sa.select(count).where(failed, LOGIN_ATTEMPTS.c.username == username)
             ).scalar_one()
@@ -429,7 +483,7 @@ class RoomStore:
             f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks}) '
             f'ON CONFLICT DO NOTHING RETURNING "{key}"'
         )
-        with self.store.begin() as conn:
+        with self._one_entry_at_a_time, connection(self.store) as conn:
             return conn.execute(statement, values).first() is not None
 
     def examined_keys(self, petition_id: str) -> set[tuple[str, int, int]]:
@@ -439,7 +493,7 @@ class RoomStore:
             query = sa.select(table.c.section_id, table.c.page, table.c.line).where(
                 table.c.petition_id == petition_id
             )
-            with self.store.begin() as conn:
+            with connection(self.store) as conn:
                 out.update((s, int(p), int(n)) for s, p, n in conn.execute(query))
         return out
 
@@ -488,7 +542,7 @@ class RoomStore:
         if not challenge_ids:
             return set()
         query = sa.select(RULINGS.c.challenge_id).where(RULINGS.c.challenge_id.in_(challenge_ids))
-        with self.store.begin() as conn:
+        with connection(self.store) as conn:
             return {r[0] for r in conn.execute(query)}
 
     def ruling_of(self, challenge_id: str) -> dict[str, Any] | None:
@@ -503,7 +557,7 @@ class RoomStore:
         """The room's own tallies for the dashboard: entries by reason and outcome come from
         the published tables once a run has taken them in."""
         count = sa.func.count()
-        with self.store.begin() as conn:
+        with connection(self.store) as conn:
             filed = conn.execute(
                 sa.select(count).where(CHALLENGES.c.petition_id == petition_id)
             ).scalar_one()
@@ -549,7 +603,7 @@ class RoomStore:
 
     def petitions_with_entries(self) -> list[str]:
         query = sa.union(sa.select(CHALLENGES.c.petition_id), sa.select(RULINGS.c.petition_id))
-        with self.store.begin() as conn:
+        with connection(self.store) as conn:
             return sorted(r[0] for r in conn.execute(query))
 
 

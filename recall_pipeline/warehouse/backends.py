@@ -75,10 +75,13 @@ class Backend(ABC):
     # Where the published views and the operational tables live.
     default_schema: ClassVar[str]
 
-    def __init__(self, url: URL, *, read_only: bool, lock_timeout: float) -> None:
+    def __init__(
+        self, url: URL, *, read_only: bool, lock_timeout: float, pool_size: int | None = None
+    ) -> None:
         self.url = url
         self.read_only = read_only
         self.lock_timeout = lock_timeout
+        self.pool_size = pool_size
 
     @abstractmethod
     def create_engine(self, search_path: Callable[[], list[str]]) -> Engine:
@@ -400,7 +403,8 @@ class PostgresBackend(Backend):
     default_schema = "public"
 
     def create_engine(self, search_path: Callable[[], list[str]]) -> Engine:
-        engine = sa.create_engine(self.url, pool_pre_ping=True)
+        sized = {"pool_size": self.pool_size} if self.pool_size else {}
+        engine = sa.create_engine(self.url, pool_pre_ping=True, **sized)
         read_only = self.read_only
 
         @sa.event.listens_for(engine, "connect")
@@ -602,7 +606,9 @@ def _pg_csv_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names) if changed else batch
 
 
-def backend_for(url: str | URL, *, read_only: bool, lock_timeout: float) -> Backend:
+def backend_for(
+    url: str | URL, *, read_only: bool, lock_timeout: float, pool_size: int | None = None
+) -> Backend:
     """The backend a warehouse URL names (``duckdb://`` or ``postgresql://``; a bare
     ``postgresql://`` is given the psycopg 3 driver)."""
     parsed = sa.make_url(url)
@@ -612,7 +618,9 @@ def backend_for(url: str | URL, *, read_only: bool, lock_timeout: float) -> Back
             parsed = parsed.set(drivername="postgresql+psycopg")
         elif parsed.drivername != "postgresql+psycopg":
             raise ValueError(f"PostgreSQL is supported through psycopg 3 only, got {parsed!s}")
-        return PostgresBackend(parsed, read_only=read_only, lock_timeout=lock_timeout)
+        return PostgresBackend(
+            parsed, read_only=read_only, lock_timeout=lock_timeout, pool_size=pool_size
+        )
     if kind == "duckdb":
         return DuckDBBackend(parsed, read_only=read_only, lock_timeout=lock_timeout)
     raise ValueError(f"unsupported warehouse URL {parsed!s}: use duckdb:// or postgresql://")

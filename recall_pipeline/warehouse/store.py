@@ -55,6 +55,7 @@ class Warehouse:
         lock_timeout: float = 60.0,
         read_only: bool = False,
         publication: str | None = None,
+        pool_size: int | None = None,
     ) -> None:
         """`read_only`: open an existing warehouse for reading only (a DuckDB file must exist,
         and may be a read-only copy; a PostgreSQL session refuses writes). Its reads are pinned
@@ -62,8 +63,15 @@ class Warehouse:
         the tables of that one publication.
 
         `publication`: write into that open publication's schema (see
-        `recall_pipeline.publication`) and read its tables first, the published ones after."""
-        self.backend: Backend = backend_for(url, read_only=read_only, lock_timeout=lock_timeout)
+        `recall_pipeline.publication`) and read its tables first, the published ones after.
+
+        `pool_size`: the connections a PostgreSQL engine keeps open (None: SQLAlchemy's 5). A
+        server whose every thread holds one while it serves a request sizes it to its threads:
+        a connection beyond the pool is closed when handed back and opened again on the next
+        busy moment, a new server process each time."""
+        self.backend: Backend = backend_for(
+            url, read_only=read_only, lock_timeout=lock_timeout, pool_size=pool_size
+        )
         self.read_only = read_only
         self.publication = publication
         # The schema whose tables hide the published ones of the same name: the publication
@@ -102,6 +110,7 @@ class Warehouse:
             "lock_timeout": self.lock_timeout,
             "read_only": self.read_only,
             "publication": self.publication,
+            "pool_size": self.backend.pool_size,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -110,6 +119,7 @@ class Warehouse:
             lock_timeout=state["lock_timeout"],
             read_only=state.get("read_only", False),
             publication=state.get("publication"),
+            pool_size=state.get("pool_size"),
         )
 
     def __enter__(self) -> Warehouse:
