@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 import uvicorn
 
@@ -93,6 +94,15 @@ class Room:
 
     def send(self) -> int:
         return self.app.state.room.send_entries()
+
+
+def read(url: str, sql: str, **params) -> pd.DataFrame:
+    """A query on the warehouse at `url`, as a test reads what the room or a run wrote."""
+    store = Warehouse(url)
+    try:
+        return store.query(sql, params)
+    finally:
+        store.dispose()
 
 
 def sign_in(client: httpx.Client, username: str, password: str) -> httpx.Response:

@@ -34,6 +34,9 @@ from recall_pipeline_tests.room_server import (
     serve,
     sign_in,
 )
+from recall_pipeline_tests.room_server import (
+    read as _read,
+)
 
 LINES = f"/p/{PETITION}/lines"
 VOTER_ID = re.compile(r"LA\d{8}")
@@ -52,14 +55,6 @@ def room(published):
     url, data_dir = published
     with serve(url, data_dir) as served:
         yield served
-
-
-def _read(url: str, sql: str, **params) -> pd.DataFrame:
-    store = Warehouse(url)
-    try:
-        return store.query(sql, params)
-    finally:
-        store.dispose()
 
 
 def _line(url: str, status: str, reason: str | None = None, offset: int = 0) -> str:

@@ -23,7 +23,6 @@ from playwright.sync_api import Browser, Page, Response, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from recall_pipeline.audit.certificate import chromium_binary
-from recall_pipeline.warehouse import Warehouse
 from recall_pipeline_tests.conftest import fresh_warehouse_url
 from recall_pipeline_tests.room_server import (
     PASSWORD,
@@ -31,6 +30,9 @@ from recall_pipeline_tests.room_server import (
     publish_sample,
     run_pipeline,
     serve,
+)
+from recall_pipeline_tests.room_server import (
+    read as _read,
 )
 
 LINES = f"/p/{PETITION}/lines"
@@ -149,14 +151,6 @@ def press(page: Page, key: str) -> Response:
     except PlaywrightTimeout:
         pytest.fail(f"pressing {key!r} on {page.url} sent no form", pytrace=False)
     return navigation.value
-
-
-def _read(url: str, sql: str, **params) -> pd.DataFrame:
-    store = Warehouse(url)
-    try:
-        return store.query(sql, params)
-    finally:
-        store.dispose()
 
 
 def _lines(url: str, status: str, reason: str | None = None, limit: int = 1) -> list[Key]:
