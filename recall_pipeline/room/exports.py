@@ -20,23 +20,15 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from recall_pipeline.contract import CHALLENGE_RULINGS, CHALLENGES
 from recall_pipeline.room.store import EXPORTED, EXPORTS, RoomStore, utcnow
 
 PREFIX = "room-"
-CHALLENGE_COLUMNS = [
-    "challenge_id",
-    "section_id",
-    "page",
-    "line",
-    "ground",
-    "claimed_voter_id",
-    "evidence",
-    "filed_by",
-    "filed_at",
-]
-RULING_COLUMNS = ["challenge_id", "ruling", "ruled_by", "ruled_at", "note"]
-# Input folder and columns of each kind of entry, as the data contract names them.
-KINDS = {"challenges": ("challenges", CHALLENGE_COLUMNS), "rulings": ("rulings", RULING_COLUMNS)}
+# Input folder and columns of each kind of entry: the data contract's own.
+KINDS = {
+    "challenges": ("challenges", CHALLENGES.field_names),
+    "rulings": ("rulings", CHALLENGE_RULINGS.field_names),
+}
 _STAMP = "%Y-%m-%d %H:%M:%S"
 
 _ONE_AT_A_TIME = threading.Lock()

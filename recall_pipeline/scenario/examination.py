@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recall_pipeline.contract import CHALLENGE_RULINGS, CHALLENGES
 from recall_pipeline.reference import read_reference
 
 LINE_KEY = ["section_id", "page", "line"]
@@ -99,10 +100,9 @@ FILE_PREFIX = "examination_"
 RECOUNT_FILE = "examination_recount.json"
 CHALLENGES_TRUTH_FILE = "examination_challenges.csv"
 
-CHALLENGE_COLUMNS = [
-    "challenge_id", *LINE_KEY, "ground", "claimed_voter_id", "evidence", "filed_by", "filed_at",
-]  # fmt: skip
-RULING_COLUMNS = ["challenge_id", "ruling", "ruled_by", "ruled_at", "note"]
+# The files' columns, as the data contract declares them.
+CHALLENGE_COLUMNS = CHALLENGES.field_names
+RULING_COLUMNS = CHALLENGE_RULINGS.field_names
 
 _EVIDENCE = {
     SIGNER_REGISTERED: "a registration under the printed name",
