@@ -519,3 +519,36 @@ def test_sign_ins_run_at_a_lower_cpu_priority(room) -> None:
         lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     )
     assert own.result() >= 10
+
+
+def test_challenges_filed_by_file_reach_the_examiners_queue(tmp_path: Path) -> None:
+    """A challenge the proponents filed as a file (not in the room) waits in the examiner's
+    queue, counted once, until ruled on in the room."""
+    with fresh_warehouse_url("duckdb", tmp_path) as url:
+        data_dir = tmp_path / "data"
+        publish_sample(data_dir, url)
+        section, page_no, line_no = _line(url, "INVALID", "SIGNATURE_MISMATCH").rsplit("/", 3)[1:]
+        folder = data_dir / "petitions" / PETITION / "challenges"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "by_file.csv").write_text(
+            "challenge_id,section_id,page,line,ground,claimed_voter_id,evidence,filed_by,filed_at\n"
+            f"F-1,{section},{page_no},{line_no},SIGNATURE_COMPARES,,,committee,2022-09-10 10:00\n",
+            encoding="utf-8",
+        )
+        run_pipeline(data_dir, url)
+        with serve(url, data_dir) as room, room.login("erin") as examiner:
+            queue = examiner.get("/x").text
+            assert re.search(rf"<td>{PETITION}</td><td>[A-Z]+</td><td>1</td>", queue)
+            handed = examiner.get(f"/x/{PETITION}/next")
+            assert handed.headers["location"] == f"/x/{PETITION}/challenges/F-1"
+            page = examiner.get(handed.headers["location"])
+            assert "1 open challenge" in page.text
+            ruled = examiner.post(
+                f"{page.url.path}/rule",
+                data={"csrf_token": field_value(page.text, "csrf_token"), "ruling": "ACCEPTED"},
+            )
+            assert ruled.status_code == 303
+            assert re.search(
+                rf"<td>{PETITION}</td><td>[A-Z]+</td><td>0</td>", examiner.get("/x").text
+            )
+            assert examiner.get(f"/x/{PETITION}/next").headers["location"] == "/x"

@@ -21,9 +21,6 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-# Every role sees the dashboard's aggregates; only these see lines.
-SEES_LINES = {Role.PROPONENT, Role.EXAMINER}
-
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 MIN_PASSWORD = 12
 

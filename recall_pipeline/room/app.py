@@ -440,7 +440,7 @@ def create_app(settings: RoomSettings) -> Starlette:
         petitions = []
         for row in room.published.petitions():
             pid = row["petition_id"]
-            petitions.append({**row, "open": len(_open(pid, 1000))})
+            petitions.append({**row, "open": _waiting(pid)})
         return room.render(request, "queue.html", session, petitions=petitions)
 
     def _open(pid: str, limit: int) -> list[dict[str, Any]]:
@@ -449,13 +449,10 @@ def create_app(settings: RoomSettings) -> Starlette:
         mine = room.room.open_challenges(pid, limit)
         if len(mine) >= limit:
             return mine
-        filed = [
-            c
-            for c in room.published.unruled_file_challenges(pid, limit)
-            if not c["challenge_id"].startswith("room-")
-        ]
-        ruled = room.room.ruled_among([c["challenge_id"] for c in filed])
-        return (mine + [c for c in filed if c["challenge_id"] not in ruled])[:limit]
+        return mine + room.published.unruled_file_challenges(pid, limit - len(mine))
+
+    def _waiting(pid: str) -> int:
+        return room.room.count_open(pid) + room.published.count_unruled_file_challenges(pid)
 
     @page(room, "next-challenge", (Role.EXAMINER,))
     def next_challenge(request: Request, session: Session, form) -> Response:
@@ -476,7 +473,7 @@ def create_app(settings: RoomSettings) -> Starlette:
                 found = {**published, **(ruled or {"ruling": None})}
         if found is None:
             raise _Denied(404, "Not found.")
-        if found.get("ruling") is None and cid in room.published.published_rulings(pid):
+        if found.get("ruling") is None and room.published.ruled_by_file(pid, cid):
             found["ruling"] = "ruled by file"
         return found
 
@@ -487,10 +484,7 @@ def create_app(settings: RoomSettings) -> Starlette:
         key = LineKey(pid, challenge["section_id"], int(challenge["page"]), int(challenge["line"]))
         line = room.published.examination_line(key)
         keyed = room.published.line_as_keyed(key)
-        candidates = [
-            {**c, "registration": room.published.registration(c["voter_id"])}
-            for c in room.published.candidates(key)
-        ]
+        candidates = room.published.candidates(key)
         return room.render(
             request,
             "ruling.html",
@@ -510,7 +504,7 @@ def create_app(settings: RoomSettings) -> Starlette:
                 for c in room.room.challenges_of_line(key)
                 if c["challenge_id"] != challenge["challenge_id"]
             ],
-            waiting=len(_open(pid, 1000)),
+            waiting=_waiting(pid),
         )
 
     @page(room, "rule", (Role.EXAMINER,))
@@ -555,9 +549,7 @@ def create_app(settings: RoomSettings) -> Starlette:
 
     @page(room, "dashboard")
     def dashboard(request: Request, session: Session, form) -> Response:
-        pid = request.path_params["petition_id"]
-        if session.account.role is Role.PROPONENT and pid != session.account.petition_id:
-            raise _Denied(404, "Not found.")
+        pid = request.path_params["petition_id"]  # a proponent's own only: `page` checks it
         figures = room.published.dashboard(pid)
         if figures["determination"] is None:
             raise _Denied(404, "Not found.")

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from recall_pipeline.room.exports import PREFIX as ROOM_PREFIX
 from recall_pipeline.room.store import LineKey, connection
 from recall_pipeline.verify.examination import LINE_AS_WRITTEN, REGISTRATION_SHOWN
 from recall_pipeline.warehouse import Warehouse
@@ -103,15 +104,29 @@ class Published:
         return rows[0] if rows else None
 
     def candidates(self, key: LineKey, limit: int = 5) -> list[dict[str, Any]]:
-        """The registrations the matcher weighed for the line, strongest first (examiners)."""
+        """The registrations the matcher weighed for the line, strongest first, each with its
+        roll row under `registration` (examiners): one query, not one per candidate."""
         if not self._has("match_candidates"):
             return []
-        return self._rows(
-            "SELECT voter_id, match_probability, address_agreement, first_name_agreement, "
-            f"last_name_agreement, chosen FROM match_candidates WHERE {_KEY_WHERE} "
-            f"ORDER BY match_probability DESC, voter_id LIMIT {int(limit)}",
+        shown = [c for c in REGISTRATION_SHOWN if c != "voter_id"]
+        rows = self._rows(
+            "SELECT c.voter_id, c.match_probability, c.address_agreement, "
+            "c.first_name_agreement, c.last_name_agreement, c.chosen, "
+            + ", ".join(f"r.{col} AS reg_{col}" for col in shown)
+            + " FROM match_candidates c LEFT JOIN voter_roll r ON r.voter_id = c.voter_id "
+            + "WHERE "
+            + " AND ".join(f"c.{col} = :{col}" for col in key.as_dict())
+            + f" ORDER BY c.match_probability DESC, c.voter_id LIMIT {int(limit)}",
             **key.as_dict(),
         )
+        out = []
+        for row in rows:
+            registration = {col: row.pop(f"reg_{col}") for col in shown}
+            on_roll = any(v is not None for v in registration.values())
+            out.append({**row, "registration": {"voter_id": row["voter_id"], **registration}})
+            if not on_roll:
+                out[-1]["registration"] = None
+        return out
 
     def published_challenge(self, petition_id: str, challenge_id: str) -> dict[str, Any] | None:
         if not self._has("challenges"):
@@ -123,30 +138,50 @@ class Published:
         )
         return rows[0] if rows else None
 
-    def published_rulings(self, petition_id: str) -> set[str]:
+    def ruled_by_file(self, petition_id: str, challenge_id: str) -> bool:
         if not self._has("challenge_rulings"):
-            return set()
-        rows = self._rows(
-            "SELECT challenge_id FROM challenge_rulings WHERE petition_id = :p", p=petition_id
+            return False
+        return bool(
+            self._rows(
+                "SELECT 1 AS ruled FROM challenge_rulings "
+                "WHERE petition_id = :p AND challenge_id = :c",
+                p=petition_id,
+                c=challenge_id,
+            )
         )
-        return {r["challenge_id"] for r in rows}
 
-    def unruled_file_challenges(self, petition_id: str, limit: int) -> list[dict[str, Any]]:
-        """Challenges filed by file (not in the room) without a published ruling."""
-        if not self._has("challenges"):
-            return []
-        rulings = (
+    def _unruled_by_file(self, select: str, petition_id: str) -> str:
+        """Challenges filed by file (the room's own are counted from its tables) ruled on
+        neither by a published rulings file nor in the room."""
+        by_file = (
             "AND challenge_id NOT IN (SELECT challenge_id FROM challenge_rulings "
             "WHERE petition_id = :p)"
             if self._has("challenge_rulings")
             else ""
         )
-        return self._rows(
-            "SELECT challenge_id, section_id, page, line, ground, claimed_voter_id, filed_by, "
-            f"filed_at FROM challenges WHERE petition_id = :p {rulings} "
-            f"ORDER BY filed_at, challenge_id LIMIT {int(limit)}",
-            p=petition_id,
+        return (
+            f"SELECT {select} FROM challenges WHERE petition_id = :p AND challenge_id NOT LIKE "
+            f":room {by_file} AND challenge_id NOT IN (SELECT challenge_id FROM room_rulings)"
         )
+
+    def unruled_file_challenges(self, petition_id: str, limit: int) -> list[dict[str, Any]]:
+        if not self._has("challenges"):
+            return []
+        columns = (
+            "challenge_id, section_id, page, line, ground, claimed_voter_id, filed_by, filed_at"
+        )
+        return self._rows(
+            self._unruled_by_file(columns, petition_id)
+            + f" ORDER BY filed_at, challenge_id LIMIT {int(limit)}",
+            p=petition_id,
+            room=f"{ROOM_PREFIX}%",
+        )
+
+    def count_unruled_file_challenges(self, petition_id: str) -> int:
+        if not self._has("challenges"):
+            return 0
+        sql = self._unruled_by_file("count(*) AS n", petition_id)
+        return int(self._rows(sql, p=petition_id, room=f"{ROOM_PREFIX}%")[0]["n"])
 
     def room_entries_refused(self, petition_id: str) -> list[dict[str, Any]]:
         """The room's entries the last run did not take in, counted by reason: rows its checks

@@ -516,15 +516,14 @@ class RoomStore:
         rows = self._rows(query)
         return rows[0] if rows else None
 
-    def open_challenges(self, petition_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    def _open(self, petition_id: str, *columns: Any) -> sa.Select:
         """Challenges filed in the room with no ruling yet, in the room or in a published
-        rulings file, oldest first."""
+        rulings file."""
         query = (
-            sa.select(CHALLENGES)
+            sa.select(*columns)
+            .select_from(CHALLENGES)
             .outerjoin(RULINGS, RULINGS.c.challenge_id == CHALLENGES.c.challenge_id)
             .where(CHALLENGES.c.petition_id == petition_id, RULINGS.c.challenge_id.is_(None))
-            .order_by(CHALLENGES.c.filed_at, CHALLENGES.c.challenge_id)
-            .limit(limit)
         )
         if self.store.table_exists("challenge_rulings"):
             by_file = sa.table(
@@ -535,15 +534,18 @@ class RoomStore:
                     sa.select(by_file.c.challenge_id).where(by_file.c.petition_id == petition_id)
                 )
             )
-        return self._rows(query)
+        return query
 
-    def ruled_among(self, challenge_ids: list[str]) -> set[str]:
-        """Those of `challenge_ids` ruled on in the room."""
-        if not challenge_ids:
-            return set()
-        query = sa.select(RULINGS.c.challenge_id).where(RULINGS.c.challenge_id.in_(challenge_ids))
-        with connection(self.store) as conn:
-            return {r[0] for r in conn.execute(query)}
+    def open_challenges(self, petition_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The room's open challenges, oldest first."""
+        query = self._open(petition_id, *CHALLENGES.c).order_by(
+            CHALLENGES.c.filed_at, CHALLENGES.c.challenge_id
+        )
+        return self._rows(query.limit(limit))
+
+    def count_open(self, petition_id: str) -> int:
+        with self.store.begin() as conn:
+            return int(conn.execute(self._open(petition_id, sa.func.count())).scalar_one())
 
     def ruling_of(self, challenge_id: str) -> dict[str, Any] | None:
         rows = self._rows(
