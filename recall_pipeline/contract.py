@@ -417,6 +417,13 @@ SIGNATURE_REVIEWS = InputSpec(
             required_column=True,
             description="when the finding was made, as written (orders a line's findings)",
         ),
+        Field(
+            "signatures_compared",
+            "integer",
+            informational=True,
+            description="how many of the voter's signatures on file the examiner compared the "
+            "line's with (optional; a NO_MATCH against one alone is examined first)",
+        ),
     ),
     identifying=("section_id", "page", "line"),
 )

@@ -57,6 +57,8 @@ def test_la_2022_under_the_official_and_the_active_voter_basis() -> None:
     assert (active["registered_voters"], active["threshold_percent"]) == (5_438_400, 10.0)
     assert (active["required"], active["margin"]) == (543_840, -23_790)
     assert official["result"] == active["result"] == "INSUFFICIENT"
+    # LA's rule is greater_than: reinstating the shortfall would only tie.
+    assert (official["lines_to_flip"], active["lines_to_flip"]) == (46_808, 23_791)
     assert (active["as_of"], active["source"]) == (dt.date(2021, 12, 31), "proponents, 2022")
     assert official["as_of"] == LA_2022.basis_report_date
     assert "registered_voters_basis" in official["source"]
@@ -93,6 +95,9 @@ def test_a_tie_under_a_basis_follows_the_petitions_rule(rule: str, result: str) 
     config = dataclasses.replace(LA_2022, sufficient_when=rule)
     active = by_name(requirement_bases(config, 543_840, None))["active voters"]
     assert (active["margin"], active["result"]) == (0, result)
+    # One line either way changes a tie: reinstated under greater_than, found invalid under
+    # at_least.
+    assert active["lines_to_flip"] == 1
 
 
 ROLL_GROUPS = pd.DataFrame(

@@ -77,7 +77,8 @@ def test_certificate_shows_the_determination_and_its_basis(certificate) -> None:
         # One table row per basis: name, kind, date, source, then the figures.
         assert (
             f"{b['basis']} {b['kind']} {b['as_of']} {b['source']} {b['registered_voters']:,} "
-            f"{b['threshold_percent']:g} % {b['required']:,} {b['margin']:+,} {b['result']}"
+            f"{b['threshold_percent']:g} % {b['required']:,} {b['margin']:+,} "
+            f"{b['lines_to_flip']:,} {b['result']}"
         ) in text, b["basis"]
     with Warehouse(url) as store:
         status = store.read_frame("examination_status").iloc[0]

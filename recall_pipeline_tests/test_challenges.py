@@ -19,6 +19,7 @@ from recall_pipeline.services.matching import match_lines
 from recall_pipeline.services.verdicts import decide_verdicts
 from recall_pipeline.verify import reconcile
 from recall_pipeline.verify.challenges import examine
+from recall_pipeline.verify.examination import ONE_SIGNATURE_COMPARED
 from recall_pipeline.verify.grounds import challenge_grounds, ground_codes
 from recall_pipeline.verify.pipeline import decide_petition
 from recall_pipeline.verify.reasons import reason_codes
@@ -188,6 +189,42 @@ def test_the_rules_still_apply_to_the_claimed_voter() -> None:
         LINES, [challenge("C1", 2, "SIGNER_REGISTERED", "V6")], [ruling("C1", "ACCEPTED", 2)]
     )
     assert state(out, 2) == ("INVALID", "ADDRESS_MISMATCH", "V6")
+
+
+def test_a_claim_of_the_signer_at_the_written_address_is_ruled_on_the_address_too() -> None:
+    # V7 lives at 600 Birch St. Named alone, the line's 100 Main St is weighed against that.
+    claim = [challenge("C1", 2, "SIGNER_REGISTERED", "V7")]
+    out, _ = decided(LINES, claim, [ruling("C1", "ACCEPTED", 2)])
+    assert state(out, 2) == ("INVALID", "ADDRESS_MISMATCH", "V7")
+    # A ruling that accepted the line's address as his as well: ADDRESS_MISMATCH no longer
+    # applies, and the ruling row is the evidence.
+    claim = [challenge("C1", 2, "REGISTERED_AT_WRITTEN_ADDRESS", "V7")]
+    out, set_aside = decided(LINES, claim, [ruling("C1", "ACCEPTED", 2)])
+    assert state(out, 2) == ("VALID", None, "V7") and set_aside.empty
+    assert pointer(out, 2) == ("C1", RULINGS_FILE, 2)
+    assert out.loc[2, "match_method"] == "CURRENT_ADDRESS"
+    assert out.loc[2, "match_review_source_row"] == 2
+    # Every rule that does not read the address still applies: V4's cancelled registration,
+    # V2's counted line.
+    for voter, reason in (("V4", "CANCELLED"), ("V2", "DUPLICATE")):
+        claim = [challenge("C1", 2, "REGISTERED_AT_WRITTEN_ADDRESS", voter)]
+        out, _ = decided(LINES, claim, [ruling("C1", "ACCEPTED", 2)])
+        assert state(out, 2) == ("INVALID", reason, voter)
+    # Rejected, it changes nothing.
+    out, _ = decided(LINES, claim, [ruling("C1", "REJECTED", 2)])
+    assert state(out, 2) == ("INVALID", "NOT_REGISTERED", None)
+    # Accepted beside a claim of the same voter that leaves the address to the rules, the two
+    # would decide the line differently: neither does.
+    out, set_aside = decided(
+        LINES,
+        [
+            challenge("A", 2, "REGISTERED_AT_WRITTEN_ADDRESS", "V7", row=2),
+            challenge("B", 2, "SIGNER_REGISTERED", "V7", row=3),
+        ],
+        [ruling("A", "ACCEPTED", 2), ruling("B", "ACCEPTED", 3)],
+    )
+    assert state(out, 2) == ("INVALID", "NOT_REGISTERED", None)
+    assert set(reasons(set_aside)) == {("challenge_rulings", 2), ("challenge_rulings", 3)}
 
 
 def test_accepted_address_and_signature_grounds() -> None:
@@ -410,6 +447,43 @@ def examined_dir(tmp_path: Path) -> Path:
     reviews = petition_dir(root) / "reviews" / "reviews_001.csv"
     write_lines(reviews, [line for line in datadir.REVIEWS if "NO_MATCH" not in line])
     return root
+
+
+def test_a_signature_rejected_against_one_signature_on_file_is_examined_first(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    root = build_data_dir(tmp_path / "data")
+    reviews = petition_dir(root) / "reviews" / "reviews_001.csv"
+    write_lines(
+        reviews,
+        [
+            "section_id,page,line,finding,examiner_id,reviewed_at,signatures_compared",
+            "S001,1,1,NO_MATCH,EX01,2022-07-20T10:00:00,3",
+            # The finding the verdict cites is the latest: against one signature.
+            "S001,1,1,NO_MATCH,EX02,2022-07-21T10:00:00,1",
+            # A count that is no number is nulled (no rule reads it); the finding stands.
+            "S001,1,3,NO_MATCH,EX02,2022-07-20T10:05:00,two",
+        ],
+    )
+    open_publication(warehouse_url, PUBLICATION)
+    scope = [PETITION_ID]
+    with Warehouse(warehouse_url, publication=PUBLICATION) as store:
+        ingest(store, root)
+        match_lines(store, root, [f"{PETITION_ID}/batch_0001", f"{PETITION_ID}/batch_0002"], True)
+        decide_verdicts(store, scope, True, "run-1")
+        determine_sufficiency(store, scope, True)
+        examination_standing(store, scope, True, as_of=dt.date(2022, 9, 6))
+        published = store.read_frame("signature_reviews").set_index("source_row")
+        nulled = store.query("SELECT source_row, column_name FROM nulled_values").to_dict("records")
+        shown = store.read_frame("examination_set").set_index(["section_id", "page", "line"])
+    assert len(published) == 3
+    assert published["signatures_compared"].isna().tolist() == [False, False, True]
+    assert {"source_row": 4, "column_name": "signatures_compared"} in nulled
+    assert shown.loc[("S001", 1, 3), "reason_code"] == "NO_SIGNATURE"
+    first = shown.loc[("S001", 1, 1)]
+    assert first["reason_code"] == "SIGNATURE_MISMATCH"
+    assert first["review_priority"] == pytest.approx(ONE_SIGNATURE_COMPARED)
+    assert first["priority_evidence"] == "signature compared with one on file only"
 
 
 def test_rulings_through_the_stages_move_the_valid_count_by_the_reinstated_lines(

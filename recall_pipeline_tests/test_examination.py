@@ -62,6 +62,10 @@ def test_each_reasons_share_needed_and_the_clock_of_the_la_examination() -> None
     assert (petition.lines_to_flip, petition.flip_direction) == (40, "reinstate")
     share = {r.reason_code: r.share_needed_to_flip for r in reasons}
     assert share == {"DUPLICATE": pytest.approx(40 / 30), "NOT_REGISTERED": pytest.approx(0.8)}
+    # More lines to reinstate than the reason has: its lines alone cannot change the result.
+    shown = {r.reason_code: ex.share_to_flip_text(r.share_needed_to_flip) for r in reasons}
+    assert shown == {"DUPLICATE": "cannot alone", "NOT_REGISTERED": "80.0%"}
+    assert "cannot alone" in ex.render(petition, reasons)
     assert petition.acceptance_rate is None and petition.projected_valid_open is None
     assert (petition.examination_ends, petition.days_elapsed, petition.days_left) == (
         dt.date(2022, 11, 4),
@@ -224,7 +228,16 @@ def test_the_review_priority_weighs_each_lines_own_evidence() -> None:
             # V5 signed twice and neither line counts; V3 and V7 signed once.
             {**key, "line": 7, "reason_code": "ADDRESS_MISMATCH", "voter_id": "V5"},
             {**key, "line": 8, "reason_code": "CANCELLED", "voter_id": "V7"},
+            # Signatures found unlike: against one signature on file, three, a count not given;
+            # and a count of one on a line whose reason is not the signature's.
+            {**key, "line": 9, "reason_code": "SIGNATURE_MISMATCH", "voter_id": "V9"},
+            {**key, "line": 10, "reason_code": "SIGNATURE_MISMATCH", "voter_id": "V10"},
+            {**key, "line": 11, "reason_code": "SIGNATURE_MISMATCH", "voter_id": "V11"},
+            {**key, "line": 12, "reason_code": "DUPLICATE", "voter_id": "V12"},
         ]
+    )
+    compared = pd.DataFrame(
+        [{**key, "line": n, "signatures_compared": c} for n, c in ((9, 1), (10, 3), (12, 1))]
     )
     best = pd.DataFrame(
         [{**key, "line": n, "best_probability": p} for n, p in ((1, 0.88), (2, 0.05), (6, 0.99))]
@@ -238,7 +251,7 @@ def test_the_review_priority_weighs_each_lines_own_evidence() -> None:
         }
     )
     found = ex.review_priority(
-        invalid, best, moves, {"V4"}, (dt.date(2022, 1, 27), dt.date(2022, 7, 6))
+        invalid, best, moves, {"V4"}, (dt.date(2022, 1, 27), dt.date(2022, 7, 6)), compared
     ).set_index("line")
     assert found.loc[1, "review_priority"] == 0.88
     assert found.loc[1, "priority_evidence"] == "candidate close to accepted"
@@ -251,3 +264,6 @@ def test_the_review_priority_weighs_each_lines_own_evidence() -> None:
     assert found.loc[6, "review_priority"] == 0.0
     # One line of its voter, rejected: nothing beyond its own reason to go on.
     assert found.loc[8, "review_priority"] == 0.0 and found.loc[8, "priority_evidence"] == ""
+    assert found.loc[9, "review_priority"] == ex.ONE_SIGNATURE_COMPARED
+    assert found.loc[9, "priority_evidence"] == "signature compared with one on file only"
+    assert found.loc[[10, 11, 12], "review_priority"].tolist() == [0.0, 0.0, 0.0]

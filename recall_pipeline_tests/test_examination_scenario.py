@@ -391,6 +391,8 @@ def test_each_ground_is_sound_only_when_the_truth_bears_out_its_claim() -> None:
             ("S1", 2, 1, "VALID", None, "V8"),  # another's line, linked to V8
             ("S1", 2, 2, "VALID", None, "V9"),  # V9's own
             ("S1", 2, 3, "INVALID", "NOT_REGISTERED", None),
+            ("S1", 2, 4, "INVALID", "NOT_REGISTERED", None),
+            ("S1", 2, 5, "INVALID", "CANCELLED", "W5"),
         ]
     )
     finding = dataclasses.replace(
@@ -415,6 +417,9 @@ def test_each_ground_is_sound_only_when_the_truth_bears_out_its_claim() -> None:
             ("S1", 2, 2, "V9", "VALID", "", "duplicate_signer_first_line"),
             # A registered signer whose line is out of the jurisdiction: no ruling revisits it.
             ("S1", 2, 3, "V10", "INVALID", "OUT_OF_JURISDICTION", "registered_signer"),
+            # Signers registered at another address than the one they wrote.
+            ("S1", 2, 4, "V11", "INVALID", "ADDRESS_MISMATCH", "unique_name_elsewhere"),
+            ("S1", 2, 5, "V12", "INVALID", "ADDRESS_MISMATCH", "old_address"),
         ],
         columns=[*KEY, "true_voter_id", "true_status", "true_reason_code", "true_case"],
     )
@@ -423,9 +428,10 @@ def test_each_ground_is_sound_only_when_the_truth_bears_out_its_claim() -> None:
         (r.page, r.line): (r.ground, r.claimed_voter_id, bool(r.sound)) for r in found.itertuples()
     }
     assert got == {
-        (1, 1): ("SIGNER_REGISTERED", "V1", True),
-        (1, 2): ("SIGNER_REGISTERED", "N2", False),  # the namesake the matcher weighed
-        (1, 3): ("ANOTHER_REGISTRATION", "V3", True),
+        # The signer wrote the address of their registration: the claim says so too.
+        (1, 1): ("REGISTERED_AT_WRITTEN_ADDRESS", "V1", True),
+        (1, 2): ("REGISTERED_AT_WRITTEN_ADDRESS", "N2", False),  # the namesake the matcher weighed
+        (1, 3): ("REGISTERED_AT_WRITTEN_ADDRESS", "V3", True),
         (1, 4): ("MOVED_DURING_CIRCULATION", "", True),
         (1, 5): ("ADDRESS_ON_FILE_MATCHES", "", True),
         (1, 6): ("MOVED_DURING_CIRCULATION", "", False),  # moved before circulation
@@ -435,6 +441,10 @@ def test_each_ground_is_sound_only_when_the_truth_bears_out_its_claim() -> None:
         # V10 did sign, but accepting that could not bring the line to its truth (out of the
         # jurisdiction, which the finding missed): only a claim that is wrong anyway is filed.
         (2, 3): ("SIGNER_REGISTERED", "X", False),
+        # The signer is registered, but not at the written address: the claim names the voter
+        # alone and leaves the address to the rules.
+        (2, 4): ("SIGNER_REGISTERED", "V11", True),
+        (2, 5): ("ANOTHER_REGISTRATION", "V12", True),
     }
 
 

@@ -161,6 +161,13 @@ def test_an_observer_sees_aggregates_and_no_personal_data(room) -> None:
         assert dashboard.status_code == 200
         assert "INSUFFICIENT" in dashboard.text and "<svg" in dashboard.text
         assert not VOTER_ID.search(dashboard.text)
+        # Each basis with the lines that would change its result.
+        bases = _read(room.url, "SELECT basis, margin, lines_to_flip FROM requirement_bases")
+        shown = dashboard.text[dashboard.text.index('id="bases"') :]
+        for b in bases.itertuples():
+            row = shown[shown.index(f"<td>{b.basis}</td>") :]
+            row = row[: row.index("</tr>")]
+            assert f"<td>{int(b.margin):+,}</td><td>{int(b.lines_to_flip):,}</td>" in row
         for url in (_line(room.url, "INVALID"), f"/p/{PETITION}/next", "/x", "/admin"):
             assert client.get(url).status_code == 404, url
 

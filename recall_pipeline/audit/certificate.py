@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from recall_pipeline.tables import PETITION_ID, Column, TableSchema
+from recall_pipeline.verify.examination import share_to_flip_text
 from recall_pipeline.verify.reasons import reason_codes
 from recall_pipeline.verify.report import load_determination
 from recall_pipeline.warehouse import Warehouse
@@ -267,6 +268,7 @@ def _bases_section(bases: list[dict]) -> list[str]:
                 "percent",
                 "required",
                 "margin",
+                "lines to flip",
                 "result",
             ],
             [
@@ -279,11 +281,12 @@ def _bases_section(bases: list[dict]) -> list[str]:
                     f"{b['threshold_percent']:g} %",
                     _n(b["required"]),
                     f"{b['margin']:+,}",
+                    _n(b["lines_to_flip"]),
                     b["result"],
                 ]
                 for b in bases
             ],
-            numeric={4, 5, 6, 7},
+            numeric={4, 5, 6, 7, 8},
         ),
     ]
 
@@ -308,9 +311,6 @@ def _examination_section(store: Warehouse, petition_id: str) -> list[str]:
     else:
         flip = f"{_n(int(s['lines_to_flip']))} valid lines would have to be found invalid."
     reasons = store.read_frame("examination_reasons", where=where).sort_values("reason_code")
-
-    def share(value) -> str:
-        return "" if pd.isna(value) else f"{value:.1%}"
 
     def rate(r) -> str:
         if pd.isna(r["acceptance_rate"]):
@@ -345,7 +345,7 @@ def _examination_section(store: Warehouse, petition_id: str) -> list[str]:
                 [
                     r["reason_code"],
                     _n(int(r["invalid_lines"])),
-                    share(r["share_needed_to_flip"]),
+                    share_to_flip_text(r["share_needed_to_flip"]),
                     _n(int(r["challenged_lines"])),
                     _n(int(r["accepted"])),
                     _n(int(r["rejected"])),

@@ -7,8 +7,10 @@ and, into the truth folder, the recount the rulings must lead to.
 
 **Which challenges are sound.** A challenge is sound when its claim is true of the line:
 
-- a ground naming a registration (`SIGNER_REGISTERED`, `ANOTHER_REGISTRATION`) names the voter
-  who really signed;
+- a ground naming a registration (`SIGNER_REGISTERED`, `ANOTHER_REGISTRATION`,
+  `REGISTERED_AT_WRITTEN_ADDRESS`) names the voter who really signed; the last also claims the
+  written address is the signer's (or one left during circulation), so it is filed exactly when
+  the truth finds no address fault, and the first two when it does;
 - an address ground (`MOVED_DURING_CIRCULATION`, `ADDRESS_ON_FILE_MATCHES`) speaks of the
   registration the finding linked, which is the signer's, and the truth finds no address fault
   (a voter who moved during circulation files the first, any other the second);
@@ -64,12 +66,13 @@ DUPLICATE = "DUPLICATE"
 # The grounds, as reference/challenge_grounds.csv names them.
 SIGNER_REGISTERED = "SIGNER_REGISTERED"
 ANOTHER_REGISTRATION = "ANOTHER_REGISTRATION"
+AT_WRITTEN_ADDRESS = "REGISTERED_AT_WRITTEN_ADDRESS"
 MOVED = "MOVED_DURING_CIRCULATION"
 ADDRESS_ON_FILE = "ADDRESS_ON_FILE_MATCHES"
 SIGNATURE_COMPARES = "SIGNATURE_COMPARES"
 NO_LINE_COUNTED = "NO_LINE_OF_VOTER_COUNTED"
 # Grounds whose claim is a registration: the ruling makes it the line's signer.
-NAMES_A_VOTER = (SIGNER_REGISTERED, ANOTHER_REGISTRATION)
+NAMES_A_VOTER = (SIGNER_REGISTERED, ANOTHER_REGISTRATION, AT_WRITTEN_ADDRESS)
 
 # The reasons the truth may give a line that a ruling can bring it to: those decided by who
 # signed and by the examiners' findings. A line- or section-level reason the finding missed is
@@ -107,6 +110,7 @@ RULING_COLUMNS = CHALLENGE_RULINGS.field_names
 _EVIDENCE = {
     SIGNER_REGISTERED: "a registration under the printed name",
     ANOTHER_REGISTRATION: "another registration fits the line",
+    AT_WRITTEN_ADDRESS: "a registration under the printed name at the written address",
     MOVED: "address change during circulation",
     ADDRESS_ON_FILE: "the written address is the registered one, written another way",
     SIGNATURE_COMPARES: "the signature resembles one on file",
@@ -116,6 +120,7 @@ _NOTE_ACCEPTED = "claim confirmed against the registration file"
 _NOTE_REJECTED = {
     SIGNER_REGISTERED: "the claimed registration is not the signer's",
     ANOTHER_REGISTRATION: "the claimed registration is not the signer's",
+    AT_WRITTEN_ADDRESS: "the claimed registration is not the signer's",
     MOVED: "no move during circulation at this address",
     ADDRESS_ON_FILE: "the written address is not the signer's registered address",
     SIGNATURE_COMPARES: "the signature does not compare with those on file",
@@ -286,14 +291,21 @@ def _sound(line, truly_counted: set[str]) -> tuple[str, str, bool, str] | None:
     if line.true_status == INVALID and true_reason not in DECIDED_BY_SIGNER:
         return None
     valid_but_for_duplicate = true_reason in ("", DUPLICATE)
+    # The written address is the signer's (or one left during circulation) unless the truth
+    # finds an address fault: only then may a claim of the signer say so.
+    at_address = true_reason != "ADDRESS_MISMATCH"
     reason = line.reason_code
     if reason == "NOT_REGISTERED" and signer:
-        return SIGNER_REGISTERED, signer, True, "the signer's registration"
+        if at_address:
+            return AT_WRITTEN_ADDRESS, signer, True, "the signer's registration, at that address"
+        return SIGNER_REGISTERED, signer, True, "the signer's registration, at another address"
     if (
         reason in ("CANCELLED", "REGISTERED_LATE", "ADDRESS_MISMATCH")
         and signer
         and signer != linked
     ):
+        if at_address:
+            return AT_WRITTEN_ADDRESS, signer, True, "the signer's registration, at that address"
         return ANOTHER_REGISTRATION, signer, True, "the signer's registration, not the linked one"
     if not signer or signer != linked:
         return None
@@ -311,14 +323,13 @@ def _sound(line, truly_counted: set[str]) -> tuple[str, str, bool, str] | None:
 def _unsound(line, other: str | None) -> tuple[str, str, bool, str] | None:
     reason = line.reason_code
     wrong = "a namesake or housemate the matcher weighed"
-    if reason == "NOT_REGISTERED":
+    if reason in ("NOT_REGISTERED", "CANCELLED", "REGISTERED_LATE"):
         if other is None:
             return None
-        return SIGNER_REGISTERED, other, False, wrong
-    if reason in ("CANCELLED", "REGISTERED_LATE"):
-        if other is None:
-            return None
-        return ANOTHER_REGISTRATION, other, False, wrong
+        if _coin(line, 2):
+            return AT_WRITTEN_ADDRESS, other, False, wrong
+        plain = SIGNER_REGISTERED if reason == "NOT_REGISTERED" else ANOTHER_REGISTRATION
+        return plain, other, False, wrong
     if reason == "ADDRESS_MISMATCH":
         if other is not None and _coin(line, 4):
             return ANOTHER_REGISTRATION, other, False, wrong

@@ -893,6 +893,12 @@ def _sections_table(
     )
 
 
+# How many signatures on file an examiner compares a line's with (the registration card, later
+# cards, ballot envelopes): an assumed spread, not a published figure.
+SIGNATURES_ON_FILE = (1, 2, 3, 4)
+SIGNATURES_ON_FILE_SHARES = (0.3, 0.3, 0.25, 0.15)
+
+
 @dataclass
 class _Petition:
     """One petition's planned lines, and the settings and random streams its files use."""
@@ -910,6 +916,8 @@ class _Petition:
     rng_text: np.random.Generator
     rng_write: np.random.Generator
     rng_files: np.random.Generator
+    # Its own stream, so that the reviews' added column moves no other byte of the scenario.
+    rng_reviews: np.random.Generator
     scans: pd.DataFrame | None = None
     batch_of_line: np.ndarray | None = None
     log: object = None
@@ -988,6 +996,13 @@ def _write_petition(out, p: _Petition, pools: NamePools, keying, voter_ids) -> t
             "reviewed_at": np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s"),
         }
     )
+    if not keying.legacy:
+        # The signatures on file the examiner had, drawn apart from the finding and the truth
+        # so that nothing ties a count to a wrong finding. The standard profile keeps the
+        # files it always wrote: a county that does not record the count.
+        reviews["signatures_compared"] = p.rng_reviews.choice(
+            SIGNATURES_ON_FILE, size=k, p=SIGNATURES_ON_FILE_SHARES
+        )
     n_review_files = max(1, int(np.ceil(len(reviews) / o.REVIEW_ROWS_PER_FILE)))
     for i, rows in enumerate(np.array_split(np.arange(len(reviews)), n_review_files)):
         o.write_csv(reviews.iloc[rows], petition / "reviews" / f"reviews_{i + 1:03d}.csv")
@@ -1098,6 +1113,7 @@ def generate_la_2022(
             rng_text if keying.legacy else stream(7),
             rng_write,
             stream(9),
+            stream(13),
         )
     ]
     city = None
@@ -1120,6 +1136,7 @@ def generate_la_2022(
                 stream(10),
                 stream(11),
                 stream(12),
+                stream(14),
             )
         )
     lap("lines")

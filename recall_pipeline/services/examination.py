@@ -140,6 +140,7 @@ def examination_set_of(store: Warehouse, config: PetitionConfig) -> pd.DataFrame
         else pd.DataFrame(columns=["voter_id", "valid_from", "valid_to"]),
         set(valid_voters["voter_id"].dropna()),
         (config.approved_for_circulation, config.filed_date),
+        signatures_compared(store, config.petition_id, verdicts),
     )
     return examination_set(
         verdicts,
@@ -150,6 +151,25 @@ def examination_set_of(store: Warehouse, config: PetitionConfig) -> pd.DataFrame
         store.read_frame("voter_roll", columns=["voter_id", *REGISTRATION_SHOWN], where=matched),
         priority,
     )
+
+
+def signatures_compared(store: Warehouse, petition_id: str, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Per SIGNATURE_MISMATCH line of `verdicts`, how many signatures on file the finding its
+    verdict cites (`review_source_file`/`_row`) compared the line's with, as the review file
+    gave it (missing where it did not)."""
+    cited = verdicts.loc[
+        verdicts["reason_code"] == "SIGNATURE_MISMATCH",
+        [*LINE_KEY_COLUMNS, "review_source_file", "review_source_row"],
+    ]
+    if cited.empty or not store.table_exists("signature_reviews"):
+        return pd.DataFrame(columns=[*LINE_KEY_COLUMNS, "signatures_compared"])
+    reviews = store.read_frame(
+        "signature_reviews",
+        columns=["source_file", "source_row", "signatures_compared"],
+        where={"petition_id": petition_id},
+    ).rename(columns={"source_file": "review_source_file", "source_row": "review_source_row"})
+    found = cited.merge(reviews, on=["review_source_file", "review_source_row"], how="left")
+    return found[[*LINE_KEY_COLUMNS, "signatures_compared"]]
 
 
 def best_candidates(store: Warehouse, petition_id: str) -> pd.DataFrame:

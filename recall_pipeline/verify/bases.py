@@ -111,6 +111,7 @@ def requirement(config: PetitionConfig, registered: int, valid: int) -> dict:
         "valid": valid,
         "margin": valid - required,
         "result": law.full_count_result(valid, required, config.sufficient_when),
+        "lines_to_flip": law.lines_to_flip(valid, required, config.sufficient_when)[0],
     }
 
 

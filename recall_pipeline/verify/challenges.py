@@ -18,6 +18,10 @@ line is decided again with every rule (`verify.pipeline.decide_petition`):
 - `address_accepted`: the line's match taken as at the voter's registered address (as an
   examiner's decision does when the written address is the voter's), so ADDRESS_MISMATCH no
   longer applies and every other rule still does;
+- `match_review_at_address`: both — the claimed voter named, and the written address accepted
+  as theirs. The registrar who accepts "this is voter X, and what is written is X's address"
+  has ruled on the address too; leaving it to the address normaliser would let the keying that
+  hid the signer from the matcher turn the line into an ADDRESS_MISMATCH after the ruling;
 - `signature_match`: an examiner's signature finding MATCH, at the ruling's time;
 - `rules_again`: nothing more than the rules applied once more.
 
@@ -32,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from recall_pipeline.verify.grounds import (
-    MATCH_REVIEW,
+    NAMES_SIGNER,
     SIGNATURE_MATCH,
     challenge_grounds,
 )
@@ -89,7 +93,7 @@ def examine(
     applied["decides_again_as"] = applied["ground"].map(effect)
     applied = applied.astype(_LINE_KEY_TYPES)
     # Accepted rulings on one line that would decide it differently: neither decides it.
-    claim = applied["claimed_voter_id"].where(applied["decides_again_as"] == MATCH_REVIEW, "")
+    claim = applied["claimed_voter_id"].where(applied["decides_again_as"].isin(NAMES_SIGNER), "")
     decision = applied["decides_again_as"] + "|" + claim.fillna("")
     conflicting = decision.groupby([applied[k] for k in LINE_KEY]).transform("nunique") > 1
     conflict_rows = applied[conflicting.to_numpy()]
@@ -236,7 +240,7 @@ def _set_aside_rows(
 def as_match_reviews(applied: pd.DataFrame) -> pd.DataFrame:
     """The accepted rulings that act as an examiner's decision on who signed, as
     `match_reviews` rows from the ruling's file and row (which the verdict then names)."""
-    rows = applied[applied["decides_again_as"] == MATCH_REVIEW]
+    rows = applied[applied["decides_again_as"].isin(NAMES_SIGNER)]
     return pd.DataFrame(
         {
             **{k: rows[k].to_numpy() for k in LINE_KEY},

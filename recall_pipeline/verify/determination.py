@@ -81,6 +81,22 @@ def full_count_result(valid: int, required: int, sufficient_when: str) -> str:
     raise ValueError(f"unknown sufficient_when {sufficient_when!r}")
 
 
+def lines_to_flip(valid: int, required: int, sufficient_when: str) -> tuple[int, str]:
+    """How many lines must change verdict to change a full count's result, and which way:
+    ("reinstate", k) INVALID lines made VALID for an insufficient petition, ("invalidate", k)
+    VALID lines found invalid for a sufficient one. Found with the determination's own rule."""
+    result = full_count_result(valid, required, sufficient_when)
+    if result == INSUFFICIENT:
+        k = max(required - valid, 0)
+        while full_count_result(valid + k, required, sufficient_when) == INSUFFICIENT:
+            k += 1
+        return k, "reinstate"
+    k = max(valid - required, 0)
+    while full_count_result(valid - k, required, sufficient_when) == SUFFICIENT:
+        k += 1
+    return k, "invalidate"
+
+
 def sample_size(raw_count: int, kind: str) -> int:
     rule = SAMPLING_RULES[kind]
     by_rate = int((rule.rate * raw_count).to_integral_value(rounding=ROUND_CEILING))

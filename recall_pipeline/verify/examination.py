@@ -25,7 +25,10 @@ from recall_pipeline.tables import (
     Column,
     TableSchema,
 )
-from recall_pipeline.verify.determination import INSUFFICIENT, SUFFICIENT, full_count_result
+from recall_pipeline.verify.determination import (
+    full_count_result,
+    lines_to_flip,
+)
 from recall_pipeline.verify.reasons import reason_codes
 
 # The law's days for the examination once it starts (EC §11301 as amended in 2024).
@@ -49,22 +52,6 @@ def wilson_interval(successes: int, trials: int, z: float = _Z95) -> tuple[float
     centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
     half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / (1 + z2 / trials)
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def lines_to_flip(valid: int, required: int, sufficient_when: str) -> tuple[int, str]:
-    """How many lines must change verdict to change a full count's result, and which way:
-    ("reinstate", k) INVALID lines made VALID for an insufficient petition, ("invalidate", k)
-    VALID lines found invalid for a sufficient one. Found with the determination's own rule."""
-    result = full_count_result(valid, required, sufficient_when)
-    if result == INSUFFICIENT:
-        k = max(required - valid, 0)
-        while full_count_result(valid + k, required, sufficient_when) == INSUFFICIENT:
-            k += 1
-        return k, "reinstate"
-    k = max(valid - required, 0)
-    while full_count_result(valid - k, required, sufficient_when) == SUFFICIENT:
-        k += 1
-    return k, "invalidate"
 
 
 @dataclass(frozen=True)
@@ -542,13 +529,21 @@ def render(petition: ExaminationStanding, reasons: list[ReasonStanding]) -> str:
         f"{'accepted/ruled':>14}  rate (95 % interval)"
     )
     for r in reasons:
-        share = "" if r.share_needed_to_flip is None else f"{r.share_needed_to_flip:.1%}"
+        share = share_to_flip_text(r.share_needed_to_flip)
         rate = _rate_text(r) if r.acceptance_rate is not None else ""
         out.append(
             f"{r.reason_code:<30} {r.invalid_lines:>9,} {share:>13} {r.challenged_lines:>10,} "
             f"{f'{r.accepted:,}/{r.ruled:,}':>14}  {rate}"
         )
     return "\n".join(out)
+
+
+def share_to_flip_text(share: float | None) -> str:
+    """A reason's share of lines that would have to be wrong to change the result, as shown:
+    above 100 % its lines alone cannot change it, and "2,283.3 %" says so less plainly."""
+    if share is None or pd.isna(share):
+        return ""
+    return "cannot alone" if share > 1 else f"{share:.1%}"
 
 
 def _rate_text(item: ExaminationStanding | ReasonStanding) -> str:
@@ -704,6 +699,10 @@ def examination_set(
 # placed below a near-certain candidate and above a weak one.
 MOVED_IN_PERIOD = 0.85
 EVERY_LINE_REJECTED = 0.6
+# How often a finding against one signature is wrong is measured nowhere (the scenario draws the
+# count apart from the truth): it orders such lines above those with no evidence and weak
+# candidates, and below every signal whose worth was measured.
+ONE_SIGNATURE_COMPARED = 0.1
 # The reason a registration found for the signer overturns. (An ADDRESS_MISMATCH line's voter
 # was found: the strength of that candidate says nothing about the address.)
 _FOUND_VOTER_WOULD_CHANGE = ("NOT_REGISTERED",)
@@ -715,6 +714,7 @@ def review_priority(
     moves: pd.DataFrame,
     valid_voters: set[str],
     circulation: tuple[dt.date, dt.date],
+    signatures_compared: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Each invalid line's review priority (0-1, higher first) and the evidence behind it.
 
@@ -722,12 +722,18 @@ def review_priority(
     highest `match_probability` among the registrations the matcher weighed for it.
     `moves`: voter_id, valid_from, valid_to of the matched voters' past addresses.
     `valid_voters`: voters with a VALID line. `circulation`: the first and last day lines
-    could be signed (approval for circulation, filing).
+    could be signed (approval for circulation, filing). `signatures_compared`: per line key,
+    how many signatures on file the examiner's latest finding compared the line's with, where
+    the review file says.
 
     - a candidate registration close to being accepted (its probability), for a line found
       NOT_REGISTERED;
     - the matched voter moved during circulation (a past address ends or starts inside it):
       the line may give the address the voter lived at when signing;
+    - a SIGNATURE_MISMATCH whose finding compared the line with one signature on file alone:
+      any signature on file suffices (2 CCR 20960), so the voter's other signatures — a ballot
+      envelope, a later registration card — have not been weighed (a count not given, or 0,
+      says nothing);
     - the matched voter signed two lines or more and none of them is VALID: every line the
       matcher gave the voter was rejected, which a wrong link explains as well as the voter
       does. (A voter with one line has no other line to compare: that line's own reason is
@@ -748,6 +754,18 @@ def review_priority(
         .where(out["reason_code"].isin(_FOUND_VOTER_WOULD_CHANGE), 0.0)
     )
     moved_now = out["voter_id"].isin(set(moved["voter_id"])).to_numpy()
+    compared = (
+        signatures_compared
+        if signatures_compared is not None
+        else pd.DataFrame(columns=[*key, "signatures_compared"])
+    )
+    counted = out[key].merge(
+        compared[[*key, "signatures_compared"]], on=key, how="left", validate="one_to_one"
+    )
+    one_signature = (
+        pd.to_numeric(counted["signatures_compared"], errors="coerce").eq(1).to_numpy()
+        & (out["reason_code"] == "SIGNATURE_MISMATCH").to_numpy()
+    )
     lines_of_voter = out.groupby("voter_id")["voter_id"].transform("size")
     alone = (
         out["voter_id"].notna() & ~out["voter_id"].isin(valid_voters) & (lines_of_voter > 1)
@@ -756,6 +774,7 @@ def review_priority(
         {
             "candidate close to accepted": near.to_numpy(),
             "voter moved during circulation": moved_now * MOVED_IN_PERIOD,
+            "signature compared with one on file only": one_signature * ONE_SIGNATURE_COMPARED,
             "every line of the voter rejected": alone * EVERY_LINE_REJECTED,
         }
     )

@@ -17,13 +17,18 @@ from recall_pipeline.reference import read_reference
 from recall_pipeline.verify.reasons import reason_codes
 
 # How an accepted ruling decides its line again: as an examiner's decision naming the claimed
-# voter (match_reviews), as the line's address accepted as the voter's registered one, as an
-# examiner's signature finding MATCH (signature_reviews), or by the rules applied once more.
+# voter (match_reviews), as the line's address accepted as the voter's registered one, both at
+# once, as an examiner's signature finding MATCH (signature_reviews), or by the rules applied
+# once more.
 MATCH_REVIEW = "match_review"
 ADDRESS_ACCEPTED = "address_accepted"
+MATCH_REVIEW_AT_ADDRESS = "match_review_at_address"
 SIGNATURE_MATCH = "signature_match"
 RULES_AGAIN = "rules_again"
-EFFECTS = (MATCH_REVIEW, ADDRESS_ACCEPTED, SIGNATURE_MATCH, RULES_AGAIN)
+EFFECTS = (MATCH_REVIEW, ADDRESS_ACCEPTED, MATCH_REVIEW_AT_ADDRESS, SIGNATURE_MATCH, RULES_AGAIN)
+# The effects that name the signer's registration, and those that accept the written address.
+NAMES_SIGNER = (MATCH_REVIEW, MATCH_REVIEW_AT_ADDRESS)
+ACCEPTS_ADDRESS = (ADDRESS_ACCEPTED, MATCH_REVIEW_AT_ADDRESS)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from recall_pipeline.verify import jurisdiction
 from recall_pipeline.verify import match as m
 from recall_pipeline.verify.corrections import SetAside
 from recall_pipeline.verify.frames import in_step, key_hashes
-from recall_pipeline.verify.grounds import ADDRESS_ACCEPTED
+from recall_pipeline.verify.grounds import ACCEPTS_ADDRESS
 from recall_pipeline.verify.match_reviews import ADDRESS_COLUMNS, apply_match_reviews
 from recall_pipeline.verify.model import (
     NAME_COMPARISONS,
@@ -363,7 +363,7 @@ def decide_petition(
         .merge(applied, on=LINE_KEY)
     )
     rows = at["index"].to_numpy()
-    address_accepted = (at["decides_again_as"] == ADDRESS_ACCEPTED).to_numpy()
+    address_accepted = at["decides_again_as"].isin(ACCEPTS_ADDRESS).to_numpy()
     again = _decided(
         config,
         lines.iloc[rows].reset_index(drop=True),

@@ -125,13 +125,14 @@ def _bases_lines(bases: list[dict]) -> list[str]:
     lines = [
         f"  under each basis (full-count rule on the {n(bases[0]['valid'])} valid lines;"
         " the result above uses the official basis)",
-        f"    {'basis':<46}{'registered':>12}{'%':>6}{'required':>11}{'margin':>10}  result",
+        f"    {'basis':<46}{'registered':>12}{'%':>6}{'required':>11}{'margin':>10}"
+        f"{'to flip':>10}  result",
     ]
     for b in bases:
         lines += [
             f"    {b['basis']:<46}{n(b['registered_voters']):>12}"
             f"{b['threshold_percent']:>5g}%{n(b['required']):>11}{b['margin']:>+10,}"
-            f"  {b['result']}",
+            f"{n(b['lines_to_flip']):>10}  {b['result']}",
             f"      {b['kind']}, as of {b['as_of'] or 'unknown'}: {b['source']}",
         ]
     return lines

@@ -593,6 +593,14 @@ REQUIREMENT_BASES = TableSchema(
             False,
             "SUFFICIENT or INSUFFICIENT under this basis, by the full count's rule",
         ),
+        Column(
+            "lines_to_flip",
+            "integer",
+            False,
+            "lines whose verdict must change to change this basis's result, by the petition's "
+            "rule: INVALID lines reinstated when INSUFFICIENT, VALID lines found invalid when "
+            "SUFFICIENT",
+        ),
     ),
     primary_key=("petition_id", "kind", "basis"),
 )
