@@ -199,6 +199,8 @@ def test_determination_command(published: Warehouse, capsys: pytest.CaptureFixtu
         "10%",
         f"{expected['required']:,}",
         f"{expected['margin']:+,}",
+        # greater_than: reinstating the shortfall would only tie.
+        f"{-expected['margin'] + 1:,}",
         "INSUFFICIENT",
     ]
     active = bases["roll: active registrations"]
