@@ -332,6 +332,15 @@ CASES = [
     case("yaml-not-yaml", replace(f"{PETITION}/petition.yaml", "kind: local_recall",
                                   "kind: [local_recall"),
          "error", f"{PETITION}/petition.yaml", "not valid YAML"),
+    # A count of signatures on file no rule reads: a bad one costs the value, not the finding.
+    case("review-signatures-compared-word",
+         lines_of(f"{PETITION}/reviews/reviews_001.csv", lambda ls: [ls[0] + ",signatures_compared"]
+                  + [line + (",two" if i == 0 else ",1") for i, line in enumerate(ls[1:])]),
+         "nulled", f"{PETITION}/reviews/reviews_001.csv", "signatures_compared"),
+    case("review-signatures-compared-negative",
+         lines_of(f"{PETITION}/reviews/reviews_001.csv", lambda ls: [ls[0] + ",signatures_compared"]
+                  + [line + (",-1" if i == 0 else ",") for i, line in enumerate(ls[1:])]),
+         "nulled", f"{PETITION}/reviews/reviews_001.csv", "signatures_compared"),
 ]  # fmt: skip
 
 CI_CASES = {c.id: ("duckdb", "postgresql")[i // 3 % 2] for i, c in enumerate(CASES) if i % 3 == 0}
