@@ -166,7 +166,8 @@ def signatures_compared(store: Warehouse, petition_id: str, verdicts: pd.DataFra
     reviews = store.read_frame(
         "signature_reviews",
         columns=["source_file", "source_row", "signatures_compared"],
-        where={"petition_id": petition_id},
+        # Only a NO_MATCH finding makes a SIGNATURE_MISMATCH: the MATCH rows are most of them.
+        where={"petition_id": petition_id, "finding": "NO_MATCH"},
     ).rename(columns={"source_file": "review_source_file", "source_row": "review_source_row"})
     found = cited.merge(reviews, on=["review_source_file", "review_source_row"], how="left")
     return found[[*LINE_KEY_COLUMNS, "signatures_compared"]]
