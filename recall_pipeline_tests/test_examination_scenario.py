@@ -23,14 +23,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recall_pipeline import settings
 from recall_pipeline.cli import main
-from recall_pipeline.runner import materialize_all
 from recall_pipeline.scenario import examination as ex
 from recall_pipeline.scenario import generate_scenario
 from recall_pipeline.scenario.output import write_csv
 from recall_pipeline.verify.grounds import challenge_grounds
 from recall_pipeline.warehouse import Warehouse
+from recall_pipeline_tests.room_server import run_pipeline
 
 SCALE = 0.01
 SEED = 20220706
@@ -112,12 +111,7 @@ def plant_registrar_errors(data: Path, truth_dir: Path, rng: np.random.Generator
 
 
 def _run(data: Path, url: str) -> None:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(settings.DATA_DIR_ENV, str(data))
-        patch.setenv(settings.WAREHOUSE_URL_ENV, url)
-        outcome = materialize_all()
-    assert outcome.success, outcome.errors
-    assert all(c.passed for c in outcome.checks), [c for c in outcome.checks if not c.passed]
+    run_pipeline(data, url)
 
 
 def _published(url: str) -> tuple[pd.DataFrame, pd.Series, pd.Series, str]:

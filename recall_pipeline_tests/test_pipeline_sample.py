@@ -16,6 +16,7 @@ from recall_pipeline.verify.report import load_determination
 from recall_pipeline.warehouse import Warehouse
 from recall_pipeline_tests.conftest import fresh_warehouse_url
 from recall_pipeline_tests.datadir import SAMPLE, copy_sample
+from recall_pipeline_tests.room_server import run_pipeline
 
 PROJECT = Path(__file__).resolve().parents[1]
 TRUTH = PROJECT / "recall_pipeline_tests" / "fixtures" / "sample_truth"
@@ -23,12 +24,7 @@ KEY = ["petition_id", "section_id", "page", "line"]
 
 
 def _run_sample(url: str) -> Warehouse:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(settings.DATA_DIR_ENV, str(SAMPLE))
-        patch.setenv(settings.WAREHOUSE_URL_ENV, url)
-        outcome = materialize_all()
-    assert outcome.success, outcome.errors
-    assert all(c.passed for c in outcome.checks), [c for c in outcome.checks if not c.passed]
+    run_pipeline(SAMPLE, url)
     return Warehouse(url)
 
 
